@@ -1,0 +1,85 @@
+// network_spec.h — a parsed and validated .unet file, every default filled in.
+//
+// The parser (parse_spec.h) produces this; build_network.h turns it into the layer IR. Nothing
+// here knows about Halide. Each field remembers where in the source it was set (or the section
+// header for defaults) so later passes can still point at the text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace unetgen {
+
+struct SourcePos {
+    int line = 0;  // 1-based; 0 = not from the source (a default)
+    int col = 0;   // 1-based
+};
+
+enum class Padding { Same, Valid };
+enum class NormKind { None, BatchNorm };
+// Where the norm sits in a conv unit: conv -> bn -> relu (usual) or conv -> relu -> bn (seed 000).
+enum class NormOrder { ConvNormRelu, ConvReluNorm };
+// Middle channels of a multi-conv block: the block's output channels, or half its input (seed 001 bilinear).
+enum class MidRule { Out, HalfIn };
+enum class DownMode { MaxPool };
+enum class UpMode { Transposed, Bilinear, Nearest };
+// Output channels of a transposed-conv upsampler: the skip's channels (every seed), half of its input, or same.
+enum class UpChannels { Skip, Half, Same };
+enum class SkipOrder { SkipFirst, UpFirst };
+enum class SkipMatch { Crop, Pad, Exact };
+enum class Activation { None, Sigmoid, Softmax };
+
+struct BlockSpec {
+    int convs = 2;
+    int kernel = 3;                 // 1 or an odd size up to 7
+    Padding padding = Padding::Same;
+    bool bias = true;
+    NormKind norm = NormKind::None;
+    NormOrder order = NormOrder::ConvNormRelu;
+    double eps = 1e-5;
+};
+
+struct NetworkSpec {
+    std::string file;               // path as given on the command line
+    std::string name;               // `network name = ...`, else the file's stem
+
+    // input
+    int in_channels = 0;
+    std::vector<double> mean;       // per channel, applied to 8-bit input scaled to [0,1]; size in_channels
+    std::vector<double> std;        // per channel; size in_channels
+
+    // output head: 1x1 conv, always with bias
+    int classes = 0;
+    Activation activation = Activation::None;
+    double threshold = 0.5;         // class mask of a one-class network: prob >= threshold
+
+    // levels: encoder[0] is the full-resolution level, encoder.back() the bottleneck
+    std::vector<int> encoder;
+    int encoder_convs = 2;
+    MidRule encoder_mid = MidRule::Out;
+    // decoder output channels, deepest level first; size encoder.size() - 1
+    std::vector<int> decoder;
+    int decoder_convs = 2;
+    MidRule decoder_mid = MidRule::Out;
+
+    BlockSpec block;                // conv unit shared by pre, encoder, decoder and post convs
+
+    DownMode down = DownMode::MaxPool;
+
+    UpMode up = UpMode::Transposed;
+    int up_kernel = 2;              // transposed: 2 (stride 2) or 3 (stride 2, padding 1, output_padding 1)
+    bool align_corners = false;     // bilinear only
+    UpChannels up_channels = UpChannels::Skip;
+    bool up_bias = true;
+
+    SkipOrder skip_order = SkipOrder::SkipFirst;
+    SkipMatch skip_match = SkipMatch::Exact;
+
+    std::vector<int> pre;           // extra conv units before the encoder (one conv each)
+    std::vector<int> post;          // extra conv units after the decoder, before the head
+
+    // where each section header was seen (for diagnostics from later passes); key = section name
+    std::vector<std::pair<std::string, SourcePos>> section_pos;
+};
+
+}  // namespace unetgen

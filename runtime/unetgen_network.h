@@ -1,0 +1,47 @@
+/* unetgen_network.h — what a generated library hands to the runtime.
+ *
+ * `unetgen build` emits, per network, a descriptor of this type: the AOT-compiled Halide
+ * pipeline(s) and the manifest (JSON text) that tells the runtime which weights to expect and how
+ * to pack them. The runtime (unetgen.h) takes a descriptor, never a network-specific symbol, so one
+ * runtime serves every generated library, linked statically or opened with dlopen.
+ * Plain C so that both the C and the C++ headers can use it. */
+#ifndef UNETGEN_NETWORK_H
+#define UNETGEN_NETWORK_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct halide_buffer_t;
+
+/* The generated pipeline. Buffers are Halide's (dim 0 innermost):
+ *   input   float32 [W, H, C_in, N]      planar NCHW memory
+ *   weights float32 [packed_floats]      packed as the manifest says (folded BN, schedule layout)
+ *   activate nonzero: apply the spec's output activation (sigmoid / softmax); zero: raw logits
+ *   output  float32 [W_out, H_out, classes, N]
+ * Returns 0 on success, a Halide error code otherwise. */
+typedef int (*unetgen_pipeline_fn)(struct halide_buffer_t *input, struct halide_buffer_t *weights,
+                                   int activate, struct halide_buffer_t *output);
+
+#define UNETGEN_ABI_VERSION 1
+
+typedef struct unetgen_network_desc {
+    int abi_version;                 /* UNETGEN_ABI_VERSION */
+    const char *name;                /* the spec's network name */
+    const char *manifest_json;       /* see docs/architecture.md, "The manifest" */
+    unetgen_pipeline_fn pipeline;
+    const char *target;              /* Halide target string(s) it was compiled for */
+    int uses_gpu;                    /* 1 when the pipeline runs on a GPU (CUDA) */
+    /* Halide runtime hooks of the library's own copy of the runtime (may be NULL). */
+    int (*set_num_threads)(int n);   /* returns the previous count */
+    void (*release_device)(void);    /* frees device allocations of the weights (GPU targets) */
+} unetgen_network_desc;
+
+/* A shared library from `unetgen build` exports this symbol (see unetgen_get_network_name). */
+typedef const unetgen_network_desc *(*unetgen_get_network_fn)(void);
+#define UNETGEN_GET_NETWORK_SYMBOL "unetgen_get_network"
+
+#ifdef __cplusplus
+}
+#endif
+#endif
