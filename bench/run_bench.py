@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""run_bench.py — unetgen against ONNX Runtime and PyTorch, side by side, in one run.
+
+For each bench model: builds the spec with `unetgen build`, gives the reference model random weights,
+exports them (safetensors for unetgen, ONNX for ONNX Runtime), then times each engine in its own process
+with the same thread count, warm-up and number of runs (median reported), and the machine's fp32 FMA peak
+with bench/fma_peak.cpp. Writes bench/RESULTS.md and bench/results.png.
+
+usage: /usr/bin/python3 bench/run_bench.py --unetgen build/cli/unetgen [--threads 2] [--runs 5] [--only NAME]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+OUT = os.path.join(HERE, "out")
+
+# name, spec, reference expression, input C, H, W
+MODELS = [
+    ("UNet001 transposed", "milesial_transposed", "UNet001(3, 1, bilinear=False)", 3, 256, 256),
+    ("UNet001 bilinear", "milesial_bilinear", "UNet001(3, 1, bilinear=True)", 3, 256, 256),
+    ("UNet004 (Ronneberger)", "ronneberger2015", "UNet004(1, 2)", 1, 572, 572),
+    ("UNet003Small", "small", "UNet003Small(3, 32)", 3, 128, 128),
+]
+
+
+def sh(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if p.returncode != 0:
+        sys.stderr.write(f"$ {' '.join(cmd)}\n{p.stdout}\n{p.stderr}\n")
+        raise SystemExit(f"bench: command failed: {cmd[0]} {cmd[1] if len(cmd) > 1 else ''}")
+    return p.stdout
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    return json.loads(text)
+
+
+def fma_peak(threads):
+    exe = os.path.join(OUT, "fma_peak")
+    sh(["g++", "-O3", "-march=native", "-pthread", os.path.join(HERE, "fma_peak.cpp"), "-o", exe])
+    return last_json(sh([exe, str(threads)]))
+
+
+def ensure_onnxruntime():
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
+        print("bench: installing onnxruntime-node from npm ...", flush=True)
+        sh(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", HERE,
+            "onnxruntime-node"])
+
+
+def unetgen_bench(args, spec, expr, c, h, w):
+    lib = os.path.join(OUT, spec)
+    print(f"bench: unetgen build {spec} ...", flush=True)
+    sh([args.unetgen, "build", os.path.join(ROOT, "examples", "specs", spec + ".unet"), "-o", lib])
+    weights = os.path.join(OUT, spec + ".safetensors")
+    if not os.path.exists(weights):
+        ckpt = os.path.join(OUT, spec + ".pt")
+        sh([sys.executable, "-c", f"import torch; exec(open({REFERENCE!r}).read()); torch.manual_seed(0); "
+            f"torch.save(({expr}).state_dict(), {ckpt!r})"])
+        sh([sys.executable, os.path.join(ROOT, "tools", "export_pytorch.py"), "--spec",
+            os.path.join(ROOT, "examples", "specs", spec + ".unet"), "--module", REFERENCE, "--model", expr,
+            "--state-dict", ckpt, "--out", weights, "--unetgen", args.unetgen])
+    text = sh([args.unetgen, "bench", lib, "--weights", weights, "--size", f"{c}x{h}x{w}", "--threads",
+               str(args.threads), "--runs", str(args.runs), "--warmup", "1", "--json"])
+    r = last_json(text)
+    r["median_ms"] = float(r.get("median_ms", r.get("median", 0)))
+    return r
+
+
+def check_flops(args, spec, c, h, w):
+    j = last_json(sh([args.unetgen, "check", os.path.join(ROOT, "examples", "specs", spec + ".unet"),
+                      "--json", "--size", f"{c}x{h}x{w}"]))
+    return float(j["flops"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--unetgen", required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", default=None, help="run only the model whose spec name is this")
+    ap.add_argument("--no-write", action="store_true", help="print the table only")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    ensure_onnxruntime()
+    peak = fma_peak(args.threads)
+    print(f"bench: fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads)", flush=True)
+
+    rows = []
+    for title, spec, expr, c, h, w in MODELS:
+        if args.only and spec != args.only:
+            continue
+        gflop = check_flops(args, spec, c, h, w) / 1e9
+        ours = unetgen_bench(args, spec, expr, c, h, w)
+        onnx = os.path.join(OUT, spec + ".onnx")
+        if not os.path.exists(onnx):
+            sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w), "1", "0", "0",
+                "--onnx", onnx])
+        print(f"bench: {title}: onnxruntime ...", flush=True)
+        ort = last_json(sh(["node", os.path.join(HERE, "ort_bench.js"), onnx, str(c), str(h), str(w),
+                            str(args.threads), "1", str(args.runs)]))
+        print(f"bench: {title}: pytorch ...", flush=True)
+        pt = last_json(sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w),
+                           str(args.threads), "1", str(args.runs)]))
+        rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, ort=ort, torch=pt))
+        print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms, onnxruntime {ort['median_ms']:.1f} ms, "
+              f"pytorch {pt['median_ms']:.1f} ms", flush=True)
+
+    table = render(rows, peak, args)
+    print(table)
+    if not args.no_write and not args.only:
+        write_results(table, rows, peak, args)
+
+
+def render(rows, peak, args):
+    lines = ["| model, input | GFLOP | engine | median ms | GFLOP/s | % of peak | peak RSS MiB | unetgen speedup |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for key, name in (("ours", "unetgen"), ("ort", f"ONNX Runtime {r['ort'].get('version', '')}"),
+                          ("torch", f"PyTorch {r['torch'].get('version', '')}")):
+            e = r[key]
+            ms = e["median_ms"]
+            gfs = r["gflop"] / (ms / 1e3)
+            speed = "" if key == "ours" else f"{ms / r['ours']['median_ms']:.2f}x"
+            rss = e.get("peak_rss_mb")
+            lines.append(f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
+                         f"{100 * gfs / peak['gflops']:.0f}% | {rss:.0f} | {speed} |" if rss is not None else
+                         f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
+                         f"{100 * gfs / peak['gflops']:.0f}% | ? | {speed} |")
+    return "\n".join(lines)
+
+
+def write_results(table, rows, peak, args):
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write("# Benchmark results\n\n")
+        f.write(f"Produced by `make bench` (bench/run_bench.py) on {datetime.date.today()}.\n\n")
+        f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+                f"measured fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads, "
+                f"bench/fma_peak.cpp).\n\n")
+        f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs; "
+                "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
+                "time over unetgen's (above 1: unetgen is faster).\n\n")
+        f.write(table + "\n\n![results](results.png)\n")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(8, 4))
+        names = [r["title"] for r in rows]
+        xs = range(len(rows))
+        for k, (key, label) in enumerate((("ours", "unetgen"), ("ort", "ONNX Runtime"), ("torch", "PyTorch"))):
+            ax.bar([x + 0.27 * (k - 1) for x in xs], [r["gflop"] / (r[key]["median_ms"] / 1e3) for r in rows],
+                   width=0.27, label=label)
+        ax.axhline(peak["gflops"], color="gray", linestyle="--", linewidth=1, label="FMA peak")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(names, fontsize=8)
+        ax.set_ylabel("GFLOP/s (higher is better)")
+        ax.set_title(f"fp32, batch 1, {args.threads} threads")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(HERE, "results.png"), dpi=100)
+    except ImportError:
+        print("bench: matplotlib missing, no plot written")
+
+
+if __name__ == "__main__":
+    main()

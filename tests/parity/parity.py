@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""End-to-end parity of a generated library with the PyTorch reference model.
+
+For one example spec: builds the spec with `unetgen build`, gives the reference model random weights with
+non-trivial BatchNorm statistics and affine parameters, exports them with tools/export_pytorch.py, then for
+each input size runs `unetgen run` on a random input and compares with PyTorch's output (after the spec's
+output activation):
+
+    max |ours - torch| <= 1e-4 * max(1, max |torch|)
+
+Run with Debian's /usr/bin/python3 (PyTorch 1.13). Exit code 0 when every size passes.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+
+# spec name -> (reference expression, output activation applied by the reference's forward)
+MODELS = {
+    "crop_sigmoid": "UNet000(3)",
+    "milesial_transposed": "UNet001(3, 1, bilinear=False)",
+    "milesial_bilinear": "UNet001(3, 1, bilinear=True)",
+    "plain": "UNet002(1, 2)",
+    "small": "UNet003Small(3, 32)",
+    "large": "UNet003Large(3, 256)",
+    "ronneberger2015": "UNet004(1, 2)",
+}
+TOLERANCE = 1e-4
+
+
+def load_reference():
+    namespace = {}
+    with open(REFERENCE) as f:
+        code = compile(f.read(), REFERENCE, "exec")
+    exec(code, namespace)
+    return namespace
+
+
+def randomise(model, seed):
+    """Random conv weights (PyTorch's init, reseeded) and non-trivial BatchNorm statistics and affine."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                fan = m.weight[0].numel()
+                bound = (3.0 / fan) ** 0.5  # keeps activations O(1) through deep nets without BN
+                m.weight.copy_((torch.rand(m.weight.shape, generator=g) * 2 - 1) * bound)
+                if m.bias is not None:
+                    m.bias.copy_((torch.rand(m.bias.shape, generator=g) * 2 - 1) * 0.2)
+            elif isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_((torch.rand(n, generator=g) * 2 - 1) * 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_((torch.rand(n, generator=g) * 2 - 1) * 0.5)
+    model.eval()
+    return model
+
+
+def run(cmd, **kw):
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if p.returncode != 0:
+        print("$ " + " ".join(cmd))
+        print(p.stdout)
+        raise SystemExit(f"FAILED (exit {p.returncode}): {cmd[0]} {cmd[1]}")
+    return p.stdout, time.time() - t0
+
+
+def parse_size(text, channels):
+    parts = [int(v) for v in text.split("x")]
+    if len(parts) == 1:
+        parts = parts * 2
+    return (1, channels, parts[0], parts[1]) if len(parts) == 2 else tuple(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--unetgen", required=True, help="path of the unetgen executable")
+    ap.add_argument("--spec", required=True, choices=sorted(MODELS), help="example spec name")
+    ap.add_argument("--sizes", required=True, help="comma-separated sizes: S, HxW or NxCxHxW")
+    ap.add_argument("--target", default="host", help="Halide target for unetgen build")
+    ap.add_argument("--workdir", default=None, help="keep build and files here (default: a temp dir)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
+    work = args.workdir or tempfile.mkdtemp(prefix=f"parity_{args.spec}_")
+    os.makedirs(work, exist_ok=True)
+    libdir = os.path.join(work, "lib")
+
+    _, t_build = run([args.unetgen, "build", spec, "-o", libdir, "--target", args.target])
+    print(f"built {args.spec} for {args.target} in {t_build:.1f} s")
+
+    ref = load_reference()
+    model = randomise(eval(MODELS[args.spec], ref), args.seed)
+    ckpt = os.path.join(work, "random.pt")
+    torch.save(model.state_dict(), ckpt)
+    weights = os.path.join(work, "weights.safetensors")
+    run([sys.executable, os.path.join(ROOT, "tools", "export_pytorch.py"), "--spec", spec,
+         "--module", REFERENCE, "--model", MODELS[args.spec], "--state-dict", ckpt, "--out", weights,
+         "--unetgen", args.unetgen])
+
+    failures = 0
+    for size in args.sizes.split(","):
+        shape = parse_size(size, model_in_channels(model))
+        x = torch.rand(shape, dtype=torch.float32) * 2 - 1
+        with torch.no_grad():
+            want = model(x).numpy()
+        xin = os.path.join(work, f"in_{size}.npy")
+        xout = os.path.join(work, f"out_{size}.npy")
+        np.save(xin, x.numpy())
+        _, t_run = run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout])
+        got = np.load(xout)
+        if got.shape != want.shape:
+            print(f"FAIL {args.spec} {size}: shape {got.shape}, PyTorch {want.shape}")
+            failures += 1
+            continue
+        err = float(np.max(np.abs(got.astype(np.float64) - want)))
+        bound = TOLERANCE * max(1.0, float(np.max(np.abs(want))))
+        ok = err <= bound and np.all(np.isfinite(got))
+        failures += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'} {args.spec} input {list(shape)} -> {list(want.shape)}: "
+              f"max|diff| {err:.3g} (bound {bound:.3g}), max|torch| {np.max(np.abs(want)):.3g}, run {t_run:.2f} s")
+    return 1 if failures else 0
+
+
+def model_in_channels(model):
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            return m.in_channels
+    raise SystemExit("reference model has no Conv2d")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
