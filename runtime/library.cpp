@@ -1,0 +1,84 @@
+// library.cpp — unetgen_library_open(): dlopen a `unetgen build` output and fetch its descriptor.
+//
+// A build directory names its shared library in build.json ("shared_library"); RTLD_LOCAL keeps
+// each library's Halide runtime copy and symbols to itself, so several networks can be open.
+#include "runtime/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+
+struct unetgen_library {
+    void *handle = nullptr;
+    const unetgen_network_desc *desc = nullptr;
+};
+
+using namespace unetgen::rt;
+
+namespace {
+
+bool is_directory(const std::string &p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The shared library a build directory's build.json names, as a path.
+std::string library_in_build_dir(const std::string &dir) {
+    const std::string manifest = dir + "/build.json";
+    std::ifstream in(manifest);
+    if (!in) fail(UNETGEN_ERR_IO, "cannot open network build " + dir + ": it has no build.json (run unetgen build)");
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("shared_library") || !j["shared_library"].is_string())
+        fail(UNETGEN_ERR_BAD_NETWORK, "cannot open network build " + dir +
+                                          ": build.json is not a JSON object with a string \"shared_library\"");
+    std::string lib = j["shared_library"].get<std::string>();
+    return !lib.empty() && lib[0] == '/' ? lib : dir + "/" + lib;
+}
+
+}  // namespace
+
+extern "C" {
+
+unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
+    return guarded([&] {
+        if (out == nullptr || path == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot open a network library: path or output pointer is NULL");
+        *out = nullptr;
+        std::string so = is_directory(path) ? library_in_build_dir(path) : std::string(path);
+        // dlopen needs a slash to load a file rather than search the library path
+        if (so.find('/') == std::string::npos) so = "./" + so;
+        auto lib = std::make_unique<unetgen_library>();
+        lib->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (lib->handle == nullptr) {
+            const char *why = dlerror();
+            fail(UNETGEN_ERR_IO, "cannot load network library " + so + ": " + (why ? why : "dlopen failed"));
+        }
+        auto get = reinterpret_cast<unetgen_get_network_fn>(dlsym(lib->handle, UNETGEN_GET_NETWORK_SYMBOL));
+        const unetgen_network_desc *desc = get ? get() : nullptr;
+        if (desc == nullptr || desc->abi_version != UNETGEN_ABI_VERSION) {
+            std::string why = get == nullptr ? "it exports no " UNETGEN_GET_NETWORK_SYMBOL "()"
+                              : desc == nullptr ? UNETGEN_GET_NETWORK_SYMBOL "() returned NULL"
+                                                : "it was generated for runtime ABI " + std::to_string(desc->abi_version) +
+                                                      ", this runtime speaks " + std::to_string(UNETGEN_ABI_VERSION);
+            dlclose(lib->handle);
+            fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network library " + so + ": " + why);
+        }
+        lib->desc = desc;
+        *out = lib.release();
+    });
+}
+
+const unetgen_network_desc *unetgen_library_network(const unetgen_library *lib) { return lib ? lib->desc : nullptr; }
+
+void unetgen_library_close(unetgen_library *lib) {
+    if (lib == nullptr) return;
+    if (lib->desc && lib->desc->release_device) lib->desc->release_device();
+    dlclose(lib->handle);
+    delete lib;
+}
+
+}  // extern "C"

@@ -1,0 +1,234 @@
+// manifest.cpp — parse_manifest(): read and check the manifest JSON a generated library embeds.
+#include "runtime/manifest.h"
+
+#include "runtime/runtime_failure.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace unetgen::rt {
+
+using nlohmann::json;
+
+namespace {
+
+// Field access that turns every wrong type or range into one readable message.
+struct Reader {
+    std::string network = "?";
+
+    [[noreturn]] void bad(const std::string &field, const std::string &rule) const {
+        fail(UNETGEN_ERR_BAD_NETWORK, "cannot use the manifest of network " + network + ": \"" + field + "\" " + rule);
+    }
+    const json &get(const json &obj, const char *key, const std::string &path) const {
+        auto it = obj.find(key);
+        if (it == obj.end()) bad(path, "is missing");
+        return *it;
+    }
+    int64_t integer(const json &obj, const char *key, const std::string &path, int64_t lo, int64_t hi) const {
+        const json &v = get(obj, key, path);
+        if (!v.is_number_integer()) bad(path, "must be an integer");
+        int64_t x = v.get<int64_t>();
+        if (x < lo || x > hi) bad(path, "is " + std::to_string(x) + ", outside [" + std::to_string(lo) + ", " +
+                                            std::to_string(hi) + "]");
+        return x;
+    }
+    double number(const json &obj, const char *key, const std::string &path) const {
+        const json &v = get(obj, key, path);
+        if (!v.is_number() || !std::isfinite(v.get<double>())) bad(path, "must be a finite number");
+        return v.get<double>();
+    }
+    std::string string(const json &obj, const char *key, const std::string &path) const {
+        const json &v = get(obj, key, path);
+        if (!v.is_string()) bad(path, "must be a string");
+        return v.get<std::string>();
+    }
+    // A string or null ("" for null).
+    std::string optional_string(const json &obj, const char *key, const std::string &path) const {
+        auto it = obj.find(key);
+        if (it == obj.end() || it->is_null()) return "";
+        if (!it->is_string()) bad(path, "must be a string or null");
+        return it->get<std::string>();
+    }
+    const json &array(const json &obj, const char *key, const std::string &path) const {
+        const json &v = get(obj, key, path);
+        if (!v.is_array()) bad(path, "must be an array");
+        return v;
+    }
+};
+
+void read_sizes(const Reader &r, const json &s, Manifest &m) {
+    if (!s.is_object()) r.bad("sizes", "must be an object");
+    const json &nodes = r.array(s, "nodes", "sizes.nodes");
+    if (nodes.empty() || nodes.size() > 100000) r.bad("sizes.nodes", "must hold 1 to 100000 nodes");
+    m.sizes.nodes.clear();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const std::string p = "sizes.nodes[" + std::to_string(i) + "]";
+        if (!nodes[i].is_object()) r.bad(p, "must be an object");
+        std::string op = r.string(nodes[i], "op", p + ".op");
+        SizeNode n;
+        // Operands must name earlier nodes, so evaluation never reads an unset value.
+        auto operand = [&](const char *key) { return int(r.integer(nodes[i], key, p + "." + key, 0, int64_t(i) - 1)); };
+        if (op == "input") {
+            if (i != 0) r.bad(p, "is an input node, but only node 0 may be");
+            n.op = SizeNode::Op::Input;
+        } else if (op == "add" || op == "mul" || op == "floordiv") {
+            n.op = op == "add" ? SizeNode::Op::AddConst : op == "mul" ? SizeNode::Op::MulConst : SizeNode::Op::FloorDivConst;
+            n.a = operand("a");
+            n.k = r.integer(nodes[i], "k", p + ".k", -(1 << 20), 1 << 20);
+            if (n.op == SizeNode::Op::FloorDivConst && n.k == 0) r.bad(p + ".k", "must not be 0 for floordiv");
+        } else if (op == "sub" || op == "min") {
+            n.op = op == "sub" ? SizeNode::Op::Sub : SizeNode::Op::Min;
+            n.a = operand("a");
+            n.b = operand("b");
+        } else {
+            r.bad(p + ".op", "is \"" + op + "\", not input, add, mul, floordiv, sub or min");
+        }
+        if (i == 0 && n.op != SizeNode::Op::Input) r.bad(p, "must be the input node");
+        m.sizes.nodes.push_back(n);
+    }
+    const int64_t last = int64_t(nodes.size()) - 1;
+    const json &cons = r.array(s, "constraints", "sizes.constraints");
+    for (size_t i = 0; i < cons.size(); ++i) {
+        const std::string p = "sizes.constraints[" + std::to_string(i) + "]";
+        if (!cons[i].is_object()) r.bad(p, "must be an object");
+        SizeConstraint c;
+        std::string kind = r.string(cons[i], "kind", p + ".kind");
+        if (kind == "positive") c.kind = SizeConstraint::Kind::Positive;
+        else if (kind == "ge") c.kind = SizeConstraint::Kind::GreaterEqual;
+        else if (kind == "eq") c.kind = SizeConstraint::Kind::Equal;
+        else if (kind == "even") c.kind = SizeConstraint::Kind::Even;
+        else r.bad(p + ".kind", "is \"" + kind + "\", not positive, ge, eq or even");
+        c.a = int(r.integer(cons[i], "a", p + ".a", 0, last));
+        if (c.kind == SizeConstraint::Kind::GreaterEqual || c.kind == SizeConstraint::Kind::Equal)
+            c.b = int(r.integer(cons[i], "b", p + ".b", 0, last));
+        auto w = cons[i].find("what");
+        if (w != cons[i].end() && w->is_string()) c.what = w->get<std::string>();
+        m.sizes.constraints.push_back(c);
+    }
+    m.output_node = int(r.integer(s, "output", "sizes.output", 0, last));
+}
+
+PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, int64_t packed) {
+    if (!e.is_object()) r.bad(p, "must be an object");
+    PackingEntry pe;
+    pe.layer = r.string(e, "layer", p + ".layer");
+    std::string kind = r.string(e, "kind", p + ".kind");
+    if (kind != "conv" && kind != "conv_transpose") r.bad(p + ".kind", "is \"" + kind + "\", not conv or conv_transpose");
+    pe.transposed = kind == "conv_transpose";
+    pe.weight = r.string(e, "weight", p + ".weight");
+    pe.bias = r.optional_string(e, "bias", p + ".bias");
+    pe.bn = r.optional_string(e, "bn", p + ".bn");
+    if (!pe.bn.empty()) {
+        pe.bn_eps = r.number(e, "bn_eps", p + ".bn_eps");
+        if (!(pe.bn_eps >= 0)) r.bad(p + ".bn_eps", "must not be negative");
+        std::string pos = r.string(e, "bn_position", p + ".bn_position");
+        if (pos != "before_relu" && pos != "after_relu")
+            r.bad(p + ".bn_position", "is \"" + pos + "\", not before_relu or after_relu");
+        pe.bn_after_relu = pos == "after_relu";
+    }
+    pe.out_channels = int(r.integer(e, "out_channels", p + ".out_channels", 1, 1 << 20));
+    pe.in_channels = int(r.integer(e, "in_channels", p + ".in_channels", 1, 1 << 20));
+    pe.kernel = int(r.integer(e, "kernel", p + ".kernel", 1, 64));
+    pe.layout = r.string(e, "layout", p + ".layout");
+    std::string sorted = pe.layout;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted != "hiow") r.bad(p + ".layout", "is \"" + pe.layout + "\", not a permutation of the letters o, i, h, w");
+    pe.o_block = int(r.integer(e, "o_block", p + ".o_block", 0, pe.out_channels));
+    if (pe.o_block > 0 && pe.out_channels % pe.o_block != 0)
+        r.bad(p + ".o_block", "is " + std::to_string(pe.o_block) + ", which does not divide out_channels " +
+                                  std::to_string(pe.out_channels));
+    // Every range the packer writes must lie inside the packed buffer.
+    auto range = [&](const char *key, int64_t count, bool optional) {
+        int64_t off = r.integer(e, key, p + "." + key, optional ? -1 : 0, packed);
+        if (off >= 0 && off + count > packed)
+            r.bad(p + "." + key, "is " + std::to_string(off) + ", so its " + std::to_string(count) +
+                                     " floats run past packed_floats " + std::to_string(packed));
+        return off;
+    };
+    int64_t wcount = int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
+    pe.weight_offset = range("weight_offset", wcount, false);
+    pe.bias_offset = range("bias_offset", pe.out_channels, false);
+    if (pe.bn_after_relu) {
+        pe.scale_offset = range("scale_offset", pe.out_channels, false);
+        pe.shift_offset = range("shift_offset", pe.out_channels, false);
+    }
+    auto sz = e.find("size");
+    if (sz != e.end() && sz->is_number_integer()) pe.size_node = sz->get<int>();
+    return pe;
+}
+
+}  // namespace
+
+Manifest parse_manifest(const char *json_text) {
+    Reader r;
+    if (json_text == nullptr) r.bad("manifest", "is missing (NULL manifest_json)");
+    json j;
+    try {
+        j = json::parse(json_text);
+    } catch (const json::exception &e) {
+        fail(UNETGEN_ERR_BAD_NETWORK, std::string("cannot use the network manifest: it is not valid JSON (") + e.what() + ")");
+    }
+    if (!j.is_object()) r.bad("manifest", "must be a JSON object");
+    Manifest m;
+    if (auto n = j.find("name"); n != j.end() && n->is_string()) r.network = n->get<std::string>();
+    m.format = int(r.integer(j, "format", "format", 1, 1));
+    m.name = r.string(j, "name", "name");
+    m.in_channels = int(r.integer(j, "in_channels", "in_channels", 1, 4096));
+    m.classes = int(r.integer(j, "classes", "classes", 1, 1 << 20));
+    m.activation = r.string(j, "activation", "activation");
+    if (m.activation != "none" && m.activation != "sigmoid" && m.activation != "softmax")
+        r.bad("activation", "is \"" + m.activation + "\", not none, sigmoid or softmax");
+    m.threshold = j.contains("threshold") ? r.number(j, "threshold", "threshold") : 0.5;
+    for (const char *key : {"mean", "std"}) {
+        const json &a = r.array(j, key, key);
+        if (a.size() != size_t(m.in_channels))
+            r.bad(key, "has " + std::to_string(a.size()) + " values for " + std::to_string(m.in_channels) + " channels");
+        std::vector<double> &dst = std::string(key) == "mean" ? m.mean : m.std;
+        for (const json &v : a) {
+            if (!v.is_number()) r.bad(key, "must hold numbers");
+            dst.push_back(v.get<double>());
+        }
+    }
+    for (double s : m.std)
+        if (!(s > 0)) r.bad("std", "must hold positive numbers");
+    read_sizes(r, r.get(j, "sizes", "sizes"), m);
+
+    const json &tensors = r.array(j, "tensors", "tensors");
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        const std::string p = "tensors[" + std::to_string(i) + "]";
+        if (!tensors[i].is_object()) r.bad(p, "must be an object");
+        ManifestTensor t;
+        t.name = r.string(tensors[i], "name", p + ".name");
+        for (const json &d : r.array(tensors[i], "shape", p + ".shape")) {
+            if (!d.is_number_integer() || d.get<int64_t>() < 0) r.bad(p + ".shape", "must hold non-negative integers");
+            t.shape.push_back(d.get<int64_t>());
+        }
+        m.tensors.push_back(std::move(t));
+    }
+    m.packed_floats = r.integer(j, "packed_floats", "packed_floats", 0, int64_t(1) << 34);
+    const json &packing = r.array(j, "packing", "packing");
+    for (size_t i = 0; i < packing.size(); ++i)
+        m.packing.push_back(read_packing(r, packing[i], "packing[" + std::to_string(i) + "]", m.packed_floats));
+    return m;
+}
+
+int64_t packed_weight_index(const PackingEntry &e, int o, int i, int h, int w) {
+    int64_t index = 0;
+    if (e.o_block > 0) index = o / e.o_block;  // outer part of o first
+    for (char c : e.layout) {
+        switch (c) {
+        case 'o':
+            if (e.o_block == 0) index = index * e.out_channels + o;
+            break;
+        case 'i': index = index * e.in_channels + i; break;
+        case 'h': index = index * e.kernel + h; break;
+        case 'w': index = index * e.kernel + w; break;
+        }
+    }
+    if (e.o_block > 0) index = index * e.o_block + o % e.o_block;  // inner part last
+    return index;
+}
+
+}  // namespace unetgen::rt

@@ -1,0 +1,54 @@
+// manifest.h — parse_manifest(): the network manifest (docs/architecture.md, "The manifest") as
+// checked C++ values, plus the size rules built from its "sizes".
+//
+// The manifest comes from our own compiler, but a library may be stale or hand-edited, so every
+// field is checked (types, ranges, offsets inside packed_floats) and a problem is a Failure with
+// UNETGEN_ERR_BAD_NETWORK rather than undefined behaviour later.
+#pragma once
+
+#include "common/size_program.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace unetgen::rt {
+
+struct ManifestTensor {
+    std::string name;
+    std::vector<int64_t> shape;
+};
+
+struct PackingEntry {
+    std::string layer;
+    bool transposed = false;          // kind "conv_transpose": PyTorch weight [i, o, k, k]
+    std::string weight, bias, bn;     // bias / bn empty when null
+    double bn_eps = 1e-5;
+    bool bn_after_relu = false;       // bn_position "after_relu"
+    int out_channels = 0, in_channels = 0, kernel = 0;
+    std::string layout;               // permutation of "oihw"
+    int o_block = 0;
+    int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1;
+    int size_node = -1;               // optional "size": SizeProgram node of the output extent
+};
+
+struct Manifest {
+    int format = 0;
+    std::string name;
+    int in_channels = 0, classes = 0;
+    std::string activation;           // "none" | "sigmoid" | "softmax"
+    double threshold = 0.5;
+    std::vector<double> mean, std;    // in_channels each
+    SizeProgram sizes;
+    int output_node = 0;
+    std::vector<ManifestTensor> tensors;
+    int64_t packed_floats = 0;
+    std::vector<PackingEntry> packing;
+};
+
+Manifest parse_manifest(const char *json_text);
+
+// The packed index of weight element (o, i, h, w) under `e`'s layout and o_block.
+int64_t packed_weight_index(const PackingEntry &e, int o, int i, int h, int w);
+
+}  // namespace unetgen::rt

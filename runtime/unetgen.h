@@ -1,0 +1,148 @@
+/* unetgen.h — the thin runtime's C API: load trained weights into a generated network and segment.
+ *
+ * A generated library hands over a `unetgen_network_desc` (runtime/unetgen_network.h), either
+ * linked statically (NAME_unetgen.h: NAME_network()) or opened at run time
+ * (unetgen_library_open). unetgen_model_load() reads a safetensors file exported from PyTorch,
+ * checks every tensor against the network's manifest, folds BatchNorm and packs the weights once;
+ * unetgen_segment() then runs the pipeline on images of any size the network takes.
+ *
+ *     const unetgen_network_desc *net = small_network();
+ *     unetgen_model *model = NULL;
+ *     if (unetgen_model_load(net, "small.safetensors", &model) != UNETGEN_OK)
+ *         fprintf(stderr, "%s\n", unetgen_last_error());
+ *
+ * Threads: a loaded model is read-only; unetgen_segment() may run on one model from many threads
+ * at once. unetgen_last_error() is per thread. Every function returning unetgen_status sets the
+ * calling thread's last error on failure (and leaves it untouched on success). */
+#ifndef UNETGEN_H
+#define UNETGEN_H
+
+#include "unetgen_network.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum unetgen_status {
+    UNETGEN_OK = 0,
+    UNETGEN_ERR_INVALID_ARGUMENT = 1,  /* NULL pointer, unknown enum value, mismatched channels,
+                                          output buffer too small, batch < 1 */
+    UNETGEN_ERR_IO = 2,                /* a file cannot be opened or read (weights, library) */
+    UNETGEN_ERR_BAD_NETWORK = 3,       /* the descriptor or its manifest is unusable (ABI version,
+                                          malformed manifest, missing pipeline symbol) */
+    UNETGEN_ERR_BAD_WEIGHTS_FILE = 4,  /* not a well-formed safetensors file (truncated, header
+                                          length past the end, bad JSON, offsets out of range or
+                                          overlapping or not matching dtype x shape) */
+    UNETGEN_ERR_WEIGHTS_MISMATCH = 5,  /* a well-formed file that does not fit the spec: missing or
+                                          unknown tensors, unsupported dtype, wrong shape */
+    UNETGEN_ERR_BAD_SIZE = 6,          /* the network cannot take this input height or width;
+                                          the message lists the nearest sizes it takes */
+    UNETGEN_ERR_PIPELINE = 7,          /* the Halide pipeline failed (its error code is in the
+                                          message) */
+    UNETGEN_ERR_OUT_OF_MEMORY = 8,     /* an allocation failed */
+    UNETGEN_ERR_UNSUPPORTED = 9        /* the library lacks the hook asked for (e.g. thread count) */
+} unetgen_status;
+
+/* Short constant name of a status ("ok", "invalid argument", ...); never NULL. */
+const char *unetgen_status_string(unetgen_status status);
+
+/* Message of the calling thread's last failure ("" if none). Valid until the thread's next failing
+ * call. Messages read "cannot <do what> <with what>: <the rule>". */
+const char *unetgen_last_error(void);
+
+/* ---- generated libraries opened at run time --------------------------------------------------- */
+
+typedef struct unetgen_library unetgen_library;
+
+/* Opens a `unetgen build` output: `path` is the build directory (its build.json names the shared
+ * library) or the shared library itself. dlopen with RTLD_LOCAL, so several networks can be open.
+ * Errors: INVALID_ARGUMENT, IO (no build.json / cannot dlopen), BAD_NETWORK (no
+ * unetgen_get_network symbol, ABI mismatch). */
+unetgen_status unetgen_library_open(const char *path, unetgen_library **out);
+/* The library's network descriptor; valid until unetgen_library_close. */
+const unetgen_network_desc *unetgen_library_network(const unetgen_library *lib);
+/* Closes the library. Free every model of its network first. NULL is fine. */
+void unetgen_library_close(unetgen_library *lib);
+
+/* ---- models ---------------------------------------------------------------------------------- */
+
+typedef struct unetgen_model unetgen_model;
+
+/* Loads, checks, folds and packs the weights in a safetensors file for network `net`.
+ * `net` must outlive the model. On success *out owns the model (free with unetgen_model_free).
+ * Errors: INVALID_ARGUMENT, BAD_NETWORK, IO, BAD_WEIGHTS_FILE, WEIGHTS_MISMATCH, OUT_OF_MEMORY. */
+unetgen_status unetgen_model_load(const unetgen_network_desc *net, const char *weights_path,
+                                  unetgen_model **out);
+/* The same, from a safetensors image in memory (copied from as needed; not kept). */
+unetgen_status unetgen_model_load_from_memory(const unetgen_network_desc *net, const void *data,
+                                              size_t size, unetgen_model **out);
+/* Frees a model. NULL is fine. */
+void unetgen_model_free(unetgen_model *model);
+
+/* What the model's network is (-1 / NULL for a NULL model). */
+const char *unetgen_model_name(const unetgen_model *model);
+int unetgen_model_in_channels(const unetgen_model *model);
+int unetgen_model_classes(const unetgen_model *model);
+/* "none", "sigmoid" or "softmax". */
+const char *unetgen_model_activation(const unetgen_model *model);
+/* Number of floats in the packed weight buffer. */
+size_t unetgen_model_packed_floats(const unetgen_model *model);
+/* The embedded manifest (JSON text). */
+const char *unetgen_model_manifest(const unetgen_model *model);
+
+/* Output height and width for an h x w input. Errors: INVALID_ARGUMENT, BAD_SIZE (the message
+ * names the rule broken and the nearest accepted sizes). */
+unetgen_status unetgen_output_size(const unetgen_model *model, int h, int w, int *out_h, int *out_w);
+
+/* Writes up to `capacity` accepted extents (for H or W) nearest to `extent`, ascending, into
+ * `sizes`; returns how many (0 for a NULL model or when none lies within 4096). */
+int unetgen_nearest_sizes(const unetgen_model *model, int extent, int *sizes, int capacity);
+
+/* Sets the thread count of the Halide thread pool of the model's library (one pool per library,
+ * shared by all its models). n <= 0: Halide's default. Errors: INVALID_ARGUMENT, UNSUPPORTED. */
+unetgen_status unetgen_set_num_threads(const unetgen_model *model, int n);
+
+/* ---- segmentation ---------------------------------------------------------------------------- */
+
+typedef enum unetgen_input_format {
+    UNETGEN_INPUT_F32_NCHW = 0,  /* float32, planar: n x channels x h x w, already normalised */
+    UNETGEN_INPUT_U8_NHWC = 1    /* uint8, interleaved: n x h x w x channels (gray or RGB images);
+                                    x = (u8 / 255 - mean[c]) / std[c] with the manifest's mean/std */
+} unetgen_input_format;
+
+typedef enum unetgen_output_kind {
+    UNETGEN_OUTPUT_LOGITS = 0,   /* float32 n x classes x h_out x w_out, before the activation */
+    UNETGEN_OUTPUT_PROBS = 1,    /* the same after the spec's activation (sigmoid / softmax over
+                                    classes; equal to the logits for activation = none) */
+    UNETGEN_OUTPUT_MASK = 2      /* uint8 n x h_out x w_out class index: the first argmax over
+                                    classes; one class: sigmoid(logit) >= threshold (the spec's
+                                    threshold; the sigmoid is the pipeline's for activation =
+                                    sigmoid) gives 1, else 0 */
+} unetgen_output_kind;
+
+typedef struct unetgen_segment_args {
+    unetgen_input_format input_format;
+    const void *input;
+    int n, channels, h, w;          /* batch (>= 1), channels (= the network's in_channels), size */
+    unetgen_output_kind output_kind;
+    void *output;                   /* float32 for LOGITS / PROBS, uint8 for MASK */
+    size_t output_capacity;         /* elements (not bytes) `output` has room for */
+    int out_h, out_w;               /* set by unetgen_segment on success */
+} unetgen_segment_args;
+
+/* Number of output elements (floats or mask bytes) for n images of h x w, into *count.
+ * Errors: INVALID_ARGUMENT, BAD_SIZE. */
+unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, int w, unetgen_output_kind kind,
+                                    size_t *count);
+
+/* Runs the network. Errors: INVALID_ARGUMENT, BAD_SIZE, OUT_OF_MEMORY, PIPELINE.
+ * Thread-safe on one model; `args` is the caller's (only out_h/out_w are written). */
+unetgen_status unetgen_segment(const unetgen_model *model, unetgen_segment_args *args);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
