@@ -1,0 +1,276 @@
+// build_network.cpp — lowers a validated NetworkSpec into the layer IR (see network_ir.h).
+//
+// Network build_network(const NetworkSpec &spec)
+//   Emits the layers in the order PyTorch runs the reference modules: input, pre units, encoder
+//   levels 0..depth-1 (a max-pool in front of every level but the first), then per decoder level
+//   l = depth-2..0 the upsampler, the skip concat and the block convs, then post units and the
+//   1x1 head. Weights are listed as each layer is emitted, which makes their order the canonical
+//   order (the order forward hooks fire on the Conv2d / ConvTranspose2d / BatchNorm2d modules).
+//   Every layer's spatial extent is a SizeProgram node, with the constraints that make PyTorch
+//   raise (empty outputs, a skip smaller than / different from the upsampled tensor) and the
+//   advisory Even constraint in front of each max-pool.
+#include "dsl/network_ir.h"
+
+#include <string>
+#include <utility>
+
+namespace unetgen {
+namespace {
+
+class NetworkBuilder {
+public:
+    explicit NetworkBuilder(const NetworkSpec &spec) { net_.spec = spec; }
+
+    Network build() {
+        const NetworkSpec &spec = net_.spec;
+        Layer input;
+        input.name = "input";
+        input.op = LayerOp::Input;
+        input.in_channels = spec.in_channels;
+        input.out_channels = spec.in_channels;
+        input.size = net_.sizes.input();
+        input.pos = section("input");
+        int x = add_layer(std::move(input));
+
+        for (size_t i = 0; i < spec.pre.size(); ++i) {
+            std::string prefix = "pre" + std::to_string(i);
+            x = conv_unit(x, spec.pre[i], prefix + ".conv", prefix + ".bn", -1, section("pre"));
+        }
+
+        // Encoder: level l's output is the skip of decoder level l (the bottleneck has none).
+        const int depth = int(spec.encoder.size());
+        std::vector<int> skips;
+        for (int l = 0; l < depth; ++l) {
+            if (l > 0) x = max_pool(x, l);
+            x = block(x, spec.encoder[l], spec.encoder_convs, spec.encoder_mid, "enc" + std::to_string(l), l,
+                      section("encoder"));
+            skips.push_back(x);
+        }
+
+        // Decoder, deepest first. spec.decoder[d] is the output width of level depth-2-d; a hand-built
+        // spec without decoder widths gets the parser's default (the skip's width).
+        for (int l = depth - 2; l >= 0; --l) {
+            size_t d = size_t(depth - 2 - l);
+            int out = d < spec.decoder.size() ? spec.decoder[d] : spec.encoder[l];
+            int up = upsample(x, skips[l], l);
+            int cat = concat(skips[l], up, l);
+            x = block(cat, out, spec.decoder_convs, spec.decoder_mid, "dec" + std::to_string(l), l,
+                      section("decoder"));
+        }
+
+        for (size_t i = 0; i < spec.post.size(); ++i) {
+            std::string prefix = "post" + std::to_string(i);
+            x = conv_unit(x, spec.post[i], prefix + ".conv", prefix + ".bn", -1, section("post"));
+        }
+        head(x);
+        return std::move(net_);
+    }
+
+private:
+    Network net_;
+
+    // Where a section header was seen, for layers that section produced.
+    SourcePos section(const std::string &key) const {
+        for (const auto &[name, pos] : net_.spec.section_pos)
+            if (name == key) return pos;
+        return {};
+    }
+
+    const Layer &layer(int i) const { return net_.layers[size_t(i)]; }
+
+    // Appends a layer; every output must be at least one pixel (PyTorch raises on an empty output).
+    int add_layer(Layer l) {
+        if (l.op != LayerOp::Input)
+            net_.sizes.constraints.push_back({SizeConstraint::Kind::Positive, l.size, -1, l.name});
+        net_.layers.push_back(std::move(l));
+        return int(net_.layers.size()) - 1;
+    }
+
+    // `a + k`, folding a chain of constant additions so formulas read "H - 4", not "H - 2 - 2".
+    int add_const(int a, int64_t k) {
+        SizeProgram &sp = net_.sizes;
+        if (k == 0) return a;
+        const SizeNode n = sp.nodes[size_t(a)];
+        if (n.op == SizeNode::Op::AddConst) return sp.add_const(n.a, n.k + k);
+        return sp.add_const(a, k);
+    }
+
+    void add_weight(std::string module, const char *field, std::vector<int64_t> shape, WeightRole role,
+                    ModuleKind kind, int layer_index) {
+        WeightTensor w;
+        w.name = module + "." + field;
+        w.shape = std::move(shape);
+        w.role = role;
+        w.module = kind;
+        w.module_name = std::move(module);
+        w.layer = layer_index;
+        net_.weights.push_back(std::move(w));
+    }
+
+    // One conv unit: KxK conv (+bias) with BN and ReLU fused, stride 1.
+    int conv_unit(int in, int out_channels, const std::string &conv_module, const std::string &bn_module,
+                  int level, SourcePos pos) {
+        const BlockSpec &b = net_.spec.block;
+        Layer l;
+        l.name = conv_module;
+        l.op = LayerOp::Conv;
+        l.inputs = {in};
+        l.in_channels = layer(in).out_channels;
+        l.out_channels = out_channels;
+        l.kernel = b.kernel;
+        l.stride = 1;
+        l.pad = b.padding == Padding::Same ? b.kernel / 2 : 0;
+        // Output extent of a stride-1 conv: s + 2*pad - (k-1).
+        l.size = add_const(layer(in).size, int64_t(2 * l.pad - (b.kernel - 1)));
+        l.bias = b.bias;
+        l.relu = true;
+        l.norm = b.norm;
+        l.norm_order = b.order;
+        l.bn_eps = b.eps;
+        l.conv_module = conv_module;
+        if (b.norm == NormKind::BatchNorm) l.bn_module = bn_module;
+        l.level = level;
+        l.pos = pos;
+        const int64_t o = out_channels, i = l.in_channels, k = b.kernel;
+        int idx = add_layer(std::move(l));
+        add_weight(conv_module, "weight", {o, i, k, k}, WeightRole::ConvWeight, ModuleKind::Conv2d, idx);
+        if (b.bias) add_weight(conv_module, "bias", {o}, WeightRole::ConvBias, ModuleKind::Conv2d, idx);
+        if (b.norm == NormKind::BatchNorm) {
+            add_weight(bn_module, "weight", {o}, WeightRole::BnWeight, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "bias", {o}, WeightRole::BnBias, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
+        }
+        return idx;
+    }
+
+    // An encoder or decoder block of `convs` conv units named prefix.conv{j} / prefix.bn{j}.
+    int block(int in, int out_channels, int convs, MidRule mid, const std::string &prefix, int level,
+              SourcePos pos) {
+        const int in_channels = layer(in).out_channels;
+        int x = in;
+        for (int j = 0; j < convs; ++j) {
+            // MidRule::HalfIn is milesial's DoubleConv(in, out, in // 2): only the first conv narrows.
+            int width = (j == convs - 1) ? out_channels
+                        : (mid == MidRule::HalfIn && j == 0) ? in_channels / 2
+                                                             : out_channels;
+            std::string jj = std::to_string(j);
+            x = conv_unit(x, width, prefix + ".conv" + jj, prefix + ".bn" + jj, level, pos);
+        }
+        return x;
+    }
+
+    // 2x2 stride-2 max-pool into level `level`; floors, so an odd input drops its last row/column.
+    int max_pool(int in, int level) {
+        Layer l;
+        l.name = "enc" + std::to_string(level) + ".pool";
+        l.op = LayerOp::MaxPool;
+        l.inputs = {in};
+        l.in_channels = l.out_channels = layer(in).out_channels;
+        l.kernel = 2;
+        l.stride = 2;
+        l.size = net_.sizes.floordiv_const(layer(in).size, 2);
+        l.level = level;
+        l.pos = section("down");
+        net_.sizes.constraints.push_back({SizeConstraint::Kind::Even, layer(in).size, -1, l.name});
+        return add_layer(std::move(l));
+    }
+
+    // The upsampler into decoder level `level` (its skip is `skip`): transposed conv or x2 resize.
+    int upsample(int in, int skip, int level) {
+        const NetworkSpec &spec = net_.spec;
+        Layer l;
+        l.name = "up" + std::to_string(level);
+        l.inputs = {in};
+        l.in_channels = layer(in).out_channels;
+        l.level = level;
+        l.pos = section("up");
+        if (spec.up != UpMode::Transposed) {
+            l.op = LayerOp::Upsample;
+            l.out_channels = l.in_channels;
+            l.up_mode = spec.up;
+            l.align_corners = spec.up == UpMode::Bilinear && spec.align_corners;
+            l.size = net_.sizes.mul_const(layer(in).size, 2);
+            return add_layer(std::move(l));
+        }
+        l.op = LayerOp::ConvTranspose;
+        switch (spec.up_channels) {
+        case UpChannels::Skip: l.out_channels = layer(skip).out_channels; break;
+        case UpChannels::Half: l.out_channels = l.in_channels / 2; break;
+        case UpChannels::Same: l.out_channels = l.in_channels; break;
+        }
+        l.kernel = spec.up_kernel;
+        l.stride = 2;
+        // kernel 2: stride 2, no padding; kernel 3: padding 1, output_padding 1. Both double the extent.
+        l.pad = spec.up_kernel == 3 ? 1 : 0;
+        l.output_padding = spec.up_kernel == 3 ? 1 : 0;
+        // PyTorch: (s - 1) * stride - 2 * pad + kernel + output_padding.
+        int scaled = net_.sizes.mul_const(layer(in).size, l.stride);
+        l.size = add_const(scaled, int64_t(-l.stride - 2 * l.pad + l.kernel + l.output_padding));
+        l.bias = spec.up_bias;
+        l.conv_module = l.name;
+        const int64_t i = l.in_channels, o = l.out_channels, k = l.kernel;
+        const bool bias = l.bias;
+        const std::string module = l.name;
+        int idx = add_layer(std::move(l));
+        add_weight(module, "weight", {i, o, k, k}, WeightRole::ConvWeight, ModuleKind::ConvTranspose2d, idx);
+        if (bias) add_weight(module, "bias", {o}, WeightRole::ConvBias, ModuleKind::ConvTranspose2d, idx);
+        return idx;
+    }
+
+    // Merges skip and upsampled tensors: crop the skip, pad the upsampled tensor, or require equality.
+    int concat(int skip, int up, int level) {
+        const NetworkSpec &spec = net_.spec;
+        SizeProgram &sp = net_.sizes;
+        Layer l;
+        l.name = "cat" + std::to_string(level);
+        l.op = LayerOp::Concat;
+        l.inputs = {skip, up};
+        l.in_channels = l.out_channels = layer(skip).out_channels + layer(up).out_channels;
+        l.skip_order = spec.skip_order;
+        l.skip_match = spec.skip_match;
+        l.level = level;
+        l.pos = section("skip");
+        const int s = layer(skip).size, u = layer(up).size;
+        switch (spec.skip_match) {
+        case SkipMatch::Crop:
+        case SkipMatch::Pad:
+            // center_crop and F.pad both put floor(diff / 2) before and the rest after.
+            sp.constraints.push_back({SizeConstraint::Kind::GreaterEqual, s, u, l.name});
+            l.offset = sp.floordiv_const(sp.sub(s, u), 2);
+            l.size = spec.skip_match == SkipMatch::Crop ? u : s;
+            break;
+        case SkipMatch::Exact:
+            sp.constraints.push_back({SizeConstraint::Kind::Equal, s, u, l.name});
+            l.size = u;
+            break;
+        }
+        return add_layer(std::move(l));
+    }
+
+    void head(int in) {
+        const NetworkSpec &spec = net_.spec;
+        Layer l;
+        l.name = "head";
+        l.op = LayerOp::Head;
+        l.inputs = {in};
+        l.in_channels = layer(in).out_channels;
+        l.out_channels = spec.classes;
+        l.kernel = 1;
+        l.size = layer(in).size;
+        l.bias = true;
+        l.conv_module = "head";
+        l.activation = spec.activation;
+        l.pos = section("output");
+        const int64_t o = l.out_channels, i = l.in_channels;
+        int idx = add_layer(std::move(l));
+        add_weight("head", "weight", {o, i, 1, 1}, WeightRole::ConvWeight, ModuleKind::Conv2d, idx);
+        add_weight("head", "bias", {o}, WeightRole::ConvBias, ModuleKind::Conv2d, idx);
+    }
+};
+
+}  // namespace
+
+Network build_network(const NetworkSpec &spec) { return NetworkBuilder(spec).build(); }
+
+}  // namespace unetgen

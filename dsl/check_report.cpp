@@ -1,0 +1,292 @@
+// check_report.cpp — the reports of `unetgen check` (see check_report.h).
+//
+// std::string layer_table(const Network &net, int64_t h, int64_t w)
+//   One row per layer (name, op, output [C, H, W], parameters, FLOPs), then totals and the symbolic
+//   output extent. The other functions here answer the questions around it: which extent to use by
+//   default, why an extent is rejected, whether a pool drops rows, and how to draw the U.
+#include "dsl/check_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace unetgen {
+namespace {
+
+// Search radius of the default-extent and nearest-extent searches (the programs are cheap to run).
+constexpr int64_t kSearchRadius = 4096;
+constexpr int64_t kPreferredExtent = 256;
+
+std::string group_thousands(int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return n < 0 ? "-" + out : out;
+}
+
+// 1234567 -> "1.23M"; keeps the FLOPs column narrow.
+std::string human(double v) {
+    const char *units[] = {"", "K", "M", "G", "T"};
+    int u = 0;
+    while (v >= 1000.0 && u < 4) { v /= 1000.0; ++u; }
+    return u == 0 ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}{}", v, units[u]);
+}
+
+std::string join(const std::vector<int64_t> &values) {
+    std::string out;
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+    return out;
+}
+
+const Layer *find_layer(const Network &net, const std::string &name) {
+    for (const Layer &l : net.layers)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+std::string at_input(const std::string &axis, int64_t extent) {
+    return axis.empty() ? fmt::format("at input {}", extent) : fmt::format("at input {} {}", axis, extent);
+}
+
+const char *activation_name(Activation a) {
+    switch (a) {
+    case Activation::None: return "none";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Softmax: return "softmax";
+    }
+    return "none";
+}
+
+}  // namespace
+
+const char *layer_op_name(LayerOp op) {
+    switch (op) {
+    case LayerOp::Input: return "input";
+    case LayerOp::Conv: return "conv";
+    case LayerOp::ConvTranspose: return "conv_transpose";
+    case LayerOp::MaxPool: return "maxpool";
+    case LayerOp::Upsample: return "upsample";
+    case LayerOp::Concat: return "concat";
+    case LayerOp::Head: return "head";
+    }
+    return "?";
+}
+
+std::string layer_op_label(const Layer &l) {
+    switch (l.op) {
+    case LayerOp::Input: return "Input";
+    case LayerOp::Conv: {
+        std::string s = fmt::format("Conv{}x{}{}", l.kernel, l.kernel, l.pad == 0 && l.kernel > 1 ? " valid" : "");
+        if (l.norm == NormKind::BatchNorm)
+            s += l.norm_order == NormOrder::ConvNormRelu ? "+BN+ReLU" : "+ReLU+BN";
+        else if (l.relu)
+            s += "+ReLU";
+        return s;
+    }
+    case LayerOp::ConvTranspose:
+        return fmt::format("ConvT{}x{} s{}{}", l.kernel, l.kernel, l.stride,
+                           l.pad ? fmt::format(" p{} op{}", l.pad, l.output_padding) : "");
+    case LayerOp::MaxPool: return "MaxPool2x2";
+    case LayerOp::Upsample:
+        if (l.up_mode == UpMode::Nearest) return "Upsample x2 nearest";
+        return l.align_corners ? "Upsample x2 bilinear ac" : "Upsample x2 bilinear";
+    case LayerOp::Concat: {
+        const char *match = l.skip_match == SkipMatch::Crop ? "crop" : l.skip_match == SkipMatch::Pad ? "pad" : "exact";
+        return fmt::format("Concat {} {}", l.skip_order == SkipOrder::SkipFirst ? "skip+up" : "up+skip", match);
+    }
+    case LayerOp::Head: {
+        std::string s = "Conv1x1 head";
+        if (l.activation != Activation::None) s += std::string("+") + activation_name(l.activation);
+        return s;
+    }
+    }
+    return "?";
+}
+
+const char *module_kind_name(ModuleKind kind) {
+    switch (kind) {
+    case ModuleKind::Conv2d: return "Conv2d";
+    case ModuleKind::ConvTranspose2d: return "ConvTranspose2d";
+    case ModuleKind::BatchNorm2d: return "BatchNorm2d";
+    }
+    return "?";
+}
+
+std::string output_size_formula(const Network &net) {
+    return "H_out = " + net.sizes.to_string(net.output().size, "H");
+}
+
+std::optional<int64_t> default_check_extent(const Network &net) {
+    const SizeProgram &sp = net.sizes;
+    for (int64_t s = kPreferredExtent; s <= kPreferredExtent + kSearchRadius; ++s)
+        if (sp.pools_evenly(s)) return s;
+    for (int64_t s = kPreferredExtent; s <= kPreferredExtent + kSearchRadius; ++s)
+        if (sp.accepts(s)) return s;
+    std::vector<int64_t> near = sp.nearest_accepted(kPreferredExtent, 1);
+    if (!near.empty()) return near[0];
+    return std::nullopt;
+}
+
+std::string size_rejection(const Network &net, int64_t extent, const std::string &axis) {
+    const SizeProgram &sp = net.sizes;
+    const int bad = sp.first_violation(extent);
+    if (bad == -1) return {};
+    if (bad == -2) return fmt::format("cannot run {} {}: an input must be at least 1 pixel", net.spec.name,
+                                      at_input(axis, extent));
+    const SizeConstraint &c = sp.constraints[size_t(bad)];
+    const std::vector<int64_t> v = sp.evaluate(extent);
+    switch (c.kind) {
+    case SizeConstraint::Kind::Positive: {
+        const Layer *l = find_layer(net, c.what);
+        const int64_t in = l && !l->inputs.empty() ? v[size_t(net.layers[size_t(l->inputs[0])].size)] : 0;
+        return fmt::format("cannot compute {} {}: its {}-pixel input gives an output of {} pixels, and every "
+                           "layer needs at least 1",
+                           c.what, at_input(axis, extent), in, v[size_t(c.a)]);
+    }
+    case SizeConstraint::Kind::GreaterEqual:
+        return fmt::format("cannot concatenate {} {}: skip {} is smaller than the upsampled {}", c.what,
+                           at_input(axis, extent), v[size_t(c.a)], v[size_t(c.b)]);
+    case SizeConstraint::Kind::Equal:
+        return fmt::format("cannot concatenate {} {}: skip {} differs from the upsampled {}, and an exact "
+                           "skip match needs equal sizes",
+                           c.what, at_input(axis, extent), v[size_t(c.a)], v[size_t(c.b)]);
+    case SizeConstraint::Kind::Even: break;  // advisory, never rejects
+    }
+    return {};
+}
+
+std::string odd_pooling_warning(const Network &net, int64_t h, int64_t w) {
+    const SizeProgram &sp = net.sizes;
+    for (int axis = 0; axis < 2; ++axis) {
+        const int64_t extent = axis == 0 ? h : w;
+        const std::vector<int64_t> v = sp.evaluate(extent);
+        for (const SizeConstraint &c : sp.constraints) {
+            if (c.kind != SizeConstraint::Kind::Even || v[size_t(c.a)] % 2 == 0) continue;
+            return fmt::format("input {} {} makes {} drop its last {} (its input is {} pixels, odd); extents "
+                               "that pool evenly near {}: {}",
+                               axis == 0 ? "height" : "width", extent, c.what, axis == 0 ? "row" : "column",
+                               v[size_t(c.a)], extent, join(sp.nearest_even_pooling(extent, 4)));
+        }
+    }
+    return {};
+}
+
+std::string layer_table(const Network &net, int64_t h, int64_t w) {
+    const std::vector<int64_t> hs = net.sizes.evaluate(h), ws = net.sizes.evaluate(w);
+    size_t name_w = 5, op_w = 2;
+    for (const Layer &l : net.layers) {
+        name_w = std::max(name_w, l.name.size());
+        op_w = std::max(op_w, layer_op_label(l).size());
+    }
+    auto shape = [&](const Layer &l) {
+        return fmt::format("[{}, {}, {}]", l.out_channels, hs[size_t(l.size)], ws[size_t(l.size)]);
+    };
+    size_t shape_w = 12;
+    for (const Layer &l : net.layers) shape_w = std::max(shape_w, shape(l).size());
+    const std::string header = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>12}  {:>9}", "Layer", name_w, "Op", op_w,
+                                           "Output Shape", shape_w, "Param #", "FLOPs");
+    const std::string rule(header.size(), '-');
+    std::string out = rule + "\n" + header + "\n" + std::string(header.size(), '=') + "\n";
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+        const Layer &l = net.layers[i];
+        out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>12}  {:>9}\n", l.name, name_w, layer_op_label(l), op_w,
+                           shape(l), shape_w, group_thousands(layer_params(net, int(i))),
+                           human(layer_flops(net, int(i), hs, ws)));
+    }
+    out += std::string(header.size(), '=') + "\n";
+    const double flops = net.flops(h, w);
+    out += fmt::format("Total params: {}\n", group_thousands(net.param_count()));
+    out += fmt::format("Total FLOPs: {} ({:.2f} GFLOPs, 2 x multiply-accumulates)\n", human(flops), flops / 1e9);
+    out += fmt::format("Input shape: [{}, {}, {}]  Output shape: {}\n", net.spec.in_channels, h, w, shape(net.output()));
+    out += output_size_formula(net) + "  (W_out: the same in W)\n";
+    out += rule + "\n";
+    return out;
+}
+
+nlohmann::json check_json(const Network &net, int64_t h, int64_t w) {
+    using nlohmann::json;
+    const std::vector<int64_t> hs = net.sizes.evaluate(h), ws = net.sizes.evaluate(w);
+    auto shape = [&](const Layer &l) { return json::array({l.out_channels, hs[size_t(l.size)], ws[size_t(l.size)]}); };
+    json layers = json::array();
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+        const Layer &l = net.layers[i];
+        json inputs = json::array();
+        for (int in : l.inputs) inputs.push_back(net.layers[size_t(in)].name);
+        layers.push_back({{"name", l.name},
+                          {"op", layer_op_name(l.op)},
+                          {"inputs", inputs},
+                          {"in_channels", l.in_channels},
+                          {"out_channels", l.out_channels},
+                          {"output_shape", shape(l)},
+                          {"level", l.level},
+                          {"params", layer_params(net, int(i))},
+                          {"flops", layer_flops(net, int(i), hs, ws)}});
+    }
+    json weights = json::array();
+    for (const WeightTensor &t : net.weights)
+        weights.push_back({{"name", t.name},
+                           {"shape", t.shape},
+                           {"module", t.module_name},
+                           {"module_kind", module_kind_name(t.module)},
+                           {"layer", net.layers[size_t(t.layer)].name}});
+    return {{"name", net.spec.name},
+            {"file", net.spec.file},
+            {"in_channels", net.spec.in_channels},
+            {"classes", net.spec.classes},
+            {"activation", activation_name(net.spec.activation)},
+            {"params", net.param_count()},
+            {"flops", net.flops(h, w)},
+            {"input_shape", json::array({net.spec.in_channels, h, w})},
+            {"output_shape", shape(net.output())},
+            {"pools_evenly", net.sizes.pools_evenly(h) && net.sizes.pools_evenly(w)},
+            {"size_formula", output_size_formula(net)},
+            {"layers", layers},
+            {"weights", weights}};
+}
+
+std::string network_dot(const Network &net, int64_t h, int64_t w) {
+    const std::vector<int64_t> hs = net.sizes.evaluate(h), ws = net.sizes.evaluate(w);
+    // Rows of the U: one per level, top to bottom. Pre units and the input sit on level 0's row at
+    // its left, post units and the head at its right; same-rank edges keep each row in order.
+    std::map<int, std::vector<int>> rows;
+    for (size_t i = 0; i < net.layers.size(); ++i) rows[std::max(0, net.layers[i].level)].push_back(int(i));
+    std::string out = fmt::format("digraph \"{}\" {{\n  rankdir=TB;\n  newrank=true;\n  nodesep=0.25;\n"
+                                  "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
+                                  "  edge [color=\"#555555\"];\n",
+                                  net.spec.name);
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+        const Layer &l = net.layers[i];
+        const char *fill = "#ffffff";
+        switch (l.op) {
+        case LayerOp::Input: fill = "#e0e0e0"; break;
+        case LayerOp::Conv: fill = l.level < 0 ? "#fff2cc" : "#dae8fc"; break;
+        case LayerOp::ConvTranspose:
+        case LayerOp::Upsample: fill = "#d5e8d4"; break;
+        case LayerOp::MaxPool: fill = "#f8cecc"; break;
+        case LayerOp::Concat: fill = "#e1d5e7"; break;
+        case LayerOp::Head: fill = "#ffe6cc"; break;
+        }
+        out += fmt::format("  n{} [label=\"{}\\n{}\\n{}x{}x{}\", fillcolor=\"{}\"];\n", i, l.name, layer_op_label(l),
+                           l.out_channels, hs[size_t(l.size)], ws[size_t(l.size)], fill);
+    }
+    for (const auto &[level, members] : rows) {
+        out += fmt::format("  {{ rank=same; // level {}\n   ", level);
+        for (int i : members) out += fmt::format(" n{};", i);
+        out += "\n  }\n";
+    }
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+        const Layer &l = net.layers[i];
+        for (size_t k = 0; k < l.inputs.size(); ++k) {
+            const bool skip = l.op == LayerOp::Concat && k == 0;
+            out += fmt::format("  n{} -> n{}{};\n", l.inputs[k], i,
+                               skip ? " [style=dashed, color=\"#6c8ebf\", label=\"skip\", fontsize=8]" : "");
+        }
+    }
+    out += "}\n";
+    return out;
+}
+
+}  // namespace unetgen
