@@ -1,9 +1,13 @@
 // diagnostics.cpp — collecting and rendering diagnostics (see diagnostics.h).
 #include "dsl/diagnostics.h"
 
+#include "dsl/lexer.h"
+
 #include <algorithm>
+#include <map>
 #include <ostream>
 #include <sstream>
+#include <string_view>
 
 namespace unetgen {
 
@@ -25,18 +29,61 @@ int DiagnosticSink::error_count() const {
                              [](const Diagnostic &d) { return d.severity == Severity::Error; }));
 }
 
-// The text of 1-based line `line`, without its newline; empty if out of range.
-static std::string source_line(const std::string &source, int line) {
+// The text of each 1-based line in `wanted` (sorted, unique), without its newline, found in one
+// pass over the source: rendering stays linear however many diagnostics a large file has.
+static std::map<int, std::string_view> source_lines(std::string_view source, const std::vector<int> &wanted) {
+    std::map<int, std::string_view> lines;
     size_t start = 0;
-    for (int l = 1; l < line; ++l) {
-        size_t nl = source.find('\n', start);
-        if (nl == std::string::npos) return {};
-        start = nl + 1;
+    int line = 1;
+    for (int target : wanted) {
+        while (line < target) {
+            size_t nl = source.find('\n', start);
+            if (nl == std::string_view::npos) return lines;
+            start = nl + 1;
+            ++line;
+        }
+        size_t end = source.find('\n', start);
+        std::string_view text = source.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+        lines[target] = text;
     }
-    size_t end = source.find('\n', start);
-    std::string text = source.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    return text;
+    return lines;
+}
+
+// One line shown under a diagnostic and the caret line beneath it. Columns count characters as
+// the lexer does (a UTF-8 sequence or an invalid byte is one); bytes that would garble a terminal
+// (control characters, invalid UTF-8) show as '?'. Long lines show a window around the column.
+static void render_excerpt(std::ostream &out, std::string_view text, int col, int length) {
+    constexpr int kWidth = 200;
+    int first = col - 1 > kWidth * 3 / 4 ? col - 1 - kWidth / 2 : 0;  // first column shown (0-based)
+    std::string shown, pad;
+    int unit = 0, caret_at = -1, shown_units = 0;
+    size_t at = 0;
+    bool more = false;
+    for (; at < text.size(); ++unit) {
+        size_t n = utf8_sequence_length(text, at);
+        unsigned char c = static_cast<unsigned char>(text[at]);
+        std::string piece = n == 0 || (c < 0x20 && c != '\t') || c == 0x7F ? "?" : std::string(text.substr(at, n));
+        at += n == 0 ? 1 : n;
+        if (unit < first) continue;
+        if (shown_units == kWidth) {
+            more = true;
+            break;
+        }
+        if (unit == col - 1) caret_at = shown_units;
+        if (caret_at < 0) pad += piece == "\t" ? '\t' : ' ';
+        shown += piece;
+        ++shown_units;
+    }
+    if (caret_at < 0) {  // the column is past the end of the line (e.g. "expected a value, found end of line")
+        caret_at = shown_units;
+        if (!more) pad.append(size_t(std::max(0, col - 1 - unit)), ' ');
+    }
+    out << "  " << (first > 0 ? "..." : "") << shown << (more ? "..." : "") << '\n';
+    out << "  " << (first > 0 ? "   " : "") << pad << '^';
+    // Carets under the token, but not past what is shown.
+    int room = std::max(0, shown_units - caret_at - 1);
+    out << std::string(size_t(std::min(std::max(0, length - 1), room)), '~') << '\n';
 }
 
 static const char *severity_name(Severity s) {
@@ -49,22 +96,20 @@ static const char *severity_name(Severity s) {
 }
 
 void DiagnosticSink::render(std::ostream &out) const {
+    std::vector<int> wanted;
+    for (const Diagnostic &d : diags_)
+        if (d.pos.line > 0) wanted.push_back(d.pos.line);
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    std::map<int, std::string_view> lines = source_lines(source_, wanted);
+
     for (const Diagnostic &d : diags_) {
         out << file_;
         if (d.pos.line > 0) out << ':' << d.pos.line << ':' << d.pos.col;
         out << ": " << severity_name(d.severity) << ": " << d.message << '\n';
         if (d.pos.line <= 0) continue;
-        std::string text = source_line(source_, d.pos.line);
-        // Non-printable bytes would garble the terminal; show them as '?' (same width, so the caret lines up).
-        for (char &c : text)
-            if ((unsigned char)c < 0x20 && c != '\t') c = '?';
-        if (text.size() > 200) text = text.substr(0, 200) + "...";
-        out << "  " << text << '\n' << "  ";
-        int col = std::max(1, d.pos.col);
-        for (int i = 1; i < col && i - 1 < int(text.size()); ++i) out << (text[i - 1] == '\t' ? '\t' : ' ');
-        out << '^';
-        for (int i = 1; i < d.length; ++i) out << '~';
-        out << '\n';
+        auto line = lines.find(d.pos.line);
+        render_excerpt(out, line == lines.end() ? std::string_view() : line->second, std::max(1, d.pos.col), d.length);
     }
 }
 

@@ -1,0 +1,528 @@
+// spec_apply.cpp — statements to NetworkSpec fields: apply_statements() (see parse_spec.h).
+//
+// One handler per section maps each key onto its field, checking the value's type and range on
+// the way ("cannot set block kernel to 4: ..."). Unknown keys get a "did you mean", or the
+// section they belong to. A repeated section is reported and then checked into a scratch spec,
+// so its own mistakes still show. Required keys and sections are checked at the end, where the
+// derived defaults (decoder channels, per-channel mean/std, convs per block) are filled in.
+#include "dsl/parse_spec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace unetgen {
+
+using spec_syntax::ListItem;
+using spec_syntax::Setting;
+using spec_syntax::SpecLocations;
+using spec_syntax::Span;
+using spec_syntax::Statement;
+using spec_syntax::Value;
+
+namespace {
+
+constexpr int kMaxChannels = 65536;
+constexpr int kMaxLevels = 16;
+constexpr int kMaxConvs = 8;
+
+struct SectionKeys {
+    const char *section;
+    std::vector<std::string> keys;
+};
+
+const std::vector<SectionKeys> &language_keys() {
+    static const std::vector<SectionKeys> table = {
+        {"network", {"name"}},
+        {"input", {"channels", "mean", "std"}},
+        {"output", {"classes", "activation", "threshold"}},
+        {"encoder", {"channels", "base", "depth", "convs", "mid"}},
+        {"decoder", {"channels", "convs", "mid"}},
+        {"block", {"convs", "kernel", "padding", "bias", "norm", "order", "eps"}},
+        {"down", {"mode"}},
+        {"up", {"mode", "kernel", "align_corners", "channels", "bias"}},
+        {"skip", {"order", "match"}},
+        {"pre", {"channels"}},
+        {"post", {"channels"}},
+    };
+    return table;
+}
+
+const std::vector<std::string> &keys_of(const std::string &section) {
+    static const std::vector<std::string> none;
+    for (const SectionKeys &entry : language_keys())
+        if (section == entry.section) return entry.keys;
+    return none;
+}
+
+// "a, b or c"
+std::string one_of(const std::vector<std::string> &names) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
+std::string kind_name(Value::Kind kind) {
+    switch (kind) {
+    case Value::Kind::Int: return "an integer";
+    case Value::Kind::Number: return "a decimal number";
+    case Value::Kind::Ident: return "a name";
+    case Value::Kind::String: return "a string";
+    case Value::Kind::List: return "a list";
+    }
+    return "a value";
+}
+
+std::string shown(const Value &value) { return value.kind == Value::Kind::List ? "a list" : value.shown; }
+
+template <class E>
+using Names = std::vector<std::pair<std::string, E>>;
+
+// Mean or std as written: one number for every channel, or a list with one per channel.
+struct PerChannel {
+    bool given = false;
+    bool single = false;
+    std::vector<double> values;
+    Span span;
+};
+
+class Applier {
+public:
+    Applier(NetworkSpec &spec, SpecLocations &where, SpecReporter &rep) : spec_(spec), where_(where), rep_(rep) {}
+
+    void run(const std::vector<Statement> &statements) {
+        std::map<std::string, const Statement *> first;
+        for (const Statement &statement : statements) {
+            if (rep_.stopped()) return;
+            auto seen = first.find(statement.section);
+            if (seen != first.end()) {
+                rep_.error(statement.pos,
+                           "cannot repeat section '" + statement.section + "': a section appears at most once",
+                           statement.length);
+                rep_.note(seen->second->pos, "'" + statement.section + "' first appears here", seen->second->length);
+                // Still check its settings, into a scratch spec, so its own mistakes show too.
+                NetworkSpec scratch;
+                SpecLocations scratch_where;
+                Applier(scratch, scratch_where, rep_).apply(statement);
+                continue;
+            }
+            first[statement.section] = &statement;
+            where_.sections[statement.section] = {statement.pos, statement.length};
+            spec_.section_pos.emplace_back(statement.section, statement.pos);
+            apply(statement);
+        }
+        if (!rep_.stopped()) finish();
+    }
+
+private:
+    void apply(const Statement &st) {
+        section_ = st.section;
+        std::map<std::string, const Setting *> seen;
+        for (const Setting &s : st.settings) {
+            const std::vector<std::string> &keys = keys_of(section_);
+            if (std::find(keys.begin(), keys.end(), s.key) == keys.end()) {
+                unknown_key(s);
+                continue;
+            }
+            auto before = seen.find(s.key);
+            if (before != seen.end()) {
+                rep_.error(s.key_pos, "cannot set " + what(s) + " twice: a key appears once in its section",
+                           s.key_length);
+                rep_.note(before->second->key_pos, what(s) + " was first set here", before->second->key_length);
+                continue;
+            }
+            seen[s.key] = &s;
+            present_.insert(section_ + "." + s.key);
+            if (set(s)) where_.values[section_ + "." + s.key] = {s.value.pos, s.value.length};
+        }
+    }
+
+    void unknown_key(const Setting &s) {
+        std::string message = "cannot set " + what(s) + ": section '" + section_ + "' has no key " +
+                              quote_for_message(s.key);
+        std::string hint = did_you_mean(s.key, keys_of(section_));
+        if (hint.empty()) {
+            std::vector<std::string> owners;
+            for (const SectionKeys &entry : language_keys()) {
+                const std::vector<std::string> &keys = entry.keys;
+                if (std::find(keys.begin(), keys.end(), s.key) != keys.end()) owners.push_back(entry.section);
+            }
+            if (!owners.empty()) hint = "; it is a key of section '" + owners.front() + "'";
+            else hint = " (its keys are " + one_of(keys_of(section_)) + ")";
+        }
+        rep_.error(s.key_pos, message + hint, s.key_length);
+    }
+
+    std::string what(const Setting &s) const {
+        std::string key = quote_for_message(s.key, 40);
+        return section_ + " " + key.substr(1, key.size() - 2);
+    }
+
+    void bad_value(const Setting &s, const std::string &rule) {
+        rep_.error(s.value.pos, "cannot set " + what(s) + " to " + shown(s.value) + ": " + rule, s.value.length);
+    }
+
+    // ---- conversions: each reports its own error and returns false --------------------------------
+
+    bool get_int(const Setting &s, int lo, int hi, const std::string &rule, int &out) {
+        if (s.value.kind != Value::Kind::Int) {
+            bad_value(s, "expected an integer, found " + kind_name(s.value.kind));
+            return false;
+        }
+        if (s.value.int_value < lo || s.value.int_value > hi) {
+            bad_value(s, rule);
+            return false;
+        }
+        out = int(s.value.int_value);
+        return true;
+    }
+
+    bool get_number(const Setting &s, double &out) {
+        if (s.value.kind != Value::Kind::Int && s.value.kind != Value::Kind::Number) {
+            bad_value(s, "expected a number, found " + kind_name(s.value.kind));
+            return false;
+        }
+        out = s.value.number_value;
+        return true;
+    }
+
+    template <class E>
+    bool get_name(const Setting &s, const Names<E> &names, E &out) {
+        std::vector<std::string> options;
+        for (const auto &entry : names) options.push_back(entry.first);
+        if (s.value.kind == Value::Kind::Ident) {
+            for (const auto &entry : names)
+                if (entry.first == s.value.text) {
+                    out = entry.second;
+                    return true;
+                }
+            bad_value(s, "expected " + one_of(options) + did_you_mean(s.value.text, options));
+            return false;
+        }
+        bool quoted_option = s.value.kind == Value::Kind::String &&
+                             std::find(options.begin(), options.end(), s.value.text) != options.end();
+        bad_value(s, "expected " + one_of(options) +
+                         (quoted_option ? ", written without quotes" : ", found " + kind_name(s.value.kind)));
+        return false;
+    }
+
+    bool get_bool(const Setting &s, bool &out) { return get_name<bool>(s, {{"true", true}, {"false", false}}, out); }
+
+    // A list of channel counts (pre, post, encoder and decoder channels).
+    bool get_channels(const Setting &s, std::vector<int> &out) {
+        if (s.value.kind != Value::Kind::List) {
+            bad_value(s, "expected a list of channel counts such as [64, 128]");
+            return false;
+        }
+        bool ok = true;
+        out.clear();
+        for (const ListItem &item : s.value.items) {
+            if (!item.is_int || item.int_value < 1 || item.int_value > kMaxChannels) {
+                rep_.error(item.pos,
+                           "cannot use " + item.shown + " in " + what(s) + ": a channel count is an integer from 1 to " +
+                               std::to_string(kMaxChannels),
+                           item.length);
+                ok = false;
+                continue;
+            }
+            out.push_back(int(item.int_value));
+        }
+        if (!ok) out.clear();  // a partial list would mislead the checks that follow
+        return ok;
+    }
+
+    bool get_per_channel(const Setting &s, bool positive, PerChannel &out) {
+        out = PerChannel();
+        out.span = {s.value.pos, s.value.length};
+        std::string rule = positive ? "std must be greater than 0 (the input is divided by it)" : "";
+        if (s.value.kind == Value::Kind::Int || s.value.kind == Value::Kind::Number) {
+            if (positive && !(s.value.number_value > 0)) {
+                bad_value(s, rule);
+                return false;
+            }
+            out.given = out.single = true;
+            out.values = {s.value.number_value};
+            return true;
+        }
+        if (s.value.kind != Value::Kind::List) {
+            bad_value(s, "expected a number or a list of numbers, one per input channel");
+            return false;
+        }
+        bool ok = true;
+        for (const ListItem &item : s.value.items) {
+            if (positive && !(item.number_value > 0)) {
+                rep_.error(item.pos, "cannot use " + item.shown + " in " + what(s) + ": " + rule, item.length);
+                ok = false;
+            }
+            out.values.push_back(item.number_value);
+        }
+        out.given = ok;
+        return ok;
+    }
+
+    // ---- the sections ---------------------------------------------------------------------------
+
+    bool set(const Setting &s) {
+        const std::string &k = s.key;
+        const std::string convs_rule = "a block has 1 to " + std::to_string(kMaxConvs) + " convs";
+        const Names<MidRule> mids = {{"out", MidRule::Out}, {"half_in", MidRule::HalfIn}};
+        if (section_ == "network") return set_name(s);
+        if (section_ == "input") {
+            if (k == "channels")
+                return get_int(s, 1, kMaxChannels, "an input has 1 to 65536 channels", spec_.in_channels);
+            return get_per_channel(s, k == "std", k == "mean" ? mean_ : std_);
+        }
+        if (section_ == "output") {
+            if (k == "classes") return get_int(s, 1, kMaxChannels, "a network has 1 to 65536 classes", spec_.classes);
+            if (k == "activation")
+                return get_name<Activation>(
+                    s, {{"none", Activation::None}, {"sigmoid", Activation::Sigmoid}, {"softmax", Activation::Softmax}},
+                    spec_.activation);
+            double threshold = 0;
+            if (!get_number(s, threshold)) return false;
+            if (!(threshold >= 0 && threshold <= 1)) {
+                bad_value(s, "a threshold is a probability, from 0 to 1");
+                return false;
+            }
+            spec_.threshold = threshold;
+            return true;
+        }
+        if (section_ == "encoder") {
+            if (k == "channels") return get_levels(s, encoder_list_);
+            if (k == "base")
+                return get_int(s, 1, kMaxChannels, "a channel count is from 1 to 65536", encoder_base_);
+            if (k == "depth")
+                return get_int(s, 2, kMaxLevels,
+                               "a U-Net has 2 to " + std::to_string(kMaxLevels) +
+                                   " levels (counting the bottleneck; a max-pool between each two)",
+                               encoder_depth_);
+            if (k == "convs") return get_int(s, 1, kMaxConvs, convs_rule, spec_.encoder_convs);
+            return get_name(s, mids, spec_.encoder_mid);
+        }
+        if (section_ == "decoder") {
+            if (k == "channels") return get_channels(s, spec_.decoder);
+            if (k == "convs") return get_int(s, 1, kMaxConvs, convs_rule, spec_.decoder_convs);
+            return get_name(s, mids, spec_.decoder_mid);
+        }
+        if (section_ == "block") return set_block(s);
+        if (section_ == "down") return get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}}, spec_.down);
+        if (section_ == "up") return set_up(s);
+        if (section_ == "skip") {
+            if (k == "order")
+                return get_name<SkipOrder>(s, {{"skip_first", SkipOrder::SkipFirst}, {"up_first", SkipOrder::UpFirst}},
+                                           spec_.skip_order);
+            return get_name<SkipMatch>(
+                s, {{"crop", SkipMatch::Crop}, {"pad", SkipMatch::Pad}, {"exact", SkipMatch::Exact}}, spec_.skip_match);
+        }
+        if (section_ == "pre") return get_channels(s, spec_.pre);
+        if (section_ == "post") return get_channels(s, spec_.post);
+        return false;
+    }
+
+    bool set_name(const Setting &s) {
+        const std::string &name = s.value.text;
+        bool identifier = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+        for (char c : name)
+            identifier = identifier && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                        c == '_');
+        if ((s.value.kind != Value::Kind::Ident && s.value.kind != Value::Kind::String) || !identifier) {
+            bad_value(s, "a network name is a C identifier (letters, digits and '_', not starting with a digit), "
+                         "because it names the generated library and its functions");
+            return false;
+        }
+        spec_.name = name;
+        return true;
+    }
+
+    bool get_levels(const Setting &s, std::vector<int> &out) {
+        if (!get_channels(s, out)) return false;
+        if (out.size() < 2 || out.size() > size_t(kMaxLevels)) {
+            bad_value(s, "a U-Net has 2 to " + std::to_string(kMaxLevels) + " levels, found " +
+                             std::to_string(out.size()) + " (counting the bottleneck; a max-pool between each two)");
+            out.clear();
+            return false;
+        }
+        return true;
+    }
+
+    bool set_block(const Setting &s) {
+        const std::string &k = s.key;
+        BlockSpec &b = spec_.block;
+        if (k == "convs") return get_int(s, 1, kMaxConvs, "a block has 1 to 8 convs", b.convs);
+        if (k == "kernel") {
+            int kernel = 0;
+            bool ok = get_int(s, 1, 7, "a conv kernel is 1, 3, 5 or 7 (odd, so that same padding is symmetric)", kernel);
+            if (ok && kernel % 2 == 0) {
+                bad_value(s, "a conv kernel is 1, 3, 5 or 7 (odd, so that same padding is symmetric)");
+                return false;
+            }
+            if (ok) b.kernel = kernel;
+            return ok;
+        }
+        if (k == "padding")
+            return get_name<Padding>(s, {{"same", Padding::Same}, {"valid", Padding::Valid}}, b.padding);
+        if (k == "bias") return get_bool(s, b.bias);
+        if (k == "norm")
+            return get_name<NormKind>(s, {{"none", NormKind::None}, {"batchnorm", NormKind::BatchNorm}}, b.norm);
+        if (k == "order")
+            return get_name<NormOrder>(
+                s, {{"conv_norm_relu", NormOrder::ConvNormRelu}, {"conv_relu_norm", NormOrder::ConvReluNorm}}, b.order);
+        double eps = 0;
+        if (!get_number(s, eps)) return false;
+        if (!(eps > 0)) {
+            bad_value(s, "eps must be greater than 0 (BatchNorm divides by sqrt(running_var + eps))");
+            return false;
+        }
+        b.eps = eps;
+        return true;
+    }
+
+    bool set_up(const Setting &s) {
+        const std::string &k = s.key;
+        if (k == "mode")
+            return get_name<UpMode>(
+                s, {{"transposed", UpMode::Transposed}, {"bilinear", UpMode::Bilinear}, {"nearest", UpMode::Nearest}},
+                spec_.up);
+        if (k == "kernel")
+            return get_int(s, 2, 3,
+                           "a transposed conv upsampler has kernel 2 (stride 2) or 3 (stride 2, padding 1, "
+                           "output_padding 1)",
+                           spec_.up_kernel);
+        if (k == "align_corners") return get_bool(s, spec_.align_corners);
+        if (k == "channels")
+            return get_name<UpChannels>(
+                s, {{"skip", UpChannels::Skip}, {"half", UpChannels::Half}, {"same", UpChannels::Same}},
+                spec_.up_channels);
+        return get_bool(s, spec_.up_bias);
+    }
+
+    // ---- after the last statement: required keys and sections, derived defaults -----------------
+
+    void require(const char *section, const char *key, const std::string &how) {
+        auto at = where_.sections.find(section);
+        if (at == where_.sections.end()) return;
+        if (present_.count(std::string(section) + "." + key)) return;
+        rep_.error(at->second.pos, std::string("cannot read section '") + section + "': it needs " + how,
+                   at->second.length);
+    }
+
+    void finish() {
+        const struct {
+            const char *section;
+            const char *example;
+        } required[] = {{"input", "input channels = 3"},
+                        {"output", "output classes = 1"},
+                        {"encoder", "encoder channels = [64, 128, 256, 512] or encoder base = 64, depth = 4"}};
+        for (const auto &r : required)
+            if (!where_.sections.count(r.section))
+                rep_.error({}, std::string("cannot find section '") + r.section + "': every spec needs one, e.g. '" +
+                                   r.example + "'");
+        require("input", "channels", "'channels = N', the number of input channels");
+        require("output", "classes", "'classes = N', the number of output classes");
+        finish_encoder();
+        finish_per_channel("mean", mean_, 0.0, spec_.mean);
+        finish_per_channel("std", std_, 1.0, spec_.std);
+        if (!present_.count("encoder.convs")) spec_.encoder_convs = spec_.block.convs;
+        if (!present_.count("decoder.convs")) spec_.decoder_convs = spec_.block.convs;
+    }
+
+    void finish_encoder() {
+        bool has_list = present_.count("encoder.channels") > 0;
+        bool has_base = present_.count("encoder.base") > 0, has_depth = present_.count("encoder.depth") > 0;
+        auto section = where_.sections.find("encoder");
+        if (section != where_.sections.end()) {
+            Span header = section->second;
+            if (has_list && (has_base || has_depth)) {
+                Span at = where_.at("encoder", has_base ? "base" : "depth");
+                rep_.error(at.pos, "cannot set encoder " + std::string(has_base ? "base" : "depth") +
+                                       " together with encoder channels: give the levels either as a list or as "
+                                       "base and depth",
+                           at.length);
+                return;
+            }
+            if (!has_list && !(has_base && has_depth)) {
+                std::string missing = has_base ? "'depth = N' to go with 'base'"
+                                      : has_depth ? "'base = N' to go with 'depth'"
+                                                  : "'channels = [...]' or 'base = N, depth = N'";
+                rep_.error(header.pos, "cannot read section 'encoder': it needs " + missing, header.length);
+                return;
+            }
+        }
+        if (where_.has("encoder", "channels")) spec_.encoder = encoder_list_;
+        if (has_base && has_depth && where_.has("encoder", "base") && where_.has("encoder", "depth")) {
+            int64_t deepest = int64_t(encoder_base_) << (encoder_depth_ - 1);
+            if (deepest > kMaxChannels) {
+                Span at = where_.at("encoder", "depth");
+                rep_.error(at.pos,
+                           "cannot set encoder depth to " + std::to_string(encoder_depth_) + " with base " +
+                               std::to_string(encoder_base_) + ": the bottleneck would have " +
+                               std::to_string(deepest) + " channels, more than " + std::to_string(kMaxChannels),
+                           at.length);
+                where_.values.erase("encoder.depth");
+                return;
+            }
+            spec_.encoder.clear();
+            for (int level = 0; level < encoder_depth_; ++level) spec_.encoder.push_back(encoder_base_ << level);
+        }
+        // Default decoder: mirror the encoder (level depth-2 first, down to level 0).
+        if (!present_.count("decoder.channels") && spec_.encoder.size() >= 2)
+            spec_.decoder.assign(spec_.encoder.rbegin() + 1, spec_.encoder.rend());
+    }
+
+    void finish_per_channel(const char *key, const PerChannel &given, double fallback, std::vector<double> &out) {
+        int channels = where_.has("input", "channels") ? spec_.in_channels : 0;
+        out.assign(size_t(channels), fallback);
+        if (!given.given) return;
+        if (given.single) {
+            out.assign(size_t(channels), given.values[0]);
+            return;
+        }
+        if (channels > 0 && given.values.size() != size_t(channels)) {
+            rep_.error(given.span.pos,
+                       "cannot use " + std::to_string(given.values.size()) + " values for input " + key + " with " +
+                           std::to_string(channels) + " input channels: give one per channel, or a single number for all",
+                       given.span.length);
+            where_.values.erase(std::string("input.") + key);
+            return;
+        }
+        if (channels > 0) out = given.values;
+    }
+
+    NetworkSpec &spec_;
+    SpecLocations &where_;
+    SpecReporter &rep_;
+    std::string section_;
+    std::set<std::string> present_;  // "section.key" written (accepted or not)
+    std::vector<int> encoder_list_;
+    int encoder_base_ = 0, encoder_depth_ = 0;
+    PerChannel mean_, std_;
+};
+
+}  // namespace
+
+Span SpecLocations::at(const std::string &section, const std::string &key) const {
+    auto value = values.find(section + "." + key);
+    if (value != values.end()) return value->second;
+    auto header = sections.find(section);
+    if (header != sections.end()) return header->second;
+    return {};
+}
+
+const std::vector<std::string> &spec_section_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const SectionKeys &entry : language_keys()) out.push_back(entry.section);
+        return out;
+    }();
+    return names;
+}
+
+void apply_statements(const std::vector<Statement> &statements, NetworkSpec &spec, SpecLocations &where,
+                      SpecReporter &reporter) {
+    Applier(spec, where, reporter).run(statements);
+}
+
+}  // namespace unetgen

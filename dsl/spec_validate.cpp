@@ -1,0 +1,168 @@
+// spec_validate.cpp — rules between settings: validate_spec() (see parse_spec.h).
+//
+// apply_statements has checked every value on its own; here are the rules that tie settings
+// together, each reported at the setting the user most likely has to change. A rule only runs
+// when the settings it reads were accepted, so one bad value does not set off a cascade.
+#include "dsl/parse_spec.h"
+
+namespace unetgen {
+
+using spec_syntax::SpecLocations;
+using spec_syntax::Span;
+
+namespace {
+
+const char *mode_name(UpMode mode) {
+    switch (mode) {
+    case UpMode::Transposed: return "transposed";
+    case UpMode::Bilinear: return "bilinear";
+    case UpMode::Nearest: return "nearest";
+    }
+    return "?";
+}
+
+class Validator {
+public:
+    Validator(const NetworkSpec &spec, const SpecLocations &where, SpecReporter &rep)
+        : spec_(spec), where_(where), rep_(rep) {}
+
+    void run() {
+        check_decoder_length();
+        check_skip_match();
+        check_up_keys();
+        check_half_channels();
+        check_output();
+        check_block();
+    }
+
+private:
+    void error(const Span &at, const std::string &message) { rep_.error(at.pos, message, at.length); }
+    void warning(const Span &at, const std::string &message) { rep_.warning(at.pos, message, at.length); }
+
+    bool encoder_known() const { return spec_.encoder.size() >= 2; }
+    int depth() const { return int(spec_.encoder.size()); }
+    void check_decoder_length() {
+        if (!encoder_known() || !where_.has("decoder", "channels")) return;
+        size_t expected = spec_.encoder.size() - 1;
+        if (spec_.decoder.size() == expected) return;
+        error(where_.at("decoder", "channels"),
+              "cannot use " + std::to_string(spec_.decoder.size()) + " decoder channels with " +
+                  std::to_string(depth()) + " encoder levels: the decoder has one entry per level below the "
+                  "bottleneck, deepest first (" + std::to_string(expected) + " here)");
+    }
+
+    void check_skip_match() {
+        if (spec_.block.padding != Padding::Valid || spec_.block.kernel == 1) return;
+        if (spec_.skip_match == SkipMatch::Crop) return;
+        // Point at the match if it was written, else at the padding that makes the default wrong.
+        Span at = where_.has("skip", "match") ? where_.at("skip", "match") : where_.at("block", "padding");
+        if (spec_.skip_match == SkipMatch::Pad)
+            error(at, "cannot pad skips with valid padding: the upsampled tensor is smaller only because convs "
+                      "trim it; use match = crop");
+        else
+            error(at, std::string("cannot concatenate skips ") +
+                          (where_.has("skip", "match") ? "with match = exact" : "as they are (skip match = exact, "
+                                                                                "the default)") +
+                          " with valid padding: the convs trim every level, so the upsampled tensor is smaller "
+                          "than its skip; use match = crop");
+    }
+
+    void check_up_keys() {
+        if (!where_.has("up", "mode") && spec_.up == UpMode::Transposed) return;
+        std::string mode = std::string("mode = ") + mode_name(spec_.up);
+        if (spec_.up != UpMode::Transposed) {
+            if (where_.has("up", "kernel"))
+                error(where_.at("up", "kernel"), "cannot set up kernel with " + mode +
+                                                     ": the kernel is the transposed conv's, and " + mode_name(spec_.up) +
+                                                     " upsampling has no weights");
+            if (where_.has("up", "channels"))
+                error(where_.at("up", "channels"), "cannot set up channels with " + mode + ": " + mode_name(spec_.up) +
+                                                       " upsampling keeps the channel count; only a transposed conv "
+                                                       "chooses its output channels");
+            if (where_.has("up", "bias"))
+                error(where_.at("up", "bias"), "cannot set up bias with " + mode + ": " + mode_name(spec_.up) +
+                                                   " upsampling has no weights");
+        }
+        if (spec_.up != UpMode::Bilinear && where_.has("up", "align_corners"))
+            error(where_.at("up", "align_corners"),
+                  "cannot set up align_corners with " + mode + ": align_corners applies to bilinear upsampling only");
+    }
+
+    // mid = half_in and up channels = half need even channel counts where they halve.
+    void check_half_channels() {
+        if (!encoder_known() || !where_.has("input", "channels")) return;
+        const std::vector<int> &enc = spec_.encoder;
+        if (spec_.encoder_mid == MidRule::HalfIn) {
+            Span at = where_.at("encoder", "mid");
+            if (spec_.encoder_convs == 1)
+                warning(at, "encoder mid = half_in has no effect: encoder blocks have one conv, so no middle width");
+            else
+                for (int level = 0; level < depth(); ++level) {
+                    int in = level > 0 ? enc[size_t(level) - 1] : spec_.pre.empty() ? spec_.in_channels : spec_.pre.back();
+                    if (in % 2 == 0) continue;
+                    error(at, "cannot use mid = half_in at encoder level " + std::to_string(level) + ": its input has " +
+                                  std::to_string(in) + " channels, an odd number");
+                    break;
+                }
+        }
+        if (spec_.decoder.size() + 1 != enc.size()) return;
+        if (spec_.decoder_mid == MidRule::HalfIn && spec_.decoder_convs == 1)
+            warning(where_.at("decoder", "mid"),
+                    "decoder mid = half_in has no effect: decoder blocks have one conv, so no middle width");
+        bool mid_reported = false;
+        for (int level = depth() - 2; level >= 0; --level) {
+            size_t index = size_t(depth() - 2 - level);
+            int up_in = index == 0 ? enc.back() : spec_.decoder[index - 1];
+            int up_out = up_in;
+            if (spec_.up == UpMode::Transposed && spec_.up_channels == UpChannels::Skip) up_out = enc[size_t(level)];
+            if (spec_.up == UpMode::Transposed && spec_.up_channels == UpChannels::Half) {
+                if (up_in % 2 != 0) {
+                    error(where_.at("up", "channels"), "cannot halve the channels of up" + std::to_string(level) +
+                                                           ": its input has " + std::to_string(up_in) +
+                                                           " channels, an odd number");
+                    return;
+                }
+                up_out = up_in / 2;
+            }
+            int in = enc[size_t(level)] + up_out;
+            if (spec_.decoder_mid == MidRule::HalfIn && spec_.decoder_convs > 1 && in % 2 != 0 && !mid_reported) {
+                error(where_.at("decoder", "mid"),
+                      "cannot use mid = half_in at decoder level " + std::to_string(level) + ": its input has " +
+                          std::to_string(in) + " channels (skip " + std::to_string(enc[size_t(level)]) +
+                          " + upsampled " + std::to_string(up_out) + "), an odd number");
+                mid_reported = true;
+            }
+        }
+    }
+
+    void check_output() {
+        if (!where_.has("output", "classes")) return;
+        if (spec_.activation == Activation::Softmax && spec_.classes == 1)
+            warning(where_.at("output", "activation"),
+                    "softmax over 1 class is always 1: use activation = sigmoid for a one-class probability");
+        if (spec_.classes > 1 && where_.has("output", "threshold"))
+            warning(where_.at("output", "threshold"),
+                    "output threshold has no effect with " + std::to_string(spec_.classes) +
+                        " classes: it applies to one-class networks (with more, each pixel takes its top class)");
+    }
+
+    void check_block() {
+        if (spec_.block.norm != NormKind::None) return;
+        if (where_.has("block", "order"))
+            warning(where_.at("block", "order"), "block order has no effect with norm = none");
+        if (where_.has("block", "eps"))
+            warning(where_.at("block", "eps"), "block eps has no effect with norm = none");
+    }
+
+    const NetworkSpec &spec_;
+    const SpecLocations &where_;
+    SpecReporter &rep_;
+};
+
+}  // namespace
+
+void validate_spec(const NetworkSpec &spec, const SpecLocations &where, SpecReporter &reporter) {
+    Validator(spec, where, reporter).run();
+}
+
+}  // namespace unetgen
