@@ -20,6 +20,13 @@ using spec_syntax::Setting;
 using spec_syntax::Statement;
 using spec_syntax::Value;
 
+// A value as a message shows it: numbers and "strings" as written, names in quotes.
+std::string shown_in_message(const Token &token) {
+    if (token.kind == TokenKind::Ident) return quote_for_message(token.text);
+    std::string quoted = quote_for_message(token.text);
+    return quoted.substr(1, quoted.size() - 2);
+}
+
 // A list longer than any channel count can be is an error; past it items are read, not stored.
 constexpr size_t kMaxListItems = 65536;
 
@@ -53,6 +60,11 @@ public:
                 rep_.error(cur_.pos,
                            "cannot read section " + quote_for_message(name) + ": there is no such section" + hint,
                            cur_.length);
+                Statement unknown;
+                unknown.section = name.substr(0, 64);
+                unknown.pos = cur_.pos;
+                unknown.known = false;
+                statements.push_back(std::move(unknown));
                 drop_line();
                 continue;
             }
@@ -106,14 +118,16 @@ private:
             setting.key_pos = cur_.pos;
             setting.key_length = cur_.length;
             advance();
-            std::string what = section + " " + quote_for_message(setting.key, 40).substr(1);
-            what.pop_back();
+            std::string key = quote_for_message(setting.key, 40);
+            std::string what = section + " " + key.substr(1, key.size() - 2);
             if (cur_.kind != TokenKind::Equals) {
+                statement.broken_keys.push_back(setting.key);
                 syntax_error("cannot set " + what + ": expected '=' after the key, found " + describe_token(cur_));
                 return;
             }
             advance();
             ValueResult result = parse_value(setting.value, what);
+            if (result != ValueResult::Ok) statement.broken_keys.push_back(setting.key);
             if (result == ValueResult::Abandon) return;
             if (result == ValueResult::Ok) statement.settings.push_back(std::move(setting));
             if (cur_.kind == TokenKind::Comma) {
@@ -149,7 +163,7 @@ private:
             value.number_value = cur_.number_value;
             if (cur_.kind == TokenKind::String) value.text = std::string(cur_.text.substr(1, cur_.text.size() - 2));
             else if (cur_.kind == TokenKind::Ident) value.text = std::string(cur_.text);
-            value.shown = quote_for_message(cur_.text);
+            value.shown = shown_in_message(cur_);
             advance();
             return ValueResult::Ok;
         case TokenKind::LBracket: return parse_list(value, what);
@@ -176,6 +190,7 @@ private:
         bool expect_item = true;
         bool broken = false;  // after an error: skip to ']' without further reports
         bool too_long = false;
+        int nested = 0;  // '[' inside a broken list, so that "[[16]]" closes where it should
         for (;;) {
             if (cur_.kind == TokenKind::End || starts_next_statement(list)) {
                 if (!broken)
@@ -183,6 +198,12 @@ private:
                 return ValueResult::Abandon;
             }
             if (cur_.kind == TokenKind::Newline) {
+                advance();
+                continue;
+            }
+            if (broken && cur_.kind == TokenKind::LBracket) ++nested;
+            if (cur_.kind == TokenKind::RBracket && nested > 0) {
+                --nested;
                 advance();
                 continue;
             }
@@ -208,7 +229,7 @@ private:
                     item.number_value = cur_.number_value;
                     item.pos = cur_.pos;
                     item.length = cur_.length;
-                    item.shown = quote_for_message(cur_.text);
+                    item.shown = shown_in_message(cur_);
                     list.items.push_back(std::move(item));
                 } else if (!too_long) {
                     too_long = true;
@@ -231,6 +252,7 @@ private:
                        "cannot read the list of " + what + ": expected " + expected + ", found " + describe_token(cur_),
                        cur_.length);
             broken = true;
+            if (cur_.kind == TokenKind::LBracket) ++nested;
             advance();
         }
     }

@@ -68,6 +68,12 @@ struct Statement {
     SourcePos pos;
     int length = 1;
     std::vector<Setting> settings;  // only the settings that parsed
+    // Keys whose value did not parse (already reported): they count as written, so that no
+    // "missing key" error follows the syntax error.
+    std::vector<std::string> broken_keys;
+    // false: an unknown section name (already reported), kept so that a misspelt required
+    // section does not also count as missing.
+    bool known = true;
 };
 
 // Where a section or a value was written (line 0: nowhere, e.g. a default).

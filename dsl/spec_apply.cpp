@@ -76,6 +76,11 @@ std::string kind_name(Value::Kind kind) {
     return "a value";
 }
 
+// ", found a name" — what the value is, unless the message already says ("to a list").
+std::string found(const Value &value) {
+    return value.kind == Value::Kind::List ? "" : ", found " + kind_name(value.kind);
+}
+
 std::string shown(const Value &value) { return value.kind == Value::Kind::List ? "a list" : value.shown; }
 
 template <class E>
@@ -97,6 +102,11 @@ public:
         std::map<std::string, const Statement *> first;
         for (const Statement &statement : statements) {
             if (rep_.stopped()) return;
+            if (!statement.known) {
+                std::string meant = closest_word(statement.section, spec_section_names());
+                if (!meant.empty()) misspelt_.insert(meant);
+                continue;
+            }
             auto seen = first.find(statement.section);
             if (seen != first.end()) {
                 rep_.error(statement.pos,
@@ -121,6 +131,7 @@ private:
     void apply(const Statement &st) {
         section_ = st.section;
         std::map<std::string, const Setting *> seen;
+        for (const std::string &key : st.broken_keys) present_.insert(section_ + "." + key);
         for (const Setting &s : st.settings) {
             const std::vector<std::string> &keys = keys_of(section_);
             if (std::find(keys.begin(), keys.end(), s.key) == keys.end()) {
@@ -169,7 +180,7 @@ private:
 
     bool get_int(const Setting &s, int lo, int hi, const std::string &rule, int &out) {
         if (s.value.kind != Value::Kind::Int) {
-            bad_value(s, "expected an integer, found " + kind_name(s.value.kind));
+            bad_value(s, "expected an integer" + found(s.value));
             return false;
         }
         if (s.value.int_value < lo || s.value.int_value > hi) {
@@ -182,7 +193,7 @@ private:
 
     bool get_number(const Setting &s, double &out) {
         if (s.value.kind != Value::Kind::Int && s.value.kind != Value::Kind::Number) {
-            bad_value(s, "expected a number, found " + kind_name(s.value.kind));
+            bad_value(s, "expected a number" + found(s.value));
             return false;
         }
         out = s.value.number_value;
@@ -205,7 +216,7 @@ private:
         bool quoted_option = s.value.kind == Value::Kind::String &&
                              std::find(options.begin(), options.end(), s.value.text) != options.end();
         bad_value(s, "expected " + one_of(options) +
-                         (quoted_option ? ", written without quotes" : ", found " + kind_name(s.value.kind)));
+                         (quoted_option ? ", written without quotes" : found(s.value)));
         return false;
     }
 
@@ -340,8 +351,11 @@ private:
     bool get_levels(const Setting &s, std::vector<int> &out) {
         if (!get_channels(s, out)) return false;
         if (out.size() < 2 || out.size() > size_t(kMaxLevels)) {
-            bad_value(s, "a U-Net has 2 to " + std::to_string(kMaxLevels) + " levels, found " +
-                             std::to_string(out.size()) + " (counting the bottleneck; a max-pool between each two)");
+            rep_.error(s.value.pos,
+                       "cannot use " + std::to_string(out.size()) + " encoder level" + (out.size() == 1 ? "" : "s") +
+                           ": a U-Net has 2 to " + std::to_string(kMaxLevels) +
+                           " levels (counting the bottleneck; a max-pool between each two)",
+                       s.value.length);
             out.clear();
             return false;
         }
@@ -417,7 +431,7 @@ private:
                         {"output", "output classes = 1"},
                         {"encoder", "encoder channels = [64, 128, 256, 512] or encoder base = 64, depth = 4"}};
         for (const auto &r : required)
-            if (!where_.sections.count(r.section))
+            if (!where_.sections.count(r.section) && !misspelt_.count(r.section))
                 rep_.error({}, std::string("cannot find section '") + r.section + "': every spec needs one, e.g. '" +
                                    r.example + "'");
         require("input", "channels", "'channels = N', the number of input channels");
@@ -496,6 +510,7 @@ private:
     SpecReporter &rep_;
     std::string section_;
     std::set<std::string> present_;  // "section.key" written (accepted or not)
+    std::set<std::string> misspelt_;  // sections an unknown section name was probably meant to be
     std::vector<int> encoder_list_;
     int encoder_base_ = 0, encoder_depth_ = 0;
     PerChannel mean_, std_;
