@@ -68,7 +68,7 @@ TensorView parse_entry(const std::string &name, const json &e, const uint8_t *da
     t.dtype = dt->get<std::string>();
     if (sh->size() > 8) bad_file(what, where + "shape has " + std::to_string(sh->size()) + " dimensions (at most 8)");
     // Element count with overflow guard: any count beyond the file size is already wrong.
-    const uint64_t cap = data_size + 1;  // saturate at "more than the data holds"
+    const uint64_t cap = uint64_t(1) << 56;  // saturate: no file holds that many elements
     uint64_t numel = 1;
     for (const json &d : *sh) {
         int64_t v = 0;
