@@ -1,0 +1,49 @@
+// lower_conv.cpp — lower_conv(): a KxK stride-1 conv unit (conv + bias [+ ReLU] [+ post-ReLU BN]).
+//
+// BatchNorm before the ReLU is already folded into the packed weight and bias by the runtime;
+// BatchNorm after the ReLU (seed 000) cannot be folded into the conv, so it stays as a per-channel
+// affine read from the packed buffer. The reduction runs over (kx, ky, i) with kx innermost.
+#include "codegen/lowering.h"
+
+namespace unetgen::codegen {
+
+ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
+                      const Halide::ImageParam &weights) {
+    using Halide::Expr;
+    using Halide::Func;
+    Dims d;
+    ConvStages s;
+    s.out_channels = packing.out_channels;
+    s.in_channels = packing.in_channels;
+    s.kernel = packing.kernel;
+    s.o_block = packing.o_block;
+
+    // Zero padding: reads outside the input's extent see zeros. A valid conv reading a
+    // materialised producer needs no copy: every tap it reads lies inside what it needs.
+    Func src;
+    if (op.pad > 0 || op.stage_input) {
+        s.staged = zero_exterior(in, op.name + "_in");
+        src = s.staged;
+    } else {
+        src = in.f;
+    }
+
+    s.r = Halide::RDom(0, op.kernel, 0, op.kernel, 0, packing.in_channels, op.name + "_r");
+    const Halide::RVar &kx = s.r.x, &ky = s.r.y, &ri = s.r.z;
+    Expr o = d.c;
+    Expr w = weights(int(packing.weight_offset) + packed_index(packing, o, ri, ky, kx));
+    Expr bias = weights(int(packing.bias_offset) + o);
+
+    s.accum = Func(op.name + "_acc");
+    s.accum(d.x, d.y, d.c, d.n) = bias;
+    s.accum(d.x, d.y, d.c, d.n) += w * src(d.x + kx - op.pad, d.y + ky - op.pad, ri, d.n);
+
+    Expr v = s.accum(d.x, d.y, d.c, d.n);
+    if (op.relu) v = Halide::max(v, 0.0f);
+    if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
+    s.result = Func(op.name);
+    s.result(d.x, d.y, d.c, d.n) = v;
+    return s;
+}
+
+}  // namespace unetgen::codegen

@@ -1,0 +1,109 @@
+// lower_network.cpp — lower_network(): every layer of the IR, in execution order, as Halide Funcs.
+//
+// Sizes come from the network's SizeProgram evaluated on the input buffer's width and height, so
+// one pipeline serves every input extent the network accepts. Weights are read from the packed
+// buffer at the offsets of `plan`; nothing about the trained values is baked in.
+#include "codegen/lowering.h"
+
+#include <stdexcept>
+
+namespace unetgen::codegen {
+
+namespace {
+
+bool is_materialised(LayerOp op) {
+    return op == LayerOp::Conv || op == LayerOp::ConvTranspose || op == LayerOp::Head;
+}
+
+const LayerPacking &packing_of(const WeightPlan &plan, int li, const Layer &l) {
+    const LayerPacking *p = plan.find(li);
+    if (!p) throw std::logic_error("cannot lower layer " + l.name + ": the weight plan has no entry for it");
+    return *p;
+}
+
+}  // namespace
+
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan) {
+    LoweredNetwork ln;
+    Dims d;
+    // The runtime hands buffers with mins at 0; say so, so a stray buffer is an error, not garbage.
+    for (int k = 0; k < 4; ++k) ln.input.dim(k).set_min(0);
+    ln.weights.dim(0).set_min(0);
+
+    std::vector<Halide::Expr> W = size_exprs(net.sizes, ln.input.dim(0).extent());
+    std::vector<Halide::Expr> H = size_exprs(net.sizes, ln.input.dim(1).extent());
+
+    const size_t count = net.layers.size();
+    ln.tensors.resize(count);
+    ln.convs.resize(count);
+    ln.ops.resize(count);
+    for (size_t li = 0; li < count; ++li) {
+        const Layer &l = net.layers[li];
+        const std::string name = func_name(l.name);
+        ln.ops[li] = l.op;
+        auto input_of = [&](size_t k) -> const Tensor & {
+            if (k >= l.inputs.size() || l.inputs[k] < 0 || size_t(l.inputs[k]) >= li)
+                throw std::logic_error("cannot lower layer " + l.name + ": input " + std::to_string(k) +
+                                       " is not an earlier layer");
+            return ln.tensors[l.inputs[k]];
+        };
+        Tensor out;
+        switch (l.op) {
+        case LayerOp::Input: {
+            Halide::Func f("input_f");
+            f(d.x, d.y, d.c, d.n) = ln.input(d.x, d.y, d.c, d.n);
+            out = Tensor{f, l.out_channels, W[0], H[0]};
+            break;
+        }
+        case LayerOp::Conv:
+        case LayerOp::Head: {
+            ConvOp op;
+            op.name = name;
+            op.kernel = l.kernel;
+            op.pad = l.pad;
+            op.relu = l.op == LayerOp::Conv && l.relu;
+            op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
+            op.stage_input = !is_materialised(net.layers[l.inputs.at(0)].op);
+            ln.convs[li] = lower_conv(input_of(0), op, packing_of(plan, int(li), l), ln.weights);
+            out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
+            break;
+        }
+        case LayerOp::ConvTranspose: {
+            ConvTransposeOp op;
+            op.name = name;
+            op.kernel = l.kernel;
+            op.stride = l.stride;
+            op.pad = l.pad;
+            op.output_padding = l.output_padding;
+            ln.convs[li] = lower_conv_transpose(input_of(0), op, packing_of(plan, int(li), l), ln.weights);
+            out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
+            break;
+        }
+        case LayerOp::MaxPool:
+            out = lower_maxpool(input_of(0), name);
+            break;
+        case LayerOp::Upsample:
+            out = lower_upsample(input_of(0), l.up_mode, l.align_corners, name);
+            break;
+        case LayerOp::Concat: {
+            Halide::Expr ox = l.offset >= 0 ? W[l.offset] : Halide::Expr(0);
+            Halide::Expr oy = l.offset >= 0 ? H[l.offset] : Halide::Expr(0);
+            out = lower_concat(input_of(0), input_of(1), l.skip_order, l.skip_match, ox, oy, name);
+            break;
+        }
+        }
+        // The size program is the authority on extents (it is what the runtime checks against).
+        if (l.op != LayerOp::Input) {
+            out.width = W[l.size];
+            out.height = H[l.size];
+        }
+        ln.tensors[li] = out;
+    }
+    const Layer &head = net.output();
+    if (head.op != LayerOp::Head) throw std::logic_error("cannot lower network " + net.spec.name + ": its last layer is not the head");
+    ln.activation = head.activation;
+    ln.output = lower_activation(ln.tensors.back(), head.activation, ln.activate, ln.softmax_max, ln.softmax_sum);
+    return ln;
+}
+
+}  // namespace unetgen::codegen

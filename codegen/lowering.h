@@ -1,0 +1,115 @@
+// lowering.h — the IR-to-Halide algorithm: one free function per op, plus the whole network.
+//
+// Algorithm only: nothing here calls a schedule directive (see schedules/). Every Func is indexed
+// (x, y, c, n) like Halide's planar buffers, and is defined on an unbounded domain; a `Tensor`
+// says where its values mean something ([0, width) x [0, height), channels [0, channels)).
+// Readers that need zeros outside (same-padded convs, transposed convs, pad-to-skip merges)
+// wrap their input with `zero_exterior`, so no stage ever reads past what its producer holds.
+#pragma once
+
+#include "codegen/weight_plan.h"
+#include "dsl/network_ir.h"
+
+#include <Halide.h>
+
+#include <string>
+#include <vector>
+
+namespace unetgen::codegen {
+
+// The four loop variables every stage is defined over.
+struct Dims {
+    Halide::Var x{"x"}, y{"y"}, c{"c"}, n{"n"};
+};
+
+// A lowered activation: values of `f` are meaningful on [0,width) x [0,height) x [0,channels).
+struct Tensor {
+    Halide::Func f;
+    int channels = 0;
+    Halide::Expr width, height;
+};
+
+// The Funcs one conv-like layer (conv, head, transposed conv) is made of, for the schedules.
+struct ConvStages {
+    Halide::Func staged;   // zero-exterior copy of the input (pad, fused pool/upsample/concat);
+                           // undefined when the conv reads its producer directly
+    Halide::Func accum;    // bias + sum over the RDom: pure definition then one update
+    Halide::Func result;   // accum with ReLU / post-ReLU affine applied; what consumers read
+    Halide::RDom r;        // (kx, ky, i) for conv; (jx, jy, i) for transposed conv
+    int out_channels = 0, in_channels = 0, kernel = 0;
+    int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
+};
+
+// Parameters of a KxK stride-1 conv unit.
+struct ConvOp {
+    std::string name;       // Func name prefix (no dots)
+    int kernel = 3;
+    int pad = 0;            // zero padding on each side
+    bool relu = false;
+    bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
+    bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
+};
+
+// Parameters of a transposed conv (PyTorch ConvTranspose2d semantics).
+struct ConvTransposeOp {
+    std::string name;
+    int kernel = 2, stride = 2, pad = 0, output_padding = 0;
+};
+
+// f with zeros outside [0,width) x [0,height); reads of f are clamped to that box so bounds
+// inference never asks f for more than it holds.
+Halide::Func zero_exterior(const Tensor &t, const std::string &name);
+
+// Halide Exprs for every node of a size program, evaluated at input extent `extent`.
+std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Expr &extent);
+
+// KxK conv (stride 1, zero padding op.pad) reading weights/bias (and scale/shift) from the packed
+// buffer at the offsets and layout of `packing`. Output extent: in - (kernel - 1) + 2 * pad.
+ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
+                      const Halide::ImageParam &weights);
+
+// Transposed conv: out = (in - 1) * stride - 2 * pad + kernel + output_padding; packing kind
+// conv_transpose (PyTorch weight [i, o, k, k]).
+ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, const LayerPacking &packing,
+                                const Halide::ImageParam &weights);
+
+// 2x2 max-pool, stride 2, floor (PyTorch MaxPool2d(2)).
+Tensor lower_maxpool(const Tensor &in, const std::string &name);
+
+// x2 upsampling: nearest, or bilinear with PyTorch's index math for either align_corners.
+Tensor lower_upsample(const Tensor &in, UpMode mode, bool align_corners, const std::string &name);
+
+// Channel concat of a skip and an upsampled tensor, in `order`; the skip is center-cropped to
+// the upsampled tensor (Crop), or the upsampled tensor zero-padded to the skip (Pad, left/top
+// pad = offset), or both taken as they are (Exact). offset_x / offset_y: floor(diff / 2).
+Tensor lower_concat(const Tensor &skip, const Tensor &up, SkipOrder order, SkipMatch match,
+                    const Halide::Expr &offset_x, const Halide::Expr &offset_y, const std::string &name);
+
+// The head's output activation when `activate` is nonzero (sigmoid, or softmax over channels),
+// the logits as they are otherwise. `softmax_max` / `softmax_sum` receive the per-pixel
+// reductions for the schedule (left undefined for other activations).
+Halide::Func lower_activation(const Tensor &logits, Activation activation, const Halide::Expr &activate,
+                              Halide::Func &softmax_max, Halide::Func &softmax_sum);
+
+// A whole network lowered: its parameters, the per-layer Funcs the schedules work on, and the
+// pipeline output.
+struct LoweredNetwork {
+    Halide::ImageParam input{Halide::Float(32), 4, "input"};
+    Halide::ImageParam weights{Halide::Float(32), 1, "weights"};
+    Halide::Param<int32_t> activate{"activate"};
+    std::vector<Tensor> tensors;         // per layer, as consumers see it
+    std::vector<ConvStages> convs;       // per layer; accum undefined for non-conv layers
+    std::vector<LayerOp> ops;            // per layer
+    Halide::Func output;                 // [W_out, H_out, classes, N]
+    Halide::Func softmax_max, softmax_sum;
+    Activation activation = Activation::None;
+    std::vector<Halide::Argument> arguments() const { return {input, weights, activate}; }
+};
+
+// Lowers every layer of `net` in execution order, reading weights as `plan` packs them.
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
+
+// "enc0.conv1" -> "enc0_conv1": Halide names must not contain dots.
+std::string func_name(const std::string &layer_name);
+
+}  // namespace unetgen::codegen

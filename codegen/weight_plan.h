@@ -1,0 +1,58 @@
+// weight_plan.h — where every conv's folded weights live in the packed buffer, and in what order.
+//
+// The plan is the one source of truth shared by the lowering (which reads weights(offset + index))
+// and the manifest (which tells the runtime how to pack). Layouts are chosen for the schedule:
+// an `o_block` keeps the output channels of one register tile contiguous, so the inner loop
+// reads them as consecutive scalars.
+#pragma once
+
+#include "dsl/network_ir.h"
+
+#include <Halide.h>
+
+#include <string>
+#include <vector>
+
+namespace unetgen::codegen {
+
+// One conv / transposed conv / head in the packed buffer (see docs/architecture.md, "The manifest").
+struct LayerPacking {
+    int layer = -1;                  // index into Network::layers
+    std::string name;                // layer name, e.g. "enc0.conv0"
+    bool transpose = false;          // kind "conv_transpose" (PyTorch weight [i, o, k, k])
+    std::string weight, bias, bn;    // tensor names; bias / bn empty when absent
+    double bn_eps = 1e-5;
+    bool bn_after_relu = false;
+    int out_channels = 0, in_channels = 0, kernel = 0;
+    std::string layout = "oihw";     // packed order, outermost first, letters o, i, h, w
+    int o_block = 0;                 // >0: o split as [o / o_block] outermost, [o % o_block] innermost
+    int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1;
+};
+
+// What layout the schedule wants; chosen per target family by schedules/.
+struct PackingPolicy {
+    int conv_o_block = 8;            // preferred o_block for convs (largest power of two <= this dividing o)
+    std::string conv_layout = "oihw";
+    std::string transpose_layout = "ihwo";  // o innermost: a vector of output channels is one load
+    int align_floats = 16;           // every block starts on a 64-byte boundary
+};
+
+struct WeightPlan {
+    std::vector<LayerPacking> layers;  // in canonical (execution) order
+    int64_t packed_floats = 0;
+    // The packing of layer `layer_index`, or nullptr.
+    const LayerPacking *find(int layer_index) const;
+};
+
+// Assigns offsets and layouts to every Conv, ConvTranspose and Head layer of `net`.
+WeightPlan plan_weights(const Network &net, const PackingPolicy &policy);
+
+// Packed index (relative to weight_offset) of element (o, i, h, w) — for conv_transpose the same
+// named dims of PyTorch's [i, o, k, k] — in `p`'s layout, as a Halide Expr.
+Halide::Expr packed_index(const LayerPacking &p, const Halide::Expr &o, const Halide::Expr &i,
+                          const Halide::Expr &h, const Halide::Expr &w);
+
+// The same index for concrete values (tests and packers use it to cross-check).
+int64_t packed_index_value(const LayerPacking &p, int64_t o, int64_t i, int64_t h, int64_t w);
+
+}  // namespace unetgen::codegen

@@ -1,0 +1,40 @@
+// apply_schedule.cpp — apply_schedule(): pick the strategy for a target and the weight layout.
+//
+// CPU tile sizes follow the register file: AVX-512 has 32 vector registers (8 channels x 3 rows
+// = 24 accumulators), AVX2 / SSE4.1 have 16 (4 x 3 = 12 accumulators plus loads).
+#include "schedules/schedule.h"
+
+namespace unetgen::schedules {
+
+CpuTiles cpu_tiles_for(const Halide::Target &target) {
+    CpuTiles t;
+    t.vector = std::max(1, target.natural_vector_size(Halide::Float(32)));
+    if (target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512)) {
+        t.o_tile = 8;
+        t.y_tile = 3;
+    } else {
+        t.o_tile = 4;
+        t.y_tile = 3;
+    }
+    return t;
+}
+
+codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &targets) {
+    codegen::PackingPolicy p;
+    if (!targets.empty() && targets.front().has_gpu_feature()) {
+        p.conv_o_block = 0;  // a GPU thread owns one output value: plain oihw
+    } else {
+        p.conv_o_block = 8;  // every CPU tile (8 or 4 channels) reads contiguous weights
+    }
+    return p;
+}
+
+void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target) {
+    if (target.has_gpu_feature()) {
+        apply_gpu_schedule(net);
+    } else {
+        apply_cpu_schedule(net, cpu_tiles_for(target));
+    }
+}
+
+}  // namespace unetgen::schedules

@@ -1,0 +1,49 @@
+// schedule.h — per-target schedules for a lowered network (the "how"; codegen/ holds the "what").
+//
+// apply_schedule() picks a strategy from the target: a CPU schedule (register-tiled convs whose
+// tile sizes depend on the vector ISA) or a CUDA schedule (gpu_blocks / gpu_threads tiles).
+// The weight layout the schedule wants is chosen before lowering (packing_policy_for), because
+// lowering reads weights in that layout and one manifest serves every target of a build.
+#pragma once
+
+#include "codegen/lowering.h"
+
+#include <Halide.h>
+
+#include <vector>
+
+namespace unetgen::schedules {
+
+// Register tile of the CPU conv micro-kernel: `o_tile` output channels x `y_tile` rows x one
+// vector of `vector` pixels, accumulated in registers over (i, ky, kx).
+struct CpuTiles {
+    int vector = 8;
+    int o_tile = 4;
+    int y_tile = 3;
+    int staged_rows = 4;   // rows per parallel task of the zero-padded input copies
+};
+
+// Tile sizes for a CPU target (by its widest vector ISA).
+CpuTiles cpu_tiles_for(const Halide::Target &target);
+
+// The weight layout the schedules of `targets` want (the first target decides; all share it).
+codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &targets);
+
+// Schedules every Func of `net` for `target` (CUDA schedule when the target has CUDA).
+void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target);
+
+void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles);
+void apply_gpu_schedule(codegen::LoweredNetwork &net);
+
+// Per-op pieces, exposed so tests (and per-layer tuning) can schedule single-op pipelines.
+void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);
+// A materialised elementwise stage (a conv's zero-padded input with what is inlined into it).
+void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles);
+void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
+void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
+                         const Halide::Expr &activate, const CpuTiles &tiles);
+void schedule_gpu_conv(codegen::ConvStages &s);
+void schedule_gpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
+                         const Halide::Expr &activate);
+
+}  // namespace unetgen::schedules
