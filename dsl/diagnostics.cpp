@@ -63,7 +63,10 @@ static void render_excerpt(std::ostream &out, std::string_view text, int col, in
     for (; at < text.size(); ++unit) {
         size_t n = utf8_sequence_length(text, at);
         unsigned char c = static_cast<unsigned char>(text[at]);
-        std::string piece = n == 0 || (c < 0x20 && c != '\t') || c == 0x7F ? "?" : std::string(text.substr(at, n));
+        // C1 controls (U+0080..U+009F, bytes C2 80..C2 9F) act on terminals like C0 ones.
+        bool c1_control = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[at + 1]) < 0xA0;
+        bool unprintable = n == 0 || (c < 0x20 && c != '\t') || c == 0x7F || c1_control;
+        std::string piece = unprintable ? "?" : std::string(text.substr(at, n));
         at += n == 0 ? 1 : n;
         if (unit < first) continue;
         if (shown_units == kWidth) {

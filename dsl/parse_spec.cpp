@@ -60,11 +60,6 @@ public:
                 rep_.error(cur_.pos,
                            "cannot read section " + quote_for_message(name) + ": there is no such section" + hint,
                            cur_.length);
-                Statement unknown;
-                unknown.section = name.substr(0, 64);
-                unknown.pos = cur_.pos;
-                unknown.known = false;
-                statements.push_back(std::move(unknown));
                 drop_line();
                 continue;
             }

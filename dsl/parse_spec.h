@@ -71,9 +71,6 @@ struct Statement {
     // Keys whose value did not parse (already reported): they count as written, so that no
     // "missing key" error follows the syntax error.
     std::vector<std::string> broken_keys;
-    // false: an unknown section name (already reported), kept so that a misspelt required
-    // section does not also count as missing.
-    bool known = true;
 };
 
 // Where a section or a value was written (line 0: nowhere, e.g. a default).
@@ -102,7 +99,8 @@ const std::vector<std::string> &spec_section_names();
 std::vector<spec_syntax::Statement> parse_statements(std::string_view source, SpecReporter &reporter);
 
 // Applies statements to `spec` (which holds the defaults): checks keys, value types and ranges,
-// duplicates, required keys and sections; fills the derived defaults (decoder channels, mean/std
+// duplicates, required keys and sections (missing sections only when `reporter` holds no errors
+// yet: a syntax error may have swallowed the section); fills the derived defaults (decoder channels, mean/std
 // per channel, convs per block). Records in `where` what was set, and where.
 void apply_statements(const std::vector<spec_syntax::Statement> &statements, NetworkSpec &spec,
                       spec_syntax::SpecLocations &where, SpecReporter &reporter);

@@ -99,14 +99,12 @@ public:
     Applier(NetworkSpec &spec, SpecLocations &where, SpecReporter &rep) : spec_(spec), where_(where), rep_(rep) {}
 
     void run(const std::vector<Statement> &statements) {
+        // A syntax error may have swallowed a whole statement: then "section missing" would
+        // most likely be wrong, and the user sees it on the next run if it is not.
+        syntax_errors_ = rep_.errors() > 0;
         std::map<std::string, const Statement *> first;
         for (const Statement &statement : statements) {
             if (rep_.stopped()) return;
-            if (!statement.known) {
-                std::string meant = closest_word(statement.section, spec_section_names());
-                if (!meant.empty()) misspelt_.insert(meant);
-                continue;
-            }
             auto seen = first.find(statement.section);
             if (seen != first.end()) {
                 rep_.error(statement.pos,
@@ -431,7 +429,7 @@ private:
                         {"output", "output classes = 1"},
                         {"encoder", "encoder channels = [64, 128, 256, 512] or encoder base = 64, depth = 4"}};
         for (const auto &r : required)
-            if (!where_.sections.count(r.section) && !misspelt_.count(r.section))
+            if (!where_.sections.count(r.section) && !syntax_errors_)
                 rep_.error({}, std::string("cannot find section '") + r.section + "': every spec needs one, e.g. '" +
                                    r.example + "'");
         require("input", "channels", "'channels = N', the number of input channels");
@@ -510,7 +508,7 @@ private:
     SpecReporter &rep_;
     std::string section_;
     std::set<std::string> present_;  // "section.key" written (accepted or not)
-    std::set<std::string> misspelt_;  // sections an unknown section name was probably meant to be
+    bool syntax_errors_ = false;
     std::vector<int> encoder_list_;
     int encoder_base_ = 0, encoder_depth_ = 0;
     PerChannel mean_, std_;

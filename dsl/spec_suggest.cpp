@@ -1,6 +1,6 @@
 // spec_suggest.cpp — "did you mean" for misspelt section, key and value names.
 //
-// closest_word() is a plain Levenshtein distance over lower-cased text, with a threshold that
+// closest_word() is an edit distance over lower-cased text, with a threshold that
 // grows with the word (one typo in a short word, about one in four characters in a long one), so
 // 'encodr' finds 'encoder' but 'bn' does not claim 'on'.
 #include "dsl/parse_spec.h"
@@ -16,19 +16,22 @@ static std::string lower(std::string_view text) {
     return out;
 }
 
+// Levenshtein distance with adjacent transpositions counting one edit ("vaild" -> "valid"), the
+// optimal-string-alignment variant; three rows suffice.
 static size_t edit_distance(const std::string &a, const std::string &b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
         row[0] = i;
         for (size_t j = 1; j <= b.size(); ++j) {
-            size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = up;
+            row[j] = std::min({prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                row[j] = std::min(row[j], before[j - 2] + 1);
         }
+        std::swap(before, prev);
+        std::swap(prev, row);
     }
-    return row[b.size()];
+    return prev[b.size()];
 }
 
 std::string closest_word(std::string_view word, const std::vector<std::string> &candidates) {
