@@ -1,17 +1,93 @@
-// cmd_build.cpp — placeholder until `unetgen build` lands.
+// cmd_build.cpp — `unetgen build SPEC [-o DIR] [--target T ...] [--name NAME]`.
+//
+// int run_build(const BuildCommandOptions &opts)
+//   Reads and validates the spec (all errors at once, exit 1), lowers it to the layer IR, and
+//   compiles it ahead of time (codegen/aot_build.h) into DIR (default generated/NAME), showing
+//   each stage and its time on stderr. Exit codes: 0 ok, 1 spec errors, 2 build / usage errors.
 #include "cli/commands.h"
+#include "codegen/aot_build.h"
+#include "dsl/diagnostics.h"
+#include "dsl/network_ir.h"
+#include "dsl/parse_spec.h"
 
 #include <CLI/CLI.hpp>
+
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace unetgen::cli {
+namespace {
+
+struct BuildCommandOptions {
+    std::string spec;
+    std::string out_dir;
+    std::vector<std::string> targets;
+    std::string name;
+};
+
+int run_build(const BuildCommandOptions &opts) {
+    const auto start = std::chrono::steady_clock::now();
+    auto progress = [&](const std::string &line) {
+        double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "[unetgen build %6.1f s] %s\n", t, line.c_str());
+    };
+    std::string text, io_error;
+    if (!read_spec_source(opts.spec, text, io_error)) {
+        DiagnosticSink sink(opts.spec, "");
+        sink.error({}, io_error);
+        sink.render(std::cerr);
+        return 1;
+    }
+    DiagnosticSink sink(opts.spec, text);
+    NetworkSpec spec = parse_spec(opts.spec, text, sink);
+    sink.render(std::cerr);  // errors and warnings alike
+    if (sink.error_count() > 0) return 1;
+    progress("parsed " + opts.spec + " (network " + spec.name + ")");
+    const Network net = build_network(spec);
+    progress("layer IR: " + std::to_string(net.layers.size()) + " layers, " + std::to_string(net.weights.size()) +
+             " weight tensors");
+
+    codegen::AotOptions aot;
+    aot.name = opts.name.empty() ? spec.name : opts.name;
+    if (std::string why = codegen::library_name_problem(aot.name); !why.empty()) {
+        std::cerr << "unetgen build: error: cannot name the library '" << aot.name << "': " << why
+                  << (opts.name.empty() ? " (set one with --name)" : "") << "\n";
+        return 2;
+    }
+    aot.out_dir = opts.out_dir.empty() ? "generated/" + aot.name : opts.out_dir;
+    aot.targets = opts.targets;
+    aot.spec_file = opts.spec;
+    if (const char *cc = std::getenv("CC"); cc && *cc) aot.cc = cc;
+    try {
+        codegen::build_library(net, aot, progress);
+    } catch (const std::exception &e) {
+        std::cerr << "unetgen build: error: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}
+
+}  // namespace
 
 void add_build_command(CLI::App &app, int &exit_code) {
-    CLI::App *sub = app.add_subcommand("build", "not implemented yet");
-    sub->callback([&exit_code] {
-        std::fprintf(stderr, "unetgen build: not implemented yet\n");
-        exit_code = 2;
-    });
+    auto opts = std::make_shared<BuildCommandOptions>();
+    CLI::App *sub = app.add_subcommand("build", "compile a spec into a native library (static + shared) and headers");
+    sub->add_option("spec", opts->spec, "the .unet spec file")->required();
+    sub->add_option("-o,--output", opts->out_dir, "output directory (default generated/NAME)");
+    sub->add_option("--target", opts->targets,
+                    "Halide target, repeatable or comma-separated, e.g. host, x86-64-linux-avx512, host-cuda; several "
+                    "give one library that runs the first the CPU supports (default host)")
+        ->type_size(1)
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->delimiter(',');
+    sub->add_option("--name", opts->name, "library and function name (default: the spec's network name)");
+    sub->callback([opts, &exit_code] { exit_code = run_build(*opts); });
 }
 
 }  // namespace unetgen::cli

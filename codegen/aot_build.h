@@ -1,0 +1,31 @@
+// aot_build.h — build_library(): a network compiled ahead of time into a directory of files.
+#pragma once
+
+#include "dsl/network_ir.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace unetgen::codegen {
+
+struct AotOptions {
+    std::string name;                  // library / function name (a C identifier)
+    std::string out_dir;               // created if missing
+    std::vector<std::string> targets;  // Halide target strings ("host" allowed); empty = host
+    std::string spec_file;             // for the generated headers' comments
+    std::string cc = "cc";             // the system C compiler that links NAME.so
+};
+
+// Progress lines ("stage ... 1.2 s") go here; the driver never prints on its own.
+using ProgressFn = std::function<void(const std::string &line)>;
+
+// Lowers, schedules and compiles `net` for every target, then writes into out_dir: NAME.a, NAME.h
+// (Halide's), NAME_unetgen.h, NAME_unetgen.hpp, NAME.manifest.json, NAME.so and build.json.
+// Throws std::runtime_error with a "cannot ..." sentence on any failure.
+void build_library(const Network &net, const AotOptions &opts, const ProgressFn &progress);
+
+// Checks a library name: empty when it is usable, else the rule it breaks.
+std::string library_name_problem(const std::string &name);
+
+}  // namespace unetgen::codegen

@@ -1,0 +1,108 @@
+// manifest.cpp — write_manifest(): everything the runtime needs to know about a built network.
+//
+// Fields follow docs/architecture.md, "The manifest". Besides the contract fields it carries
+// "flops": per conv-like layer its multiply-accumulates per pixel of a size-program node, so
+// `unetgen bench` can turn a measured time into GFLOP/s for any input size.
+#include "codegen/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+namespace unetgen::codegen {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+const char *activation_name(Activation a) {
+    switch (a) {
+    case Activation::None: return "none";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Softmax: return "softmax";
+    }
+    return "none";
+}
+
+json sizes_json(const SizeProgram &sizes, int output_node) {
+    json nodes = json::array();
+    for (const SizeNode &n : sizes.nodes) {
+        json j;
+        switch (n.op) {
+        case SizeNode::Op::Input: j["op"] = "input"; break;
+        case SizeNode::Op::AddConst: j = {{"op", "add"}, {"a", n.a}, {"k", n.k}}; break;
+        case SizeNode::Op::MulConst: j = {{"op", "mul"}, {"a", n.a}, {"k", n.k}}; break;
+        case SizeNode::Op::FloorDivConst: j = {{"op", "floordiv"}, {"a", n.a}, {"k", n.k}}; break;
+        case SizeNode::Op::Sub: j = {{"op", "sub"}, {"a", n.a}, {"b", n.b}}; break;
+        case SizeNode::Op::Min: j = {{"op", "min"}, {"a", n.a}, {"b", n.b}}; break;
+        }
+        nodes.push_back(j);
+    }
+    json constraints = json::array();
+    for (const SizeConstraint &c : sizes.constraints) {
+        const char *kind = "positive";
+        switch (c.kind) {
+        case SizeConstraint::Kind::Positive: kind = "positive"; break;
+        case SizeConstraint::Kind::GreaterEqual: kind = "ge"; break;
+        case SizeConstraint::Kind::Equal: kind = "eq"; break;
+        case SizeConstraint::Kind::Even: kind = "even"; break;
+        }
+        constraints.push_back({{"kind", kind}, {"a", c.a}, {"b", c.b}, {"what", c.what}});
+    }
+    return {{"nodes", nodes}, {"constraints", constraints}, {"output", output_node}};
+}
+
+json null_or(const std::string &s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+std::string write_manifest(const Network &net, const WeightPlan &plan, const std::string &name) {
+    const NetworkSpec &spec = net.spec;
+    json m;
+    m["format"] = 1;
+    m["name"] = name;
+    m["in_channels"] = spec.in_channels;
+    m["classes"] = spec.classes;
+    m["activation"] = activation_name(spec.activation);
+    m["threshold"] = spec.threshold;
+    m["mean"] = spec.mean;
+    m["std"] = spec.std;
+    m["sizes"] = sizes_json(net.sizes, net.output().size);
+
+    json tensors = json::array();
+    for (const WeightTensor &w : net.weights) tensors.push_back({{"name", w.name}, {"shape", w.shape}});
+    m["tensors"] = tensors;
+    m["packed_floats"] = plan.packed_floats;
+
+    json packing = json::array(), flops = json::array();
+    for (const LayerPacking &p : plan.layers) {
+        const Layer &l = net.layers[size_t(p.layer)];
+        json e;
+        e["layer"] = p.name;
+        e["kind"] = p.transpose ? "conv_transpose" : "conv";
+        e["weight"] = p.weight;
+        e["bias"] = null_or(p.bias);
+        e["bn"] = null_or(p.bn);
+        e["bn_eps"] = p.bn_eps;
+        e["bn_position"] = p.bn_after_relu ? "after_relu" : "before_relu";
+        e["out_channels"] = p.out_channels;
+        e["in_channels"] = p.in_channels;
+        e["kernel"] = p.kernel;
+        e["layout"] = p.layout;
+        e["o_block"] = p.o_block;
+        e["weight_offset"] = p.weight_offset;
+        e["bias_offset"] = p.bias_offset;
+        e["scale_offset"] = p.scale_offset;
+        e["shift_offset"] = p.shift_offset;
+        e["size"] = l.size;
+        packing.push_back(e);
+        // Same counting as Network::flops: a transposed conv per pixel of its input.
+        const int node = p.transpose ? net.layers[size_t(l.inputs.at(0))].size : l.size;
+        flops.push_back({{"name", p.name},
+                         {"macs_per_pixel", int64_t(p.in_channels) * p.out_channels * p.kernel * p.kernel},
+                         {"size_node", node}});
+    }
+    m["packing"] = packing;
+    m["flops"] = flops;
+    return m.dump(2) + "\n";
+}
+
+}  // namespace unetgen::codegen
