@@ -20,8 +20,9 @@ namespace unetgen {
 // Parses `source` (the contents of `file`). Returns the spec with defaults applied.
 NetworkSpec parse_spec(const std::string &file, const std::string &source, DiagnosticSink &sink);
 
-// Reads and parses a file. I/O problems are reported to `sink` as errors at line 0.
-// The sink is created by the caller with the file's text (see read_spec_source).
+// Reads a spec file into `text` (binary-safe, at most 64 MiB). On failure returns false with
+// `error` saying why ("cannot read spec 'x.unet': the file cannot be opened"); the caller then
+// creates the DiagnosticSink with the text and calls parse_spec.
 bool read_spec_source(const std::string &path, std::string &text, std::string &error);
 
 }  // namespace unetgen
