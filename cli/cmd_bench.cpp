@@ -53,10 +53,10 @@ std::vector<uint8_t> synthetic_weights(const char *manifest_json) {
         header[name] = {{"dtype", "F32"}, {"shape", t.at("shape")}, {"data_offsets", {begin, data.size()}}};
     }
     std::string h = header.dump();
-    std::vector<uint8_t> out(8);
+    std::vector<uint8_t> out(8 + h.size() + data.size());
     for (int i = 0; i < 8; ++i) out[size_t(i)] = uint8_t(uint64_t(h.size()) >> (8 * i));
-    out.insert(out.end(), h.begin(), h.end());
-    out.insert(out.end(), data.begin(), data.end());
+    std::memcpy(out.data() + 8, h.data(), h.size());
+    if (!data.empty()) std::memcpy(out.data() + 8 + h.size(), data.data(), data.size());
     return out;
 }
 

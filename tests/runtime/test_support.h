@@ -42,11 +42,11 @@ inline std::vector<uint8_t> make_safetensors(const std::vector<TensorSpec> &tens
     }
     header["__metadata__"] = {{"format", "pt"}};
     std::string h = header_override.empty() ? header.dump() : header_override;
-    std::vector<uint8_t> out(8);
+    std::vector<uint8_t> out(8 + h.size() + data.size());
     uint64_t len = h.size();
     for (int i = 0; i < 8; ++i) out[size_t(i)] = uint8_t(len >> (8 * i));
-    out.insert(out.end(), h.begin(), h.end());
-    out.insert(out.end(), data.begin(), data.end());
+    std::memcpy(out.data() + 8, h.data(), h.size());
+    if (!data.empty()) std::memcpy(out.data() + 8 + h.size(), data.data(), data.size());
     return out;
 }
 
