@@ -14,7 +14,9 @@ int main(int argc, char **argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
-        return app.exit(e);
+        // --help and --version exit 0; every usage error exits 2, like the subcommands' own checks.
+        int code = app.exit(e);
+        return code == 0 ? 0 : 2;
     }
     return exit_code;
 }
