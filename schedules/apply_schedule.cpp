@@ -1,7 +1,8 @@
 // apply_schedule.cpp — apply_schedule(): pick the strategy for a target and the weight layout.
 //
-// CPU tile sizes follow the register file: AVX-512 has 32 vector registers (8 channels x 3 rows
-// = 24 accumulators), AVX2 / SSE4.1 have 16 (4 x 3 = 12 accumulators plus loads).
+// CPU tile sizes follow the register file: AVX-512 has 32 vector registers (8 channels x 2 rows
+// = 16 accumulators; 8 x 3 spills once LLVM hoists the kx taps' loads), AVX2 / SSE4.1 have 16
+// (4 x 3 = 12 accumulators plus loads). Measured with tests/codegen/bench_conv.
 #include "schedules/schedule.h"
 
 namespace unetgen::schedules {
@@ -11,7 +12,7 @@ CpuTiles cpu_tiles_for(const Halide::Target &target) {
     t.vector = std::max(1, target.natural_vector_size(Halide::Float(32)));
     if (target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512)) {
         t.o_tile = 8;
-        t.y_tile = 3;
+        t.y_tile = 2;
     } else {
         t.o_tile = 4;
         t.y_tile = 3;

@@ -24,8 +24,9 @@ int pow2_divisor(int n, int limit) {
 
 }  // namespace
 
-void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t) {
+void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) {
     codegen::Dims d;
+    if (channels > 0) staged.bound(d.c, 0, channels);
     Var yo("yo"), yi("yi");
     staged.compute_root()
         .split(d.y, yo, yi, t.staged_rows, TailStrategy::RoundUp)
@@ -38,6 +39,9 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
     codegen::Dims d;
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
     const int ot = pow2_divisor(s.out_channels, t.o_tile);
+    // Channel bounds start at 0 (every reader clamps to them), so within a tile the o_block
+    // index math folds to constants and each weight is one broadcast from a fixed offset.
+    s.result.bound(d.c, 0, s.out_channels);
     s.result.compute_root()
         .split(d.x, xo, xi, t.vector, TailStrategy::RoundUp)
         .split(d.y, yo, yi, t.y_tile, TailStrategy::RoundUp)
@@ -50,9 +54,11 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
         .parallel(task);
     s.accum.compute_at(s.result, xo).vectorize(d.x).unroll(d.c).unroll(d.y);
     Halide::Stage upd = s.accum.update();
-    upd.reorder(d.x, d.c, d.y, s.r.x, s.r.y, s.r.z).vectorize(d.x).unroll(d.c).unroll(d.y).unroll(s.r.x);
+    // Rows innermost: one broadcast weight serves y_tile FMAs, so accumulators + y_tile input
+    // vectors + one weight fit the register file (no spills).
+    upd.reorder(d.x, d.y, d.c, s.r.x, s.r.y, s.r.z).vectorize(d.x).unroll(d.y).unroll(d.c);
     if (s.in_channels <= 4) upd.unroll(s.r.y);  // first layer: a short reduction, unroll it more
-    if (s.staged.defined()) schedule_cpu_staged(s.staged, t);
+    if (s.staged.defined()) schedule_cpu_staged(s.staged, t, s.in_channels);
 }
 
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
@@ -62,6 +68,7 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
     Var xo("xo"), xi("xi"), co("co"), ci("ci"), task("task");
     const int vo = pow2_divisor(s.out_channels, t.vector);
     const int xt = 4;
+    s.result.bound(d.c, 0, s.out_channels);
     s.result.compute_root()
         .split(d.x, xo, xi, xt, TailStrategy::RoundUp)
         .split(d.c, co, ci, vo)

@@ -38,7 +38,7 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net);
 // Per-op pieces, exposed so tests (and per-layer tuning) can schedule single-op pipelines.
 void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);
 // A materialised elementwise stage (a conv's zero-padded input with what is inlined into it).
-void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles);
+void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0);  // channels > 0: bound c to [0, channels)
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
 void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate, const CpuTiles &tiles);

@@ -1,0 +1,69 @@
+// bench_conv.cpp — GFLOP/s of the CPU schedule on one conv layer (not a test; run by hand):
+//     bench_conv [C_in C_out H W [runs]]
+// Prints wall-clock GFLOP/s and GFLOP/s per CPU-second (useful on a shared machine).
+#include "codegen/lowering.h"
+#include "schedules/schedule.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+using namespace unetgen;
+
+int main(int argc, char **argv) {
+    int cin = argc > 4 ? std::atoi(argv[1]) : 128, cout = argc > 4 ? std::atoi(argv[2]) : 128;
+    int h = argc > 4 ? std::atoi(argv[3]) : 128, w = argc > 4 ? std::atoi(argv[4]) : 128;
+    int runs = argc > 5 ? std::atoi(argv[5]) : 10;
+    Halide::Target target = Halide::get_host_target();
+    schedules::CpuTiles tiles = schedules::cpu_tiles_for(target);
+    if (const char *o = std::getenv("BENCH_O_TILE")) tiles.o_tile = std::atoi(o);
+    if (const char *y = std::getenv("BENCH_Y_TILE")) tiles.y_tile = std::atoi(y);
+    codegen::LayerPacking p;
+    p.out_channels = cout;
+    p.in_channels = cin;
+    p.kernel = 3;
+    p.o_block = 8;
+    p.weight_offset = 0;
+    p.bias_offset = int64_t(cout) * cin * 9;
+    Halide::Buffer<float> wbuf{int(p.bias_offset + cout)}, in(w, h, cin, 1);
+    wbuf.fill(0.01f);
+    in.fill(1.0f);
+    Halide::ImageParam weights(Halide::Float(32), 1, "weights");
+    weights.set(wbuf);
+    codegen::Dims d;
+    Halide::Func src("src");
+    src(d.x, d.y, d.c, d.n) = in(Halide::clamp(d.x, 0, w - 1), Halide::clamp(d.y, 0, h - 1), d.c, d.n);
+    codegen::ConvOp op;
+    op.name = "conv";
+    op.kernel = 3;
+    op.pad = 1;
+    op.relu = true;
+    codegen::ConvStages s = codegen::lower_conv(codegen::Tensor{src, cin, w, h}, op, p, weights);
+    schedules::schedule_cpu_conv(s, tiles);
+    Halide::Func out("out");
+    out(d.x, d.y, d.c, d.n) = s.result(d.x, d.y, d.c, d.n);
+    if (std::getenv("BENCH_ASM")) {
+        out.compile_to_assembly("/tmp/bench_conv.s", {weights}, "bench", target);
+        out.compile_to_lowered_stmt("/tmp/bench_conv.stmt", {weights}, Halide::Text, target);
+    }
+    out.compile_jit(target);
+    Halide::Buffer<float> result(w, h, cout, 1);
+    out.realize(result);
+    double best = 1e30;
+    std::clock_t c0 = std::clock();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < runs; ++r) {
+        auto a = std::chrono::steady_clock::now();
+        out.realize(result);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
+    }
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
+    double flops = 2.0 * cin * cout * 9 * double(h) * w;
+    std::printf("conv3x3 %d->%d %dx%d, tiles v%d o%d y%d: best %.2f ms = %.1f GFLOP/s wall; %.1f GFLOP/s per CPU-second\n",
+                cin, cout, w, h, tiles.vector, tiles.o_tile, tiles.y_tile, best * 1e3, flops / best * 1e-9,
+                flops * runs / cpu * 1e-9);
+    (void)wall;
+    return 0;
+}
