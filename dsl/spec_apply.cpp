@@ -159,7 +159,8 @@ private:
                 const std::vector<std::string> &keys = entry.keys;
                 if (std::find(keys.begin(), keys.end(), s.key) != keys.end()) owners.push_back(entry.section);
             }
-            if (!owners.empty()) hint = "; it is a key of section '" + owners.front() + "'";
+            if (owners.size() == 1) hint = "; it is a key of section '" + owners.front() + "'";
+            else if (!owners.empty()) hint = "; it is a key of sections " + one_of(owners);
             else hint = " (its keys are " + one_of(keys_of(section_)) + ")";
         }
         rep_.error(s.key_pos, message + hint, s.key_length);
