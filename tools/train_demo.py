@@ -9,7 +9,10 @@ What it makes, from nothing but data that ships with python3-skimage (no downloa
   models/coins.safetensors  the trained weights, canonical names (docs/architecture.md), BN unfolded
   models/coins.png          the input image (skimage.data.coins(), 384x303, 8-bit gray)
   models/coins_label.png    the label the IoU is measured against (0 / 255)
-  docs/img/coins_*.png      README pictures: input, PyTorch mask, overlay
+  docs/img/coins_input.png  the input again, for the README
+  docs/img/coins_mask_pytorch.png  PyTorch's mask of the whole image (sigmoid >= 0.5); tests/demo
+                            checks that unetgen's mask equals it (the README's mask and overlay
+                            pictures are unetgen's own, written by `make demo`)
 
 The label rule (reproducible, no hand annotation): Sobel gradient magnitude as elevation map;
 markers "background" where the pixel < 30 and "coin" where it is > 150; watershed from those markers;
@@ -20,7 +23,8 @@ is worth training here: it has to learn shape and edges, not a global brightness
 Training: the left 256 columns only; the right 128 columns (8 of the 24 coins) are held out and the
 IoU reported on them is measured on that strip, run as one input. Random crops, flips, 90-degree
 turns and brightness/contrast jitter; BCE + soft Dice; Adam with cosine decay; fixed seeds and
-deterministic kernels, so two runs give the same weights. CPU, about two minutes on two cores.
+deterministic kernels, so two runs with the same --threads give the same weights (the bundled
+ones: the defaults, 1000 steps on one thread). CPU, about three minutes.
 
 The network is built with modules named as unetgen's canonical weight names (enc{l}.conv{j},
 enc{l}.bn{j}, dec{l}.conv{j}, dec{l}.bn{j}, head), so its state dict needs no renaming; it computes
@@ -151,14 +155,6 @@ def predict(model, image):
         return (torch.sigmoid(model(x))[0, 0] >= 0.5).numpy()
 
 
-def overlay(image, mask):
-    """RGB picture of a gray image with the mask tinted orange (same rule as examples/app)."""
-    rgb = np.repeat(image[..., None], 3, axis=2).astype(np.float32)
-    tint = np.array([255.0, 128.0, 0.0])
-    rgb[mask] = 0.55 * rgb[mask] + 0.45 * tint
-    return rgb.round().astype(np.uint8)
-
-
 def export(checkpoint, out_dir, unetgen):
     """models/coins.safetensors from a checkpoint, by tools/export_pytorch.py (which matches the
     model's modules to the spec's canonical weights by a traced forward pass)."""
@@ -233,8 +229,8 @@ def main():
     io.imsave(os.path.join(args.out, "coins_label.png"), (label * 255).astype(np.uint8), check_contrast=False)
     io.imsave(os.path.join(args.img, "coins_input.png"), image, check_contrast=False)
     io.imsave(os.path.join(args.img, "coins_mask_pytorch.png"), (mask * 255).astype(np.uint8), check_contrast=False)
-    io.imsave(os.path.join(args.img, "coins_overlay_pytorch.png"), overlay(image, mask), check_contrast=False)
-    print(f"wrote {args.out}/coins.{{unet,safetensors,png}}, coins_label.png and {args.img}/coins_*.png")
+    print(f"wrote {args.out}/coins.{{unet,safetensors,png}}, coins_label.png, "
+          f"{args.img}/coins_input.png and coins_mask_pytorch.png")
 
 
 if __name__ == "__main__":

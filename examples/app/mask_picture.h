@@ -10,7 +10,7 @@ namespace example {
 Image mask_to_picture(const std::vector<uint8_t> &mask, int w, int h, int classes);
 
 // The input (gray or RGB) as RGB with every pixel whose class is not 0 tinted orange:
-// 55% of the pixel + 45% of (255, 128, 0) (the same rule as tools/train_demo.py's pictures).
+// 55% of the pixel + 45% of (255, 128, 0), rounded.
 Image overlay_mask(const Image &input, const std::vector<uint8_t> &mask);
 
 // Intersection over union of foreground (class != 0) in `mask` and nonzero pixels of the label
