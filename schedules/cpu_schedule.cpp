@@ -5,7 +5,8 @@
 // computed at the tile and fully unrolled), and the reduction over (i, ky, kx) runs inside.
 // Bias, ReLU and the post-ReLU affine are applied as the tile is stored. Pooling, upsampling and
 // concatenation are inlined into the zero-padded input copy of the conv that consumes them.
-// Parallelism: tasks are (row block, channel block) pairs, plenty for any core count.
+// Parallelism: tasks are (row block, column block) pairs, plenty for any core count; inside a
+// task the channel blocks share one input strip.
 #include "schedules/schedule.h"
 
 namespace unetgen::schedules {
@@ -37,20 +38,25 @@ void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) 
 
 void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
     codegen::Dims d;
-    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
+    Var xb("xb"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
     const int ot = pow2_divisor(s.out_channels, t.o_tile);
     // Channel bounds start at 0 (every reader clamps to them), so within a tile the o_block
     // index math folds to constants and each weight is one broadcast from a fixed offset.
     s.result.bound(d.c, 0, s.out_channels);
+    // A task is a row block x a column block of block_pixels; inside it every channel block
+    // re-reads the same input strip (in_channels x (y_tile + k - 1) rows x block), so the strip
+    // stays in L2 however wide the image is.
+    const int block_vectors = std::max(1, t.block_pixels / t.vector);
     s.result.compute_root()
         .split(d.x, xo, xi, t.vector, TailStrategy::RoundUp)
+        .split(xo, xb, xo, block_vectors, TailStrategy::GuardWithIf)
         .split(d.y, yo, yi, t.y_tile, TailStrategy::RoundUp)
         .split(d.c, co, ci, ot)
-        .reorder(xi, ci, yi, xo, co, yo, d.n)
+        .reorder(xi, ci, yi, xo, co, xb, yo, d.n)
         .vectorize(xi)
         .unroll(ci)
         .unroll(yi)
-        .fuse(co, yo, task)
+        .fuse(xb, yo, task)
         .parallel(task);
     s.accum.compute_at(s.result, xo).vectorize(d.x).unroll(d.c).unroll(d.y);
     Halide::Stage upd = s.accum.update();

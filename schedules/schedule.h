@@ -20,7 +20,8 @@ struct CpuTiles {
     int vector = 8;
     int o_tile = 4;
     int y_tile = 3;
-    int staged_rows = 4;   // rows per parallel task of the zero-padded input copies
+    int block_pixels = 128;  // columns per conv task (keeps the input strip of a task in L2)
+    int staged_rows = 4;     // rows per parallel task of the zero-padded input copies
 };
 
 // Tile sizes for a CPU target (by its widest vector ISA).

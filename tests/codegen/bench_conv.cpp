@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
     int h = argc > 4 ? std::atoi(argv[3]) : 128, w = argc > 4 ? std::atoi(argv[4]) : 128;
     int runs = argc > 5 ? std::atoi(argv[5]) : 10;
     Halide::Target target = Halide::get_host_target();
+    if (std::getenv("BENCH_PROFILE")) target = target.with_feature(Halide::Target::Profile);
     schedules::CpuTiles tiles = schedules::cpu_tiles_for(target);
     if (const char *o = std::getenv("BENCH_O_TILE")) tiles.o_tile = std::atoi(o);
     if (const char *y = std::getenv("BENCH_Y_TILE")) tiles.y_tile = std::atoi(y);
