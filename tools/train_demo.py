@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """train_demo.py — train the bundled demo model (models/coins.*) on scikit-image's coins photograph.
 
+    tools/install_deps.sh --train          # python3-skimage, for the sample image
     /usr/bin/python3 tools/train_demo.py [--out models] [--steps 1000] [--threads 1]
+    /usr/bin/python3 tools/train_demo.py --export-only   # re-export a kept --checkpoint
+
+Needs a built `unetgen` (build*/cli/unetgen, or --unetgen PATH) for the exporter.
 
 What it makes, from nothing but data that ships with python3-skimage (no download):
   models/coins.unet         the spec: examples/specs/milesial_bilinear.unet at 1/8 width, one gray
