@@ -75,7 +75,7 @@ std::string shell_quote(const std::string &s) {
 }
 
 // Links NAME.so from a generated C file and NAME.a with the system compiler.
-void link_shared_library(const AotOptions &opts, const fs::path &dir, bool uses_gpu) {
+void link_shared_library(const AotOptions &opts, const fs::path &dir) {
     const fs::path stub = dir / (opts.name + "_shared.c");
     write_file(stub, shared_library_source(opts.name));
     std::string cmd = shell_quote(opts.cc) + " -shared -fPIC -O2 -fvisibility=hidden";
@@ -85,7 +85,6 @@ void link_shared_library(const AotOptions &opts, const fs::path &dir, bool uses_
            shell_quote((dir / (opts.name + ".a")).string());
     // Keep libHalide's symbols (inside the process that dlopens us) apart from our runtime copy.
     cmd += " -Wl,--exclude-libs,ALL -Wl,--no-undefined -lpthread -ldl -lm";
-    (void)uses_gpu;
     cmd += " 2>&1";
     std::string output;
     FILE *pipe = popen(cmd.c_str(), "r");
@@ -169,7 +168,7 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     write_file(prefix + "_unetgen.hpp", cpp_header_source(info));
 
     stage = Stopwatch();
-    link_shared_library(opts, dir, uses_gpu);
+    link_shared_library(opts, dir);
     progress("  link " + opts.name + ".so " + format_seconds(stage.seconds()));
 
     nlohmann::ordered_json build = {{"name", opts.name},
