@@ -13,9 +13,11 @@ CpuTiles cpu_tiles_for(const Halide::Target &target) {
     if (target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512)) {
         t.o_tile = 8;
         t.y_tile = 2;
+        t.acc_regs = 16;  // measured: 16 beats 24 (fewer RoundUp pixels, no spills)
     } else {
         t.o_tile = 4;
         t.y_tile = 3;
+        t.acc_regs = 12;
     }
     return t;
 }
@@ -25,7 +27,10 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
     if (!targets.empty() && targets.front().has_gpu_feature()) {
         p.conv_o_block = 0;  // a GPU thread owns one output value: plain oihw
     } else {
-        p.conv_o_block = 8;  // every CPU tile (8 or 4 channels) reads contiguous weights
+        // Channel-vectorised convs: 16 output channels (one AVX-512 vector, two AVX2 vectors)
+        // contiguous per (h, w, i), i next so the reduction's inner loop walks memory in order.
+        p.conv_o_block = 16;
+        p.conv_layout = "ohwi";
     }
     return p;
 }

@@ -1,13 +1,17 @@
 // cpu_schedule.cpp — apply_cpu_schedule(): register-tiled, vectorised, parallel convs on CPU.
 //
-// Every conv-like layer is computed at root, tile by tile: a tile is o_tile output channels x
-// y_tile rows x one vector of pixels, its accumulators live in registers (the accum Func is
-// computed at the tile and fully unrolled), and the reduction over (i, ky, kx) runs inside.
-// Bias, ReLU and the post-ReLU affine are applied as the tile is stored. Pooling, upsampling and
-// concatenation are inlined into the zero-padded input copy of the conv that consumes them.
-// Parallelism: tasks are (row block, column block) pairs, plenty for any core count; inside a
-// task the channel blocks share one input strip.
+// Conv-like layers with a multiple of the vector width of output channels are vectorised over
+// output channels: their results (and the zero-padded input copies) are stored channels-innermost,
+// a register tile is c_vectors vectors of channels x px pixels of a row, and each reduction step
+// loads c_vectors weight vectors (packed o-innermost) and broadcasts px inputs. Layers with few
+// output channels (the head) keep the planar, pixel-vectorised tile (o_tile channels x y_tile rows
+// x one vector). Bias, ReLU and the post-ReLU affine are applied as a tile is stored. Pooling,
+// upsampling and concatenation are inlined into the input copy of the conv that consumes them.
+// Tasks are (channel block, row block) pairs; see the helpers for the sizes (measured with
+// tests/codegen/bench_conv).
 #include "schedules/schedule.h"
+
+#include <algorithm>
 
 namespace unetgen::schedules {
 
@@ -23,12 +27,55 @@ int pow2_divisor(int n, int limit) {
     return b;
 }
 
+// Whether a conv-like layer is vectorised over its output channels (stored channels-innermost).
+// A conv needs its o_block to hold whole vectors (weights for one vector are contiguous).
+bool by_channels(const codegen::ConvStages &s, const CpuTiles &t, bool o_innermost = false) {
+    if (t.vector < 2 || s.out_channels % t.vector != 0) return false;
+    return o_innermost || (s.o_block > 0 && s.o_block % t.vector == 0);
+}
+
+// Vectors of output channels per register tile: as many as fit (and divide the channels) while
+// the tile's weight block stays under weight_block_bytes.
+int channel_vectors(const codegen::ConvStages &s, const CpuTiles &t) {
+    int cv = 1;
+    for (int c = 2; c <= t.max_c_vectors; c *= 2) {
+        const double block = double(c) * t.vector * s.in_channels * s.kernel * s.kernel * 4;
+        if (s.out_channels % (c * t.vector) == 0 && block <= t.weight_block_bytes) cv = c;
+    }
+    return cv;
+}
+
+// Rows of one task: a task reuses its weight block over rows x width pixels, so deep layers
+// (many input channels, narrow images) take more rows; a U-Net halves the width as it doubles
+// the channels, so in_channels / 64 rows keep that reuse roughly constant across levels.
+int rows_per_task(const codegen::ConvStages &s, const CpuTiles &t) {
+    return std::clamp(s.in_channels / t.channels_per_task_row, 1, 16);
+}
+
+// Storage extent of a channels-innermost activation: wide ones get one extra cache line per
+// pixel, so the px pixels a register tile broadcasts from (a pixel stride apart) do not all
+// map to the same few L1 sets (a 2 KiB / 4 KiB stride aliases them).
+int padded_channels(int channels, const CpuTiles &t) {
+    return channels * 4 >= t.pad_channel_bytes ? channels + 16 : channels;
+}
+
 }  // namespace
 
 void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) {
     codegen::Dims d;
     if (channels > 0) staged.bound(d.c, 0, channels);
     Var yo("yo"), yi("yi");
+    if (channels > 0 && channels % t.vector == 0) {
+        // Channels-innermost like the convs that read it: whole vectors of channels per pixel.
+        staged.reorder_storage(d.c, d.x, d.y, d.n)
+            .bound_storage(d.c, padded_channels(channels, t))
+            .compute_root()
+            .split(d.y, yo, yi, t.staged_rows, TailStrategy::RoundUp)
+            .reorder(d.c, d.x, yi, yo, d.n)
+            .vectorize(d.c, t.vector)
+            .parallel(yo);
+        return;
+    }
     staged.compute_root()
         .split(d.y, yo, yi, t.staged_rows, TailStrategy::RoundUp)
         .reorder(d.x, yi, d.c, yo, d.n)
@@ -36,7 +83,9 @@ void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) 
         .parallel(yo);
 }
 
-void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
+// Pixel-vectorised conv (planar storage): for layers with too few output channels for a vector
+// (the head). o_tile channels x y_tile rows x one vector of pixels per register tile.
+static void schedule_conv_by_pixels(codegen::ConvStages &s, const CpuTiles &t) {
     codegen::Dims d;
     Var xb("xb"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
     const int ot = pow2_divisor(s.out_channels, t.o_tile);
@@ -64,10 +113,85 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
     // vectors + one weight fit the register file (no spills).
     upd.reorder(d.x, d.y, d.c, s.r.x, s.r.y, s.r.z).vectorize(d.x).unroll(d.y).unroll(d.c);
     if (s.in_channels <= 4) upd.unroll(s.r.y);  // first layer: a short reduction, unroll it more
+}
+
+// Channel-vectorised conv: the result is stored channels-innermost, a register tile is
+// c_vectors vectors of output channels x px pixels of one row; per reduction step (i innermost,
+// then kx, ky) it loads c_vectors weight vectors (o_block layout, o innermost) and broadcasts px
+// input values, so loads stay well under the FMAs. Tasks are (channel block, row) pairs; a task
+// sweeps its row with one weight block, kept small enough to stay in L2.
+static void schedule_conv_by_channels(codegen::ConvStages &s, const CpuTiles &t) {
+    codegen::Dims d;
+    Var xo("xo"), xi("xi"), co("co"), ci("ci"), task("task");
+    Var yo("yo"), yi("yi");
+    const int cv = channel_vectors(s, t);
+    const int px = std::max(1, t.acc_regs / cv);
+    s.result.bound(d.c, 0, s.out_channels)
+        .reorder_storage(d.c, d.x, d.y, d.n)
+        .bound_storage(d.c, padded_channels(s.out_channels, t))
+        .compute_root()
+        .split(d.c, co, ci, cv * t.vector)
+        .split(d.x, xo, xi, px, TailStrategy::RoundUp)
+        .split(d.y, yo, yi, rows_per_task(s, t), TailStrategy::GuardWithIf)
+        .reorder(ci, xi, xo, yi, co, yo, d.n)
+        .vectorize(ci, t.vector)
+        .unroll(ci)
+        .unroll(xi)
+        .fuse(co, yo, task)
+        .parallel(task);
+    s.accum.reorder_storage(d.c, d.x, d.y, d.n)
+        .compute_at(s.result, xo)
+        .vectorize(d.c, t.vector)
+        .unroll(d.c)
+        .unroll(d.x);
+    Halide::Stage upd = s.accum.update();
+    upd.reorder(d.c, d.x, s.r.z, s.r.x, s.r.y).vectorize(d.c, t.vector).unroll(d.c).unroll(d.x);
+    if (s.in_channels <= 4) upd.unroll(s.r.z).unroll(s.r.x);  // first layer: a short reduction
+}
+
+void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
+    if (by_channels(s, t)) {
+        schedule_conv_by_channels(s, t);
+    } else {
+        schedule_conv_by_pixels(s, t);
+    }
     if (s.staged.defined()) schedule_cpu_staged(s.staged, t, s.in_channels);
 }
 
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
+    if (by_channels(s, t, true)) {
+        // Like a channel-vectorised conv (weights are packed o-innermost); the pixel tile is
+        // even so each unrolled pixel has a fixed tap parity (stride 2) and folds its weights.
+        codegen::Dims d;
+        Var xo("xo"), xi("xi"), co("co"), ci("ci"), task("task");
+        const int cv = channel_vectors(s, t);
+        const int px = std::max(2, t.acc_regs / cv / 2 * 2);
+        s.result.bound(d.c, 0, s.out_channels)
+            .reorder_storage(d.c, d.x, d.y, d.n)
+            .bound_storage(d.c, padded_channels(s.out_channels, t))
+            .compute_root()
+            .split(d.c, co, ci, cv * t.vector)
+            .split(d.x, xo, xi, px, TailStrategy::RoundUp)
+            .reorder(ci, xi, xo, co, d.y, d.n)
+            .vectorize(ci, t.vector)
+            .unroll(ci)
+            .unroll(xi)
+            .fuse(co, d.y, task)
+            .parallel(task);
+        s.accum.reorder_storage(d.c, d.x, d.y, d.n)
+            .compute_at(s.result, xo)
+            .vectorize(d.c, t.vector)
+            .unroll(d.c)
+            .unroll(d.x);
+        s.accum.update()
+            .reorder(d.c, d.x, s.r.z, s.r.x, s.r.y)
+            .vectorize(d.c, t.vector)
+            .unroll(d.c)
+            .unroll(d.x)
+            .unroll(s.r.x)
+            .unroll(s.r.y);
+        return;
+    }
     // Vectorised over output channels (weights are packed o-innermost), a few pixels unrolled;
     // x tiles are a multiple of the stride so each unrolled pixel has a fixed tap parity.
     codegen::Dims d;

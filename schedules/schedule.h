@@ -22,6 +22,13 @@ struct CpuTiles {
     int y_tile = 3;
     int block_pixels = 128;  // columns per conv task (keeps the input strip of a task in L2)
     int staged_rows = 4;     // rows per parallel task of the zero-padded input copies
+    // Channel-vectorised convs (activations stored channels-innermost): a register tile of
+    // c_vectors vectors of output channels x px_tile pixels of one row, acc_regs accumulators.
+    int acc_regs = 16;
+    int max_c_vectors = 4;
+    int weight_block_bytes = 1300 * 1024;  // a tile's weight block stays under this (~L2)
+    int channels_per_task_row = 64;       // rows per conv task: in_channels / this (1 to 16)
+    int pad_channel_bytes = 1024;         // activations with a pixel this wide get a cache line more
 };
 
 // Tile sizes for a CPU target (by its widest vector ISA).

@@ -20,15 +20,27 @@ int main(int argc, char **argv) {
     schedules::CpuTiles tiles = schedules::cpu_tiles_for(target);
     if (const char *o = std::getenv("BENCH_O_TILE")) tiles.o_tile = std::atoi(o);
     if (const char *y = std::getenv("BENCH_Y_TILE")) tiles.y_tile = std::atoi(y);
+    if (const char *a = std::getenv("BENCH_ACC")) tiles.acc_regs = std::atoi(a);
+    if (const char *c = std::getenv("BENCH_CV")) tiles.max_c_vectors = std::atoi(c);
+    if (const char *b = std::getenv("BENCH_WBLOCK")) tiles.weight_block_bytes = std::atoi(b);
+    if (const char *r = std::getenv("BENCH_CPR")) tiles.channels_per_task_row = std::atoi(r);
+    const codegen::PackingPolicy policy = schedules::packing_policy_for({target});
     codegen::LayerPacking p;
     p.out_channels = cout;
     p.in_channels = cin;
     p.kernel = 3;
-    p.o_block = 8;
+    p.o_block = cout % policy.conv_o_block == 0 ? policy.conv_o_block : 0;
+    p.layout = policy.conv_layout;
     p.weight_offset = 0;
     p.bias_offset = int64_t(cout) * cin * 9;
     Halide::Buffer<float> wbuf{int(p.bias_offset + cout)}, in(w, h, cin, 1);
     wbuf.fill(0.01f);
+    in.fill(1.0f);
+    // The layer's input as the network stores it: channels innermost (BENCH_PLANAR: planar).
+    const int pad_c = std::getenv("BENCH_PADC") ? std::atoi(std::getenv("BENCH_PADC")) : 0;
+    if (!std::getenv("BENCH_PLANAR"))
+        in = Halide::Buffer<float>::make_interleaved(w, h, cin + pad_c).embedded(3, 0);
+    if (const char *pb = std::getenv("BENCH_PADB")) tiles.pad_channel_bytes = std::atoi(pb);
     in.fill(1.0f);
     Halide::ImageParam weights(Halide::Float(32), 1, "weights");
     weights.set(wbuf);
@@ -62,8 +74,8 @@ int main(int argc, char **argv) {
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
     double flops = 2.0 * cin * cout * 9 * double(h) * w;
-    std::printf("conv3x3 %d->%d %dx%d, tiles v%d o%d y%d: best %.2f ms = %.1f GFLOP/s wall; %.1f GFLOP/s per CPU-second\n",
-                cin, cout, w, h, tiles.vector, tiles.o_tile, tiles.y_tile, best * 1e3, flops / best * 1e-9,
+    std::printf("conv3x3 %d->%d %dx%d, tiles v%d acc%d cv%d: best %.2f ms = %.1f GFLOP/s wall; %.1f GFLOP/s per CPU-second\n",
+                cin, cout, w, h, tiles.vector, tiles.acc_regs, tiles.max_c_vectors, best * 1e3, flops / best * 1e-9,
                 flops * runs / cpu * 1e-9);
     (void)wall;
     return 0;
