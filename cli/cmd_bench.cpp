@@ -1,5 +1,5 @@
 // cmd_bench.cpp — `unetgen bench DIR --size CxHxW [--weights W] [--batch N] [--threads N] [--runs N]
-// [--warmup N] [--json]`: time segment() on one input size.
+// [--warmup N] [--json] [--profile]`: time segment() on one input size.
 //
 // Reports the median and spread (min, p10, p90, max) of wall time per call, a line exactly
 // `median: <ms> ms`, GFLOP/s from the manifest's "flops" entries (2 x multiply-accumulates per
@@ -29,6 +29,7 @@ struct BenchOptions {
     std::string dir, weights, size;
     int batch = 1, threads = 0, runs = 20, warmup = 3;
     bool json = false;
+    bool profile = false;  // the library was built with --profile: print its per-layer report
 };
 
 // A safetensors image with every tensor the manifest names: small pseudo-random values, running
@@ -83,6 +84,16 @@ double percentile(const std::vector<double> &sorted, double p) {
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - double(lo));
 }
 
+// The report itself comes from the Halide runtime inside the library, on stderr when the
+// process exits (it covers warm-up and timed calls). Its Funcs are named after layers:
+// enc1_conv0 (the conv's store: bias, ReLU), enc1_conv0_acc (its reduction), enc1_conv0_in (its
+// zero-padded input copy, with any fused pool / upsample / concat), output (the activation).
+void profile_note(const BenchOptions &o) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "per-layer profile of %d calls follows (Halide profiler, time per Func; a conv layer is "
+                         "NAME_acc + NAME, its input copy NAME_in):\n", o.runs + o.warmup);
+}
+
 void bench(const BenchOptions &o) {
     int c = 0, h = 0, w = 0;
     char extra = 0;
@@ -92,6 +103,10 @@ void bench(const BenchOptions &o) {
         throw std::runtime_error("cannot benchmark: --runs and --batch must be >= 1, --warmup >= 0");
     Library lib(o.dir);
     const unetgen_network_desc *net = lib.network();
+    if (o.profile && (!net->target || !std::strstr(net->target, "profile")))
+        throw std::runtime_error("cannot profile " + o.dir + ": it was built without Halide's profiler (target " +
+                                 (net->target ? net->target : "?") +
+                                 "); rebuild it with `unetgen build SPEC -o DIR --profile`");
     std::vector<uint8_t> synthetic;
     Model model = o.weights.empty() ? (synthetic = synthetic_weights(net->manifest_json),
                                        Model::load_from_memory(net, synthetic.data(), synthetic.size()))
@@ -146,6 +161,7 @@ void bench(const BenchOptions &o) {
             j["gflops"] = flop / 1e9 / (median / 1e3);
         }
         std::cout << j.dump(2) << "\n";
+        if (o.profile) profile_note(o);
         return;
     }
     std::printf("%s [%s] %dx%dx%d batch %d -> %dx%d, threads %s, %d runs after %d warmup\n", model.name().c_str(),
@@ -156,6 +172,7 @@ void bench(const BenchOptions &o) {
     if (flop > 0) std::printf("GFLOP/s: %.2f (%.3f GFLOP per call)\n", flop / 1e9 / (median / 1e3), flop / 1e9);
     else std::printf("GFLOP/s: n/a (the manifest has no \"flops\")\n");
     std::printf("peak RSS: %.1f MiB\n", rss_mib);
+    if (o.profile) profile_note(o);
 }
 
 }  // namespace
@@ -171,6 +188,8 @@ void add_bench_command(CLI::App &app, int &exit_code) {
     sub->add_option("--runs", opts->runs, "timed calls (default 20)");
     sub->add_option("--warmup", opts->warmup, "untimed calls first (default 3)");
     sub->add_flag("--json", opts->json, "print one JSON object");
+    sub->add_flag("--profile", opts->profile,
+                  "print the per-layer profile (library built with `unetgen build --profile`) on stderr");
     sub->callback([opts, &exit_code] {
         try {
             bench(*opts);

@@ -1,4 +1,6 @@
-// cmd_build.cpp — `unetgen build SPEC [-o DIR] [--target T ...] [--name NAME]`.
+// cmd_build.cpp — `unetgen build SPEC [-o DIR] [--target T ...] [--name NAME] [--profile]`.
+//
+// `--profile` adds Halide's `profile` target feature (per-Func timing, Funcs named after layers).
 //
 // int run_build(const BuildCommandOptions &opts)
 //   Reads and validates the spec (all errors at once, exit 1), lowers it to the layer IR, and
@@ -11,6 +13,7 @@
 #include "dsl/parse_spec.h"
 
 #include <CLI/CLI.hpp>
+#include <Halide.h>
 
 #include <chrono>
 #include <cstdio>
@@ -28,7 +31,22 @@ struct BuildCommandOptions {
     std::string out_dir;
     std::vector<std::string> targets;
     std::string name;
+    bool profile = false;  // add Halide's profiler: the library reports time per Func (per layer)
 };
+
+// The target strings with Halide's `profile` feature added ("host" resolved first).
+std::vector<std::string> with_profiler(const std::vector<std::string> &targets) {
+    std::vector<std::string> out;
+    for (const std::string &t : targets.empty() ? std::vector<std::string>{"host"} : targets) {
+        if (t != "host" && !Halide::Target::validate_target_string(t)) {
+            out.push_back(t);  // parse_targets reports it
+            continue;
+        }
+        Halide::Target target = t == "host" ? Halide::get_host_target() : Halide::Target(t);
+        out.push_back(target.with_feature(Halide::Target::Profile).to_string());
+    }
+    return out;
+}
 
 int run_build(const BuildCommandOptions &opts) {
     const auto start = std::chrono::steady_clock::now();
@@ -60,7 +78,7 @@ int run_build(const BuildCommandOptions &opts) {
         return 2;
     }
     aot.out_dir = opts.out_dir.empty() ? "generated/" + aot.name : opts.out_dir;
-    aot.targets = opts.targets;
+    aot.targets = opts.profile ? with_profiler(opts.targets) : opts.targets;
     aot.spec_file = opts.spec;
     if (const char *cc = std::getenv("CC"); cc && *cc) aot.cc = cc;
     try {
@@ -86,6 +104,8 @@ void add_build_command(CLI::App &app, int &exit_code) {
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->delimiter(',');
+    sub->add_flag("--profile", opts->profile,
+                  "add Halide's profiler: `unetgen bench --profile` then reports time per layer");
     sub->add_option("--name", opts->name, "library and function name (default: the spec's network name)");
     sub->callback([opts, &exit_code] { exit_code = run_build(*opts); });
 }
