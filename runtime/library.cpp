@@ -59,11 +59,12 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
         }
         auto get = reinterpret_cast<unetgen_get_network_fn>(dlsym(lib->handle, UNETGEN_GET_NETWORK_SYMBOL));
         const unetgen_network_desc *desc = get ? get() : nullptr;
-        if (desc == nullptr || desc->abi_version != UNETGEN_ABI_VERSION) {
+        if (desc == nullptr || desc->abi_version < UNETGEN_ABI_VERSION_MIN || desc->abi_version > UNETGEN_ABI_VERSION) {
             std::string why = get == nullptr ? "it exports no " UNETGEN_GET_NETWORK_SYMBOL "()"
                               : desc == nullptr ? UNETGEN_GET_NETWORK_SYMBOL "() returned NULL"
                                                 : "it was generated for runtime ABI " + std::to_string(desc->abi_version) +
-                                                      ", this runtime speaks " + std::to_string(UNETGEN_ABI_VERSION);
+                                                      ", this runtime speaks " + std::to_string(UNETGEN_ABI_VERSION_MIN) +
+                                                      " to " + std::to_string(UNETGEN_ABI_VERSION);
             dlclose(lib->handle);
             fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network library " + so + ": " + why);
         }

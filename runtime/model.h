@@ -7,6 +7,8 @@
 #include "runtime/runtime_failure.h"
 #include "runtime/unetgen.h"
 
+#include <HalideRuntime.h>
+
 #include <new>
 #include <vector>
 
@@ -14,12 +16,34 @@ struct unetgen_model {
     const unetgen_network_desc *desc = nullptr;
     unetgen::rt::Manifest manifest;
     std::vector<float> packed;  // folded and packed weights, read-only after load
+    // GPU libraries of ABI 2: `packed` uploaded once at load (device_weights.cpp). Never handed to
+    // a pipeline itself: every call passes its own copy of this struct (device valid, nothing
+    // dirty), so the fields Halide may touch during a call are never shared between threads.
+    halide_dimension_t device_weights_dim{};
+    halide_buffer_t device_weights{};
+    ~unetgen_model();
 };
 
 namespace unetgen::rt {
 
 // Records `message` as the calling thread's last error.
 void set_last_error(const std::string &message);
+
+// The library's GPU device interface, or NULL (CPU, or ABI 1: the descriptor ends before it).
+inline const halide_device_interface_t *device_interface_of(const unetgen_network_desc &d) {
+    return d.abi_version >= 2 && d.uses_gpu && d.device_interface ? d.device_interface() : nullptr;
+}
+
+// Halide's message of the library's last failure on this thread, drained ("" if none or ABI 1).
+std::string take_pipeline_error(const unetgen_network_desc &d);
+
+// The status a Halide error code maps to: OUT_OF_MEMORY for failed (device) allocations,
+// PIPELINE for everything else.
+unetgen_status status_of_halide_error(int halide_error);
+
+// GPU networks: checks the driver (NO_DEVICE), points the library at the primary context and
+// uploads m.packed into m.device_weights (ABI 2; ABI 1 libraries upload per call). CPU: nothing.
+void prepare_device(unetgen_model &m);
 
 // Runs `body`, turning a Failure / bad_alloc / other exception into a status and last error,
 // so that no exception crosses the C API.

@@ -21,11 +21,11 @@ namespace {
 
 void check_desc(const unetgen_network_desc *net) {
     if (net == nullptr) fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot load a model with no network: the descriptor is NULL");
-    if (net->abi_version != UNETGEN_ABI_VERSION)
+    if (net->abi_version < UNETGEN_ABI_VERSION_MIN || net->abi_version > UNETGEN_ABI_VERSION)
         fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network " + std::string(net->name ? net->name : "?") +
                                           ": it was generated for runtime ABI " + std::to_string(net->abi_version) +
-                                          ", this runtime speaks ABI " + std::to_string(UNETGEN_ABI_VERSION) +
-                                          " (rebuild it with this unetgen)");
+                                          ", this runtime speaks ABI " + std::to_string(UNETGEN_ABI_VERSION_MIN) +
+                                          " to " + std::to_string(UNETGEN_ABI_VERSION) + " (rebuild it with this unetgen)");
     if (net->pipeline == nullptr)
         fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network " + std::string(net->name ? net->name : "?") +
                                           ": its descriptor has no pipeline function");
@@ -37,6 +37,7 @@ unetgen_model *load(const unetgen_network_desc *net, const uint8_t *data, size_t
     model->manifest = parse_manifest(net->manifest_json);
     SafetensorsFile file = parse_safetensors(data, size, what);
     model->packed = pack_weights(model->manifest, file, what);
+    prepare_device(*model);
     return model.release();
 }
 
@@ -77,6 +78,7 @@ const char *unetgen_status_string(unetgen_status status) {
     case UNETGEN_ERR_PIPELINE: return "pipeline failed";
     case UNETGEN_ERR_OUT_OF_MEMORY: return "out of memory";
     case UNETGEN_ERR_UNSUPPORTED: return "unsupported";
+    case UNETGEN_ERR_NO_DEVICE: return "no GPU device";
     }
     return "unknown status";
 }

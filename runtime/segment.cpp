@@ -2,9 +2,10 @@
 // pipeline, with the 8-bit input and class-mask output conversions around it.
 //
 // Thread safety: everything per call lives on this call's stack or heap (buffer structs, scratch
-// arrays); the model is only read. GPU pipelines: whatever device memory the pipeline attached to
-// this call's buffers is copied back (output) and freed before returning, so no call leaves state
-// behind for another.
+// arrays, a copy of the device weights' struct); the model is only read. GPU pipelines: whatever
+// device memory the pipeline attached to this call's buffers is copied back (output) and freed
+// (into Halide's allocation cache) before returning, so no call leaves state behind for another;
+// caller device memory is wrapped for the call and detached after it.
 #include "runtime/input_sizes.h"
 #include "runtime/model.h"
 #include "runtime/segment_io.h"
@@ -17,10 +18,12 @@ using namespace unetgen::rt;
 
 namespace {
 
-// A float32 halide_buffer_t over caller memory; dims innermost first.
+// A float32 halide_buffer_t over caller memory (host, or a device pointer wrapped with the
+// library's device interface); dims innermost first.
 struct Buffer4 {
     halide_dimension_t dim[4];
     halide_buffer_t buf{};
+    bool wrapped = false;  // buf.device is the caller's: detach it, never free it
 
     Buffer4(float *host, const int64_t (&extent)[4], int dims) {
         int64_t stride = 1;
@@ -35,15 +38,29 @@ struct Buffer4 {
     }
     Buffer4(const Buffer4 &) = delete;
 
-    // Copies device results back (output) and frees what the pipeline put on a device.
-    int release(bool copy_back) {
-        int err = 0;
-        if (buf.device != 0 && buf.device_interface != nullptr) {
-            if (copy_back && buf.device_dirty()) err = buf.device_interface->copy_to_host(nullptr, &buf);
-            int free_err = buf.device_interface->device_free(nullptr, &buf);
-            if (err == 0) err = free_err;
-        }
+    // Points the buffer at caller device memory instead of host memory.
+    int wrap_device(const void *device_ptr, const halide_device_interface_t *iface) {
+        buf.host = nullptr;
+        int err = iface->wrap_native(nullptr, &buf, uint64_t(reinterpret_cast<uintptr_t>(device_ptr)), iface);
+        wrapped = err == 0;
         return err;
+    }
+
+    // Host buffers: copies device results back (output) and frees what the pipeline put on a
+    // device (into Halide's allocation cache). Wrapped buffers: waits for the results (output)
+    // and lets go of the caller's pointer.
+    int release(bool is_output) {
+        if (buf.device == 0 || buf.device_interface == nullptr) return 0;
+        const halide_device_interface_t *iface = buf.device_interface;
+        int err = 0;
+        if (wrapped) {
+            if (is_output) err = iface->device_sync(nullptr, &buf);
+            int detach_err = iface->detach_native(nullptr, &buf);
+            return err != 0 ? err : detach_err;
+        }
+        if (is_output && buf.device_dirty()) err = iface->copy_to_host(nullptr, &buf);
+        int free_err = iface->device_free(nullptr, &buf);
+        return err != 0 ? err : free_err;
     }
 };
 
@@ -94,6 +111,26 @@ Plan plan_call(const unetgen_model &m, const unetgen_segment_args &a) {
     return p;
 }
 
+// The device interface a call with device memory needs (NULL when both sides are on the host).
+const halide_device_interface_t *check_memory(const unetgen_model &m, const unetgen_segment_args &a,
+                                              unetgen_memory in_mem, unetgen_memory out_mem) {
+    const std::string ctx = "cannot segment with " + m.manifest.name + ": ";
+    for (unetgen_memory mem : {in_mem, out_mem})
+        if (mem != UNETGEN_MEMORY_HOST && mem != UNETGEN_MEMORY_CUDA)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "memory kind " + std::to_string(int(mem)) + " is neither HOST nor CUDA");
+    if (in_mem == UNETGEN_MEMORY_HOST && out_mem == UNETGEN_MEMORY_HOST) return nullptr;
+    const halide_device_interface_t *iface = device_interface_of(*m.desc);
+    if (iface == nullptr)
+        fail(UNETGEN_ERR_UNSUPPORTED, ctx + "CUDA memory needs a library built for a CUDA target (this one is " +
+                                          std::string(m.desc->target ? m.desc->target : "?") +
+                                          (m.desc->uses_gpu ? ", generated before ABI 2" : "") + ")");
+    if (in_mem == UNETGEN_MEMORY_CUDA && a.input_format != UNETGEN_INPUT_F32_NCHW)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a CUDA input must be F32_NCHW (8-bit pixels are normalised on the host)");
+    if (out_mem == UNETGEN_MEMORY_CUDA && a.output_kind == UNETGEN_OUTPUT_MASK)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a CUDA output must be LOGITS or PROBS (the mask is made on the host)");
+    return iface;
+}
+
 }  // namespace
 
 extern "C" {
@@ -117,6 +154,11 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
 }
 
 unetgen_status unetgen_segment(const unetgen_model *model, unetgen_segment_args *args) {
+    return unetgen_segment_memory(model, args, UNETGEN_MEMORY_HOST, UNETGEN_MEMORY_HOST);
+}
+
+unetgen_status unetgen_segment_memory(const unetgen_model *model, unetgen_segment_args *args,
+                                      unetgen_memory input_memory, unetgen_memory output_memory) {
     return guarded([&] {
         if (model == nullptr || args == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment: the model or args pointer is NULL");
@@ -124,6 +166,7 @@ unetgen_status unetgen_segment(const unetgen_model *model, unetgen_segment_args 
         const Manifest &mf = m.manifest;
         unetgen_segment_args &a = *args;
         Plan p = plan_call(m, a);
+        const halide_device_interface_t *iface = check_memory(m, a, input_memory, output_memory);
         if (a.output_capacity < size_t(p.out_count))
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment with " + mf.name + ": the output needs " +
                                                    std::to_string(p.out_count) + " elements, the buffer has room for " +
@@ -151,19 +194,37 @@ unetgen_status unetgen_segment(const unetgen_model *model, unetgen_segment_args 
             out_host = scores.data();
         }
 
+        const std::string what = "cannot segment a " + std::to_string(a.n) + "x" + std::to_string(a.channels) + "x" +
+                                 std::to_string(a.h) + "x" + std::to_string(a.w) + " input with " + mf.name;
         Buffer4 in(in_host, {a.w, a.h, a.channels, a.n}, 4);
         Buffer4 out(out_host, {p.out_w, p.out_h, mf.classes, a.n}, 4);
-        Buffer4 weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
-        int err = m.desc->pipeline(&in.buf, &weights.buf, activate, &out.buf);
+        take_pipeline_error(*m.desc);  // a stale message of this thread is not this call's
+        if (input_memory == UNETGEN_MEMORY_CUDA && in.wrap_device(a.input, iface) != 0)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the input pointer cannot be wrapped as CUDA memory: " +
+                                                   take_pipeline_error(*m.desc));
+        if (output_memory == UNETGEN_MEMORY_CUDA && out.wrap_device(a.output, iface) != 0) {
+            std::string why = take_pipeline_error(*m.desc);
+            in.release(false);
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the output pointer cannot be wrapped as CUDA memory: " + why);
+        }
+        // Weights: the model's device copy when it has one (a private copy of the struct per
+        // call: Halide may write its fields), else the host array.
+        Buffer4 host_weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
+        halide_dimension_t device_weights_dim = m.device_weights_dim;
+        halide_buffer_t device_weights = m.device_weights;
+        device_weights.dim = &device_weights_dim;
+        halide_buffer_t *weights = m.device_weights.device != 0 ? &device_weights : &host_weights.buf;
+
+        int err = m.desc->pipeline(&in.buf, weights, activate, &out.buf);
         int release_err = out.release(true);
-        in.release(false);
-        weights.release(false);
-        if (err == 0) err = release_err;
-        if (err != 0)
-            fail(UNETGEN_ERR_PIPELINE, "cannot segment a " + std::to_string(a.n) + "x" + std::to_string(a.channels) + "x" +
-                                           std::to_string(a.h) + "x" + std::to_string(a.w) + " input with " + mf.name +
-                                           ": the pipeline returned Halide error " + std::to_string(err) +
-                                           " (Halide's error handler printed the details)");
+        int in_err = in.release(false);
+        host_weights.release(false);
+        if (err == 0) err = release_err != 0 ? release_err : in_err;
+        if (err != 0) {
+            std::string why = take_pipeline_error(*m.desc);
+            fail(status_of_halide_error(err), what + ": the pipeline returned Halide error " + std::to_string(err) +
+                                                  (why.empty() ? " (Halide's error handler printed the details)" : ": " + why));
+        }
         if (mask)
             class_mask(scores.data(), a.n, mf.classes, p.out_h, p.out_w, mf.classes == 1 && !pipeline_sigmoid,
                        float(mf.threshold), static_cast<uint8_t *>(a.output));

@@ -40,10 +40,14 @@ typedef enum unetgen_status {
                                           unknown tensors, unsupported dtype, wrong shape */
     UNETGEN_ERR_BAD_SIZE = 6,          /* the network cannot take this input height or width;
                                           the message lists the nearest sizes it takes */
-    UNETGEN_ERR_PIPELINE = 7,          /* the Halide pipeline failed (its error code is in the
-                                          message) */
-    UNETGEN_ERR_OUT_OF_MEMORY = 8,     /* an allocation failed */
-    UNETGEN_ERR_UNSUPPORTED = 9        /* the library lacks the hook asked for (e.g. thread count) */
+    UNETGEN_ERR_PIPELINE = 7,          /* the Halide pipeline failed (the message has its error code
+                                          and, for libraries of ABI 2, Halide's own message) */
+    UNETGEN_ERR_OUT_OF_MEMORY = 8,     /* an allocation failed (host, or device for GPU libraries) */
+    UNETGEN_ERR_UNSUPPORTED = 9,       /* the library lacks the hook asked for (e.g. thread count,
+                                          device memory for a CPU library) */
+    UNETGEN_ERR_NO_DEVICE = 10         /* a GPU (CUDA) library, but no CUDA driver, no device, or the
+                                          driver failed to initialise; a CPU build of the same spec
+                                          is the fallback (unetgen build SPEC --target host) */
 } unetgen_status;
 
 /* Short constant name of a status ("ok", "invalid argument", ...); never NULL. */
@@ -73,13 +77,18 @@ typedef struct unetgen_model unetgen_model;
 
 /* Loads, checks, folds and packs the weights in a safetensors file for network `net`.
  * `net` must outlive the model. On success *out owns the model (free with unetgen_model_free).
- * Errors: INVALID_ARGUMENT, BAD_NETWORK, IO, BAD_WEIGHTS_FILE, WEIGHTS_MISMATCH, OUT_OF_MEMORY. */
+ * GPU (CUDA) networks: the driver and a device are checked first (NO_DEVICE otherwise), kernels
+ * run in the device's primary context, and the packed weights are uploaded once and stay on the
+ * device until unetgen_model_free (ABI 2 libraries).
+ * Errors: INVALID_ARGUMENT, BAD_NETWORK, IO, BAD_WEIGHTS_FILE, WEIGHTS_MISMATCH, OUT_OF_MEMORY,
+ * NO_DEVICE, PIPELINE (the upload failed). */
 unetgen_status unetgen_model_load(const unetgen_network_desc *net, const char *weights_path,
                                   unetgen_model **out);
 /* The same, from a safetensors image in memory (copied from as needed; not kept). */
 unetgen_status unetgen_model_load_from_memory(const unetgen_network_desc *net, const void *data,
                                               size_t size, unetgen_model **out);
-/* Frees a model. NULL is fine. */
+/* Frees a model (and its device copy of the weights; when it was the last model of its network,
+ * the library's cached device allocations too). NULL is fine. */
 void unetgen_model_free(unetgen_model *model);
 
 /* What the model's network is (-1 / NULL for a NULL model). */
@@ -139,8 +148,28 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
                                     size_t *count);
 
 /* Runs the network. Errors: INVALID_ARGUMENT, BAD_SIZE, OUT_OF_MEMORY, PIPELINE.
- * Thread-safe on one model; `args` is the caller's (only out_h/out_w are written). */
+ * Thread-safe on one model; `args` is the caller's (only out_h/out_w are written).
+ * GPU networks: host input is copied to the device and the result back, per call; device buffers
+ * come from Halide's allocation cache, so repeated calls of one size allocate nothing new. */
 unetgen_status unetgen_segment(const unetgen_model *model, unetgen_segment_args *args);
+
+/* Where the input or output of unetgen_segment_memory lives. */
+typedef enum unetgen_memory {
+    UNETGEN_MEMORY_HOST = 0,  /* host memory: as unetgen_segment */
+    UNETGEN_MEMORY_CUDA = 1   /* CUDA device memory: a CUdeviceptr cast to a pointer, allocated in
+                                 the device's primary context (cudaMalloc, PyTorch tensors and
+                                 cuMemAlloc under cuDevicePrimaryCtxRetain all are); the same dense
+                                 layout and element count as the host case */
+} unetgen_memory;
+
+/* unetgen_segment with the input and/or the output in device memory (GPU networks). A device
+ * input must be UNETGEN_INPUT_F32_NCHW; a device output must be LOGITS or PROBS (the uint8 mask
+ * is made on the host). Synchronous: the device output is complete when the call returns.
+ * Errors: as unetgen_segment; INVALID_ARGUMENT for an unknown memory kind or a device input /
+ * output of a format it cannot be; UNSUPPORTED for device memory with a CPU network (or a GPU
+ * library generated before ABI 2). */
+unetgen_status unetgen_segment_memory(const unetgen_model *model, unetgen_segment_args *args,
+                                      unetgen_memory input_memory, unetgen_memory output_memory);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@ extern "C" {
 #endif
 
 struct halide_buffer_t;
+struct halide_device_interface_t;
 
 /* The generated pipeline. Buffers are Halide's (dim 0 innermost):
  *   input   float32 [W, H, C_in, N]      planar NCHW memory
@@ -23,7 +24,10 @@ struct halide_buffer_t;
 typedef int (*unetgen_pipeline_fn)(struct halide_buffer_t *input, struct halide_buffer_t *weights,
                                    int activate, struct halide_buffer_t *output);
 
-#define UNETGEN_ABI_VERSION 1
+/* 2 added the hooks after release_device. The runtime also takes descriptors of ABI 1 (it then
+ * reads nothing past release_device: no Halide messages, no GPU weights kept on the device). */
+#define UNETGEN_ABI_VERSION 2
+#define UNETGEN_ABI_VERSION_MIN 1
 
 typedef struct unetgen_network_desc {
     int abi_version;                 /* UNETGEN_ABI_VERSION */
@@ -35,6 +39,18 @@ typedef struct unetgen_network_desc {
     /* Halide runtime hooks of the library's own copy of the runtime (may be NULL). */
     int (*set_num_threads)(int n);   /* returns the previous count */
     void (*release_device)(void);    /* frees device allocations of the weights (GPU targets) */
+    /* ---- ABI 2 ---- (every hook may be NULL) */
+    /* The first message Halide's runtime reported on the calling thread since that thread last
+     * entered the library through a descriptor function ("" if none). The library's error handler
+     * records messages instead of aborting the process. */
+    const char *(*last_pipeline_error)(void);
+    /* The library's Halide device interface for its GPU (NULL for CPU libraries): how the runtime
+     * uploads, wraps and frees device buffers with the library's own copy of Halide's runtime. */
+    const struct halide_device_interface_t *(*device_interface)(void);
+    /* CUDA libraries: run every kernel in this CUcontext (e.g. the device's primary context, which
+     * the CUDA runtime API shares) instead of a context of Halide's own. NULL: Halide's default.
+     * Call before the first pipeline run. */
+    void (*set_cuda_context)(void *cu_context);
 } unetgen_network_desc;
 
 /* A shared library from `unetgen build` exports this symbol (see unetgen_get_network_name). */
