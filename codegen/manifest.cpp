@@ -13,14 +13,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const char *activation_name(Activation a) {
-    switch (a) {
-    case Activation::None: return "none";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Softmax: return "softmax";
-    }
-    return "none";
-}
 
 json sizes_json(const SizeProgram &sizes, int output_node) {
     json nodes = json::array();

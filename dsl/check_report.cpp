@@ -51,14 +51,6 @@ std::string at_input(const std::string &axis, int64_t extent) {
     return axis.empty() ? fmt::format("at input {}", extent) : fmt::format("at input {} {}", axis, extent);
 }
 
-const char *activation_name(Activation a) {
-    switch (a) {
-    case Activation::None: return "none";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Softmax: return "softmax";
-    }
-    return "none";
-}
 
 }  // namespace
 

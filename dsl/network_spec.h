@@ -29,6 +29,24 @@ enum class SkipOrder { SkipFirst, UpFirst };
 enum class SkipMatch { Crop, Pad, Exact };
 enum class Activation { None, Sigmoid, Softmax };
 
+// The spelling of an enum value in the spec language (and in manifests and reports).
+inline const char *activation_name(Activation a) {
+    switch (a) {
+    case Activation::None: return "none";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Softmax: return "softmax";
+    }
+    return "none";
+}
+inline const char *up_mode_name(UpMode mode) {
+    switch (mode) {
+    case UpMode::Transposed: return "transposed";
+    case UpMode::Bilinear: return "bilinear";
+    case UpMode::Nearest: return "nearest";
+    }
+    return "transposed";
+}
+
 struct BlockSpec {
     int convs = 2;
     int kernel = 3;                 // 1 or an odd size up to 7

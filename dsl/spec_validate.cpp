@@ -12,14 +12,6 @@ using spec_syntax::Span;
 
 namespace {
 
-const char *mode_name(UpMode mode) {
-    switch (mode) {
-    case UpMode::Transposed: return "transposed";
-    case UpMode::Bilinear: return "bilinear";
-    case UpMode::Nearest: return "nearest";
-    }
-    return "?";
-}
 
 class Validator {
 public:
@@ -69,18 +61,18 @@ private:
 
     void check_up_keys() {
         if (!where_.has("up", "mode") && spec_.up == UpMode::Transposed) return;
-        std::string mode = std::string("mode = ") + mode_name(spec_.up);
+        std::string mode = std::string("mode = ") + up_mode_name(spec_.up);
         if (spec_.up != UpMode::Transposed) {
             if (where_.has("up", "kernel"))
                 error(where_.at("up", "kernel"), "cannot set up kernel with " + mode +
-                                                     ": the kernel is the transposed conv's, and " + mode_name(spec_.up) +
+                                                     ": the kernel is the transposed conv's, and " + up_mode_name(spec_.up) +
                                                      " upsampling has no weights");
             if (where_.has("up", "channels"))
-                error(where_.at("up", "channels"), "cannot set up channels with " + mode + ": " + mode_name(spec_.up) +
+                error(where_.at("up", "channels"), "cannot set up channels with " + mode + ": " + up_mode_name(spec_.up) +
                                                        " upsampling keeps the channel count; only a transposed conv "
                                                        "chooses its output channels");
             if (where_.has("up", "bias"))
-                error(where_.at("up", "bias"), "cannot set up bias with " + mode + ": " + mode_name(spec_.up) +
+                error(where_.at("up", "bias"), "cannot set up bias with " + mode + ": " + up_mode_name(spec_.up) +
                                                    " upsampling has no weights");
         }
         if (spec_.up != UpMode::Bilinear && where_.has("up", "align_corners"))
