@@ -40,10 +40,14 @@ def sh(cmd, **kw):
 
 
 def last_json(text):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            return json.loads(line)
+    """The last JSON object in a command's output (one line, or pretty-printed over several)."""
+    lines = text.strip().splitlines()
+    for k in range(len(lines) - 1, -1, -1):
+        if lines[k].lstrip().startswith("{"):
+            try:
+                return json.loads("\n".join(lines[k:]))
+            except json.JSONDecodeError:
+                continue
     return json.loads(text)
 
 
@@ -134,7 +138,7 @@ def render(rows, peak, args):
             ms = e["median_ms"]
             gfs = r["gflop"] / (ms / 1e3)
             speed = "" if key == "ours" else f"{ms / r['ours']['median_ms']:.2f}x"
-            rss = e.get("peak_rss_mb")
+            rss = e.get("peak_rss_mb", e.get("peak_rss_mib"))  # unetgen bench says MiB
             lines.append(f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
                          f"{100 * gfs / peak['gflops']:.0f}% | {rss:.0f} | {speed} |" if rss is not None else
                          f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "

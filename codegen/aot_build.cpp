@@ -6,6 +6,7 @@
 // (Halide's compile_multitarget). The shared library wraps the static one with a tiny C file
 // exporting only `unetgen_get_network`, so its Halide runtime copy stays private to it.
 #include "codegen/aot_build.h"
+#include "codegen/pool_allocator.h"
 
 #include "codegen/generated_headers.h"
 #include "codegen/lowering.h"
@@ -78,10 +79,12 @@ std::string shell_quote(const std::string &s) {
 void link_shared_library(const AotOptions &opts, const fs::path &dir) {
     const fs::path stub = dir / (opts.name + "_shared.c");
     write_file(stub, shared_library_source(opts.name));
+    const fs::path pool = dir / (opts.name + "_pool.c");  // overrides the runtime's weak allocator
+    write_file(pool, pool_allocator_source());
     std::string cmd = shell_quote(opts.cc) + " -shared -fPIC -O2 -fvisibility=hidden";
     for (const std::string &inc : generated_include_dirs()) cmd += " -I" + shell_quote(inc);
     cmd += " -I" + shell_quote(dir.string());
-    cmd += " -o " + shell_quote((dir / (opts.name + ".so")).string()) + " " + shell_quote(stub.string()) + " " +
+    cmd += " -o " + shell_quote((dir / (opts.name + ".so")).string()) + " " + shell_quote(stub.string()) + " " + shell_quote(pool.string()) + " " +
            shell_quote((dir / (opts.name + ".a")).string());
     // Keep libHalide's symbols (inside the process that dlopens us) apart from our runtime copy.
     cmd += " -Wl,--exclude-libs,ALL -Wl,--no-undefined -lpthread -ldl -lm";
@@ -93,6 +96,7 @@ void link_shared_library(const AotOptions &opts, const fs::path &dir) {
     while (fgets(buf, sizeof buf, pipe)) output += buf;
     int status = pclose(pipe);
     fs::remove(stub);
+    fs::remove(pool);
     if (status != 0) {
         std::string why = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "it was killed";
         throw std::runtime_error("cannot link " + opts.name + ".so with " + opts.cc + " (" + why + "): " + output);
