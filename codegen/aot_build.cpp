@@ -149,7 +149,7 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         stage = Stopwatch();
         current = "compile " + target.to_string();
         progress("  lowering and scheduling for " + target.to_string() + " ...");
-        LoweredNetwork ln = lower_network(net, plan);
+        LoweredNetwork ln = lower_network(net, plan, schedules::lowering_options_for(target));
         schedules::apply_schedule(ln, target);
         return Halide::Pipeline(ln.output).compile_to_module(ln.arguments(), fn_name, target);
     };

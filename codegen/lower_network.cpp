@@ -23,7 +23,7 @@ const LayerPacking &packing_of(const WeightPlan &plan, int li, const Layer &l) {
 
 }  // namespace
 
-LoweredNetwork lower_network(const Network &net, const WeightPlan &plan) {
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringOptions &options) {
     LoweredNetwork ln;
     Dims d;
     // The runtime hands buffers with mins at 0; say so, so a stray buffer is an error, not garbage.
@@ -64,7 +64,10 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan) {
             op.relu = l.op == LayerOp::Conv && l.relu;
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
             op.stage_input = !is_materialised(net.layers[l.inputs.at(0)].op);
-            ln.convs[li] = lower_conv(input_of(0), op, packing_of(plan, int(li), l), ln.weights);
+            const LayerPacking &packing = packing_of(plan, int(li), l);
+            const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_channels);
+            ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights)
+                                    : lower_conv(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
             break;
         }

@@ -29,6 +29,16 @@ struct Tensor {
     Halide::Expr width, height;
 };
 
+// The extra Funcs of a conv lowered as Winograd F(2x2, 3x3) (see lower_conv_winograd).
+struct WinogradStages {
+    bool enabled = false;
+    Halide::Func weights_t;  // U(o % 16, i, o / 16, t): transformed weights
+    Halide::Func input_t;    // V(i, tx, ty, t, n): transformed input tiles
+    Halide::Func gemm_acc;   // M(o, tx, ty, t, n) = sum_i U V: pure zero then one update over r
+    Halide::Func gemm;       // gemm_acc copied out (what the output transform reads)
+    Halide::Var t{"t"}, i{"i"}, ob{"ob"};
+};
+
 // The Funcs one conv-like layer (conv, head, transposed conv) is made of, for the schedules.
 struct ConvStages {
     Halide::Func staged;   // zero-exterior copy of the input (pad, fused pool/upsample/concat);
@@ -38,6 +48,7 @@ struct ConvStages {
     Halide::RDom r;        // (kx, ky, i) for conv; (jx, jy, i) for transposed conv
     int out_channels = 0, in_channels = 0, kernel = 0;
     int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
+    WinogradStages winograd;  // enabled: result is Winograd's output transform, accum undefined
 };
 
 // Parameters of a KxK stride-1 conv unit.
@@ -67,6 +78,15 @@ std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Exp
 // buffer at the offsets and layout of `packing`. Output extent: in - (kernel - 1) + 2 * pad.
 ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                       const Halide::ImageParam &weights);
+
+// Whether lower_conv_winograd handles this conv: 3x3, channels in whole blocks of 16, neither
+// count above max_channels (the weight transform runs every call: it costs memory traffic
+// that the deepest layers, with few pixels, do not earn back).
+bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int max_channels);
+
+// The same conv unit as lower_conv, computed as Winograd F(2x2, 3x3); result's extent as there.
+ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
+                               const Halide::ImageParam &weights);
 
 // Transposed conv: out = (in - 1) * stride - 2 * pad + kernel + output_padding; packing kind
 // conv_transpose (PyTorch weight [i, o, k, k]).
@@ -106,8 +126,14 @@ struct LoweredNetwork {
     std::vector<Halide::Argument> arguments() const { return {input, weights, activate}; }
 };
 
+// Choices the target makes about the algorithm itself (schedules::lowering_options_for).
+struct LoweringOptions {
+    bool winograd = false;  // 3x3 convs with winograd_applies() as Winograd F(2x2, 3x3)
+    int winograd_max_channels = 512;
+};
+
 // Lowers every layer of `net` in execution order, reading weights as `plan` packs them.
-LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringOptions &options = {});
 
 // "enc0.conv1" -> "enc0_conv1": Halide names must not contain dots.
 std::string func_name(const std::string &layer_name);

@@ -5,6 +5,8 @@
 // (4 x 3 = 12 accumulators plus loads). Measured with tests/codegen/bench_conv.
 #include "schedules/schedule.h"
 
+#include <cstdlib>
+
 namespace unetgen::schedules {
 
 CpuTiles cpu_tiles_for(const Halide::Target &target) {
@@ -33,6 +35,12 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
         p.conv_layout = "ohwi";
     }
     return p;
+}
+
+codegen::LoweringOptions lowering_options_for(const Halide::Target &target) {
+    codegen::LoweringOptions o;
+    o.winograd = !target.has_gpu_feature() && std::getenv("UNETGEN_NO_WINOGRAD") == nullptr;
+    return o;
 }
 
 void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target) {

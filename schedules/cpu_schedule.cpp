@@ -150,7 +150,9 @@ static void schedule_conv_by_channels(codegen::ConvStages &s, const CpuTiles &t)
 }
 
 void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
-    if (by_channels(s, t)) {
+    if (s.winograd.enabled) {
+        schedule_cpu_conv_winograd(s, t);
+    } else if (by_channels(s, t)) {
         schedule_conv_by_channels(s, t);
     } else {
         schedule_conv_by_pixels(s, t);
@@ -163,7 +165,7 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
         // Like a channel-vectorised conv (weights are packed o-innermost); the pixel tile is
         // even so each unrolled pixel has a fixed tap parity (stride 2) and folds its weights.
         codegen::Dims d;
-        Var xo("xo"), xi("xi"), co("co"), ci("ci"), task("task");
+        Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
         const int cv = channel_vectors(s, t);
         const int px = std::max(2, t.acc_regs / cv / 2 * 2);
         s.result.bound(d.c, 0, s.out_channels)
@@ -172,11 +174,12 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
             .compute_root()
             .split(d.c, co, ci, cv * t.vector)
             .split(d.x, xo, xi, px, TailStrategy::RoundUp)
-            .reorder(ci, xi, xo, co, d.y, d.n)
+            .split(d.y, yo, yi, 2 * rows_per_task(s, t), TailStrategy::GuardWithIf)
+            .reorder(ci, xi, xo, yi, co, yo, d.n)
             .vectorize(ci, t.vector)
             .unroll(ci)
             .unroll(xi)
-            .fuse(co, d.y, task)
+            .fuse(co, yo, task)
             .parallel(task);
         s.accum.reorder_storage(d.c, d.x, d.y, d.n)
             .compute_at(s.result, xo)

@@ -29,6 +29,7 @@ struct CpuTiles {
     int weight_block_bytes = 1300 * 1024;  // a tile's weight block stays under this (~L2)
     int channels_per_task_row = 64;       // rows per conv task: in_channels / this (1 to 16)
     int pad_channel_bytes = 1024;         // activations with a pixel this wide get a cache line more
+    int winograd_deep_channels = 512;     // Winograd convs with this many inputs: input transform at root
 };
 
 // Tile sizes for a CPU target (by its widest vector ISA).
@@ -37,6 +38,9 @@ CpuTiles cpu_tiles_for(const Halide::Target &target);
 // The weight layout the schedules of `targets` want (the first target decides; all share it).
 codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &targets);
 
+// What the target changes in the algorithm (Winograd 3x3 convs on CPU; direct on GPU).
+codegen::LoweringOptions lowering_options_for(const Halide::Target &target);
+
 // Schedules every Func of `net` for `target` (CUDA schedule when the target has CUDA).
 void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target);
 
@@ -44,7 +48,8 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles);
 void apply_gpu_schedule(codegen::LoweredNetwork &net);
 
 // Per-op pieces, exposed so tests (and per-layer tuning) can schedule single-op pipelines.
-void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);
+void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);  // direct or Winograd stages
+void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &tiles);
 // A materialised elementwise stage (a conv's zero-padded input with what is inlined into it).
 void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0);  // channels > 0: bound c to [0, channels)
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
