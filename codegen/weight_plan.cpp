@@ -72,7 +72,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
 // part first and inner part last), then row-major.
 template <typename T>
 static T index_in_layout(const LayerPacking &p, const T &o, const T &i, const T &h, const T &w) {
-    const int ob = p.o_block > 1 ? p.o_block : 0;
+    const int ob = p.o_block > 0 ? p.o_block : 0;  // as the runtime reads it: any o_block > 0 splits o
     std::vector<std::pair<int64_t, T>> dims;  // (extent, coordinate), outermost first
     if (ob) dims.push_back({p.out_channels / ob, o / T(ob)});
     bool seen[4] = {false, false, false, false};

@@ -1,5 +1,5 @@
 // runtime_failure.h — how the runtime's internals report a failure: an exception carrying the
-// C API status, turned into (status, thread-local last error) at the C boundary (capi.cpp).
+// C API status, turned into (status, thread-local last error) at the C boundary (model_api.cpp).
 #pragma once
 
 #include "runtime/unetgen.h"
