@@ -19,9 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXPORTER = os.path.join(REPO, "tools", "export_pytorch.py")
 SPEC = os.path.join(REPO, "examples", "specs", "small.unet")
-MODELS = "/work/shared/reference/seed_models.py"
-if not os.path.exists(MODELS):
-    MODELS = os.path.join(REPO, "shared", "reference", "seed_models.py")
+# CI and developers have the shared folder beside the checkout.
+MODELS = os.path.normpath(os.path.join(REPO, "..", "shared", "reference", "seed_models.py"))
 
 import torch  # noqa: E402
 

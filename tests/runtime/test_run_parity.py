@@ -19,7 +19,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, "/work/shared/reference")
+REFERENCE_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "reference"))  # beside the checkout
+sys.path.insert(0, REFERENCE_DIR)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import export_pytorch  # noqa: E402
 import seed_models  # noqa: E402
@@ -62,7 +63,7 @@ def main():
     sh(args.unetgen, "build", spec, "-o", lib)
     weights = os.path.join(wd, "small.safetensors")
     sh(sys.executable, os.path.join(REPO, "tools", "export_pytorch.py"), "--spec", spec, "--module",
-       "/work/shared/reference/seed_models.py", "--model", "UNet003Small(3, 32)", "--randomize", "21",
+       os.path.join(REFERENCE_DIR, "seed_models.py"), "--model", "UNet003Small(3, 32)", "--randomize", "21",
        "--out", weights, "--unetgen", args.unetgen)
     model = seed_models.UNet003Small(3, 32)
     export_pytorch.randomize_(model, 21)
