@@ -46,7 +46,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
         p.kernel = l.kernel;
         if (p.transpose) {
             p.layout = policy.transpose_layout;
-            p.o_block = 0;
+            p.o_block = pick_o_block(l.out_channels, policy.transpose_o_block);
         } else {
             p.layout = policy.conv_layout;
             p.o_block = pick_o_block(l.out_channels, policy.conv_o_block);

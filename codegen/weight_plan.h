@@ -34,6 +34,7 @@ struct PackingPolicy {
     int conv_o_block = 8;            // preferred o_block for convs (largest power of two <= this dividing o)
     std::string conv_layout = "oihw";
     std::string transpose_layout = "ihwo";  // o innermost: a vector of output channels is one load
+    int transpose_o_block = 0;              // like conv_o_block, for transposed convs
     int align_floats = 16;           // every block starts on a 64-byte boundary
 };
 

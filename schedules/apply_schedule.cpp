@@ -33,6 +33,10 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
         // contiguous per (h, w, i), i next so the reduction's inner loop walks memory in order.
         p.conv_o_block = 16;
         p.conv_layout = "ohwi";
+        // Transposed convs too: with o innermost over all channels, consecutive input channels
+        // are 4 * out_channels floats apart and every reduction step touched a new page.
+        p.transpose_o_block = 16;
+        p.transpose_layout = "ohwi";
     }
     return p;
 }
@@ -40,6 +44,8 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
 codegen::LoweringOptions lowering_options_for(const Halide::Target &target) {
     codegen::LoweringOptions o;
     o.winograd = !target.has_gpu_feature() && std::getenv("UNETGEN_NO_WINOGRAD") == nullptr;
+    if (const char *m = std::getenv("UNETGEN_WINOGRAD4_MAX")) o.winograd4_max_channels = std::atoi(m);
+    if (const char *m = std::getenv("UNETGEN_WINOGRAD_MAX")) o.winograd_max_channels = std::atoi(m);
     return o;
 }
 

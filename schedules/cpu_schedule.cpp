@@ -161,7 +161,7 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
 }
 
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
-    if (by_channels(s, t, true)) {
+    if (by_channels(s, t, s.o_block == 0)) {  // o_block 0: the o-innermost layout
         // Like a channel-vectorised conv (weights are packed o-innermost); the pixel tile is
         // even so each unrolled pixel has a fixed tap parity (stride 2) and folds its weights.
         codegen::Dims d;
