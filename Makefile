@@ -1,6 +1,7 @@
 # The two commands of README.md, as thin wrappers over CMake.
 #
 #   make test   install missing Debian packages, configure, build, run every test (CTest)
+#   make bench  the same build, then bench/run_bench.py (Debian's python3 with torch, Node.js)
 #   make demo   the same build, then compile the bundled model (models/coins.unet) into a library,
 #               segment the bundled photograph with it and compare the mask with the bundled label
 #
@@ -14,7 +15,7 @@ OUT ?= generated
 # Quieter output from the make that cmake --build runs underneath.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: test demo deps configure build clean
+.PHONY: test demo bench deps configure build clean
 
 deps:
 	@tools/install_deps.sh
@@ -42,6 +43,10 @@ demo: configure
 	$(APP_BUILD)/segment_png models/coins.safetensors models/coins.png $(OUT)/coins_mask_app.png \
 	    --overlay $(OUT)/coins_overlay.png --label models/coins_label.png
 	@echo "demo: input models/coins.png, mask $(OUT)/coins_mask.png, overlay $(OUT)/coins_overlay.png"
+
+# unetgen against ONNX Runtime and PyTorch, side by side (writes bench/RESULTS.md, bench/results.png).
+bench: build
+	/usr/bin/python3 bench/run_bench.py --unetgen $(UNETGEN)
 
 clean:
 	rm -rf $(BUILD)

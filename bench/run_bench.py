@@ -107,6 +107,7 @@ def main():
         if args.only and spec != args.only:
             continue
         gflop = check_flops(args, spec, c, h, w) / 1e9
+        loads = [os.getloadavg()[0]]
         ours = unetgen_bench(args, spec, expr, c, h, w)
         onnx = os.path.join(OUT, spec + ".onnx")
         if not os.path.exists(onnx):
@@ -118,7 +119,8 @@ def main():
         print(f"bench: {title}: pytorch ...", flush=True)
         pt = last_json(sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w),
                            str(args.threads), "1", str(args.runs)]))
-        rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, ort=ort, torch=pt))
+        loads.append(os.getloadavg()[0])
+        rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, ort=ort, torch=pt, loads=loads))
         print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms, onnxruntime {ort['median_ms']:.1f} ms, "
               f"pytorch {pt['median_ms']:.1f} ms", flush=True)
 
@@ -164,7 +166,14 @@ def write_results(table, rows, peak, args):
         f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs; "
                 "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
                 "time over unetgen's (above 1: unetgen is faster).\n\n")
+        loads = [x for r in rows for x in r["loads"]]
+        f.write(f"Machine load (1-minute load average, read before and after each model's three engines): "
+                f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores; anything above ~0.5 means other "
+                "processes were competing with the engine being timed.\n\n")
         f.write(table + "\n\n![results](results.png)\n")
+        notes = os.path.join(HERE, "results_notes.md")  # hand-written analysis, kept across runs
+        if os.path.exists(notes):
+            f.write("\n" + open(notes).read())
     try:
         import matplotlib
         matplotlib.use("Agg")

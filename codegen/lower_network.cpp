@@ -5,6 +5,7 @@
 // buffer at the offsets of `plan`; nothing about the trained values is baked in.
 #include "codegen/lowering.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace unetgen::codegen {
@@ -65,8 +66,9 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
             op.stage_input = !is_materialised(net.layers[l.inputs.at(0)].op);
             const LayerPacking &packing = packing_of(plan, int(li), l);
-            const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_channels);
-            ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights)
+            const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_pairs);
+            const int m = std::max(packing.in_channels, packing.out_channels) <= options.winograd4_max_channels ? 4 : 2;
+            ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights, m)
                                     : lower_conv(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
             break;

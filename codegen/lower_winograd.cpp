@@ -1,24 +1,51 @@
-// lower_winograd.cpp — lower_conv_winograd(): a 3x3 stride-1 conv unit as Winograd F(2x2, 3x3).
+// lower_winograd.cpp — lower_conv_winograd(): a 3x3 stride-1 conv unit as Winograd F(2x2 or 4x4, 3x3).
 //
-// Same result as lower_conv() (bias [+ ReLU] [+ post-ReLU affine]) with 16 multiplies per 2x2
-// output tile and input/output channel pair instead of 36 (Lavin & Gray 2016). With d a 4x4
-// input tile, g the 3x3 kernel and t = 4 * p + q indexing the 4x4 transformed domain:
+// Same result as lower_conv() (bias [+ ReLU] [+ post-ReLU affine]) with n^2 multiplies per m x m
+// output tile and input/output channel pair instead of 9 m^2 (Lavin & Gray 2016; n = m + 2:
+// 16 for 4 outputs, or 36 for 16). With d an n x n input tile, g the 3x3 kernel and
+// t = n * p + q indexing the transformed domain:
 //   U = G g G^T (per output/input channel pair; recomputed each call from the packed weights,
 //   since the manifest's layouts are permutations only), V = B^T d B (per input channel and
-//   tile), M_t = sum_i U_t(o, i) V_t(i, tile) (16 independent GEMMs), Y = A^T M A (2x2 outputs).
-// The transforms are exact in real arithmetic; in float32 the error stays ~1e-6 relative (the
-// parity tests check every spec). Tile (tx, ty) covers outputs (2tx.., 2ty..) and reads input
-// (2tx - pad .. 2tx - pad + 3): an input column past the last one only feeds the discarded
-// second output of a tile, so odd extents stay exact.
+//   tile), M_t = sum_i U_t(o, i) V_t(i, tile) (n^2 independent GEMMs), Y = A^T M A.
+// The transforms are exact in real arithmetic; in float32 the error grows with m (F(4x4)'s
+// coefficients reach 8 and 1/24), which the parity tests bound for every spec. Tile (tx, ty)
+// covers outputs (m tx.., m ty..) and reads input (m tx - pad .. m tx - pad + n - 1); inputs
+// past the tensor are zeros (padded convs) or finite values the producer computed, and reach
+// in-range outputs only through terms that cancel in real arithmetic (rounding-sized).
 #include "codegen/lowering.h"
 
 namespace unetgen::codegen {
 
 namespace {
 
-const float kBT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-const float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-const float kAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+// The transform matrices of F(m x m, 3 x 3), n = m + 2 (Lavin & Gray; points 0, +-1, +-2 for m = 4).
+struct Matrices {
+    int m, n;
+    std::vector<std::vector<float>> BT, G, AT;  // n x n, n x 3, m x n
+};
+
+Matrices matrices_for(int m) {
+    if (m == 2) {
+        return {2, 4,
+                {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+                {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}},
+                {{1, 1, 1, 0}, {0, 1, -1, -1}}};
+    }
+    return {4, 6,
+            {{4, 0, -5, 0, 1, 0},
+             {0, -4, -4, 1, 1, 0},
+             {0, 4, -4, -1, 1, 0},
+             {0, -2, -1, 2, 1, 0},
+             {0, 2, -1, -2, 1, 0},
+             {0, 4, 0, -5, 0, 1}},
+            {{1.0f / 4, 0, 0},
+             {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+             {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+             {1.0f / 24, 1.0f / 12, 1.0f / 6},
+             {1.0f / 24, -1.0f / 12, 1.0f / 6},
+             {0, 0, 1}},
+            {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+}
 
 // sum_k coef[k] * v[k], skipping zero coefficients and multiplying by +-1 as add / subtract.
 Halide::Expr combine(const std::vector<float> &coef, const std::vector<Halide::Expr> &v) {
@@ -32,15 +59,35 @@ Halide::Expr combine(const std::vector<float> &coef, const std::vector<Halide::E
     return sum.defined() ? sum : Halide::Expr(0.0f);
 }
 
+// L X R^T for a rows x cols grid X (row-major Exprs), L: a x rows, R: b x cols -> a x b, as
+// two passes so the row sums are shared Exprs (LLVM folds the duplicates once unrolled).
+std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, const std::vector<Halide::Expr> &X,
+                                   const std::vector<std::vector<float>> &R, int rows, int cols) {
+    std::vector<Halide::Expr> left;  // (L X)[p][c]
+    for (const auto &lrow : L)
+        for (int c = 0; c < cols; ++c) {
+            std::vector<Halide::Expr> column;
+            for (int r = 0; r < rows; ++r) column.push_back(X[size_t(r * cols + c)]);
+            left.push_back(combine(lrow, column));
+        }
+    std::vector<Halide::Expr> out;  // (L X R^T)[p][q]
+    for (size_t p = 0; p < L.size(); ++p)
+        for (const auto &rrow : R) {
+            std::vector<Halide::Expr> row(left.begin() + long(p * cols), left.begin() + long((p + 1) * cols));
+            out.push_back(combine(rrow, row));
+        }
+    return out;
+}
+
 }  // namespace
 
-bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int max_channels) {
+bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs) {
     return op.kernel == 3 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
-           packing.out_channels % 16 == 0 && packing.in_channels <= max_channels && packing.out_channels <= max_channels;
+           packing.out_channels % 16 == 0 && int64_t(packing.in_channels) * packing.out_channels <= max_pairs;
 }
 
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
-                               const Halide::ImageParam &weights) {
+                               const Halide::ImageParam &weights, int m) {
     using Halide::Expr;
     using Halide::Func;
     Dims d;
@@ -50,6 +97,9 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     s.kernel = packing.kernel;
     s.o_block = packing.o_block;
     s.winograd.enabled = true;
+    const Matrices mat = matrices_for(m == 4 ? 4 : 2);
+    s.winograd.m = mat.m;
+    const int n = mat.n;
     const Halide::Var &t = s.winograd.t, &i = s.winograd.i;
 
     Func src;
@@ -68,30 +118,16 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
         for (int c = 0; c < 3; ++c)
             g[size_t(r * 3 + c)] =
                 weights(int(packing.weight_offset) + packed_index(packing, ob * 16 + d.c, i, r, c));
-    std::vector<Expr> u;
-    for (int p = 0; p < 4; ++p)
-        for (int q = 0; q < 4; ++q) {
-            std::vector<float> coef(9);
-            for (int r = 0; r < 3; ++r)
-                for (int c = 0; c < 3; ++c) coef[size_t(r * 3 + c)] = kG[p][r] * kG[q][c];
-            u.push_back(combine(coef, g));
-        }
+    std::vector<Expr> u = sandwich(mat.G, g, mat.G, 3, 3);
     s.winograd.weights_t = Func(op.name + "_wt");
     s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, u);
 
-    // V(i, tx, ty, t, n) = (B^T d B)[p][q], d[a][b] = src(2tx - pad + b, 2ty - pad + a).
-    std::vector<Expr> tile(16);
-    for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b)
-            tile[size_t(a * 4 + b)] = src(2 * d.x - op.pad + b, 2 * d.y - op.pad + a, d.c, d.n);
-    std::vector<Expr> v;
-    for (int p = 0; p < 4; ++p)
-        for (int q = 0; q < 4; ++q) {
-            std::vector<float> coef(16);
-            for (int a = 0; a < 4; ++a)
-                for (int b = 0; b < 4; ++b) coef[size_t(a * 4 + b)] = kBT[p][a] * kBT[q][b];
-            v.push_back(combine(coef, tile));
-        }
+    // V(i, tx, ty, t, n) = (B^T d B)[p][q], d[a][b] = src(m tx - pad + b, m ty - pad + a).
+    std::vector<Expr> tile(size_t(n * n));
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b)
+            tile[size_t(a * n + b)] = src(m * d.x - op.pad + b, m * d.y - op.pad + a, d.c, d.n);
+    std::vector<Expr> v = sandwich(mat.BT, tile, mat.BT, n, n);
     s.winograd.input_t = Func(op.name + "_vt");
     s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::mux(t, v);
 
@@ -104,19 +140,12 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     s.winograd.gemm = Func(op.name + "_gemm");
     s.winograd.gemm(d.c, d.x, d.y, t, d.n) = s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n);
 
-    // Y[e][f] = (A^T M A)[e][f] for output (2tx + f, 2ty + e).
-    std::vector<Expr> m(16);
-    for (int k = 0; k < 16; ++k) m[size_t(k)] = s.winograd.gemm(d.c, d.x / 2, d.y / 2, k, d.n);
-    std::vector<Expr> y;
-    for (int e = 0; e < 2; ++e)
-        for (int f = 0; f < 2; ++f) {
-            std::vector<float> coef(16);
-            for (int p = 0; p < 4; ++p)
-                for (int q = 0; q < 4; ++q) coef[size_t(p * 4 + q)] = kAT[e][p] * kAT[f][q];
-            y.push_back(combine(coef, m));
-        }
+    // Y[e][f] = (A^T M A)[e][f] for output (m tx + f, m ty + e).
+    std::vector<Expr> mt(size_t(n * n));
+    for (int k = 0; k < n * n; ++k) mt[size_t(k)] = s.winograd.gemm(d.c, d.x / m, d.y / m, k, d.n);
+    std::vector<Expr> y = sandwich(mat.AT, mt, mat.AT, n, n);
     Expr o = d.c;
-    Expr val = weights(int(packing.bias_offset) + o) + Halide::mux(d.x % 2 + 2 * (d.y % 2), y);
+    Expr val = weights(int(packing.bias_offset) + o) + Halide::mux(d.x % m + m * (d.y % m), y);
     if (op.relu) val = Halide::max(val, 0.0f);
     if (op.post_affine) val = val * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     s.result = Func(op.name);

@@ -37,6 +37,7 @@ struct WinogradStages {
     Halide::Func gemm_acc;   // M(o, tx, ty, t, n) = sum_i U V: pure zero then one update over r
     Halide::Func gemm;       // gemm_acc copied out (what the output transform reads)
     Halide::Var t{"t"}, i{"i"}, ob{"ob"};
+    int m = 2;               // outputs per tile side: F(m x m, 3 x 3), t in [0, (m + 2)^2)
 };
 
 // The Funcs one conv-like layer (conv, head, transposed conv) is made of, for the schedules.
@@ -79,14 +80,15 @@ std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Exp
 ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                       const Halide::ImageParam &weights);
 
-// Whether lower_conv_winograd handles this conv: 3x3, channels in whole blocks of 16, neither
-// count above max_channels (the weight transform runs every call: it costs memory traffic
-// that the deepest layers, with few pixels, do not earn back).
-bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int max_channels);
+// Whether lower_conv_winograd handles this conv: 3x3, channels in whole blocks of 16, at most
+// max_pairs (input, output) channel pairs (the weight transform runs every call: its memory
+// traffic grows with the pairs, which the deepest layers, with few pixels, do not earn back).
+bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs);
 
-// The same conv unit as lower_conv, computed as Winograd F(2x2, 3x3); result's extent as there.
+// The same conv unit as lower_conv, computed as Winograd F(m x m, 3x3), m = 2 or 4; result's
+// extent as there.
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
-                               const Halide::ImageParam &weights);
+                               const Halide::ImageParam &weights, int m = 2);
 
 // Transposed conv: out = (in - 1) * stride - 2 * pad + kernel + output_padding; packing kind
 // conv_transpose (PyTorch weight [i, o, k, k]).
@@ -129,7 +131,8 @@ struct LoweredNetwork {
 // Choices the target makes about the algorithm itself (schedules::lowering_options_for).
 struct LoweringOptions {
     bool winograd = false;  // 3x3 convs with winograd_applies() as Winograd F(2x2, 3x3)
-    int winograd_max_channels = 512;
+    int64_t winograd_max_pairs = 512 * 1024;  // measured: 1024 -> 512 at 32x32 gains, 1024 -> 1024 at 16x16 loses
+    int winograd4_max_channels = 0;  // convs with both counts up to this use F(4x4, 3x3)
 };
 
 // Lowers every layer of `net` in execution order, reading weights as `plan` packs them.

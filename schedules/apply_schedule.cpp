@@ -45,7 +45,7 @@ codegen::LoweringOptions lowering_options_for(const Halide::Target &target) {
     codegen::LoweringOptions o;
     o.winograd = !target.has_gpu_feature() && std::getenv("UNETGEN_NO_WINOGRAD") == nullptr;
     if (const char *m = std::getenv("UNETGEN_WINOGRAD4_MAX")) o.winograd4_max_channels = std::atoi(m);
-    if (const char *m = std::getenv("UNETGEN_WINOGRAD_MAX")) o.winograd_max_channels = std::atoi(m);
+    if (const char *m = std::getenv("UNETGEN_WINOGRAD_MAX_PAIRS")) o.winograd_max_pairs = std::atoll(m);
     return o;
 }
 

@@ -1,14 +1,13 @@
 // cpu_winograd.cpp — schedule_cpu_conv_winograd(): the CPU schedule of a Winograd F(2x2, 3x3) conv.
 //
 // Work per call: the weight transform U (root, vectorised over output channels, a few ms for the
-// largest layers), then per task (a block of tile rows, and for deep layers a block of output
-// channels): the input transform V of those rows (vectorised over input channels, the 16 t
-// unrolled so the 16 tile loads are shared), the 16 GEMMs M_t = U_t V_t with the same register
-// tile as a direct conv (c_vectors vectors of output channels x px tiles, accumulators in
-// registers, input channels innermost), and the output transform with bias / ReLU / affine,
-// stored channels-innermost like every other conv. Deep layers (many input channels, few
-// pixels) transform their input once at root and split tasks over output channels instead, so
-// the 16 U_t blocks of a task stay in cache.
+// largest layers), then per task (a block of tile rows): the input transform V of those rows
+// (vectorised over input channels, the t unrolled so the tile loads are shared; it stays in
+// cache, where a root V of a 512-channel layer cost 9 ms of memory traffic), the GEMMs
+// M_t = U_t V_t with the same register tile as a direct conv (c_vectors vectors of output
+// channels x px tiles, accumulators in registers, input channels innermost), and the output
+// transform with bias / ReLU / affine, stored channels-innermost like every other conv.
+// Tasks are tile-row blocks only (enough for a few cores; every level of a U-Net has >= 8).
 #include "schedules/schedule.h"
 
 #include <algorithm>
@@ -22,31 +21,27 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
     codegen::Dims d;
     codegen::WinogradStages &w = s.winograd;
     const int V = t.vector;
-    const bool deep = s.in_channels >= t.winograd_deep_channels;
     // Tile rows per task: more for deep layers (narrow images), so a task's GEMMs reuse U_t.
     const int rows = std::clamp(s.in_channels / 128, 1, 8);
     int cv = 1;
     for (int c = 2; c <= t.max_c_vectors; c *= 2)
         if (s.out_channels % (c * V) == 0) cv = c;
     const int px = std::max(1, t.acc_regs / cv);
-    const int block = deep ? cv * V : s.out_channels;  // output channels per task
     auto padded = [&](int channels) { return channels * 4 >= t.pad_channel_bytes ? channels + 16 : channels; };
 
-    Var tx("tx"), xf("xf"), ty("ty"), yf("yf"), tyo("tyo"), tyi("tyi"), cb("cb"), co("co"), ci("ci"), task("task");
+    Var tx("tx"), xf("xf"), ty("ty"), yf("yf"), tyi("tyi"), co("co"), ci("ci"), task("task");
     s.result.bound(d.c, 0, s.out_channels)
         .reorder_storage(d.c, d.x, d.y, d.n)
         .bound_storage(d.c, padded(s.out_channels))
         .compute_root()
-        .split(d.x, tx, xf, 2, TailStrategy::RoundUp)
-        .split(d.y, ty, yf, 2, TailStrategy::RoundUp)
-        .split(ty, tyo, tyi, rows, TailStrategy::GuardWithIf)
-        .split(d.c, cb, co, block)
-        .split(co, co, ci, V)
-        .reorder(ci, xf, yf, co, tx, tyi, cb, tyo, d.n)
+        .split(d.x, tx, xf, w.m, TailStrategy::RoundUp)
+        .split(d.y, ty, yf, w.m, TailStrategy::RoundUp)
+        .split(ty, task, tyi, rows, TailStrategy::GuardWithIf)
+        .split(d.c, co, ci, V)
+        .reorder(ci, xf, yf, co, tx, tyi, task, d.n)
         .vectorize(ci)
         .unroll(xf)
         .unroll(yf)
-        .fuse(cb, tyo, task)
         .parallel(task);
 
     Var gxo("gxo"), gxi("gxi"), gco("gco"), gci("gci");
@@ -65,12 +60,8 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
         .split(d.c, vco, vci, V)
         .reorder(vci, w.t, vco, d.x, d.y, d.n)
         .vectorize(vci)
-        .unroll(w.t);
-    if (deep) {
-        w.input_t.compute_root().parallel(d.y);
-    } else {
-        w.input_t.compute_at(s.result, task);
-    }
+        .unroll(w.t)
+        .compute_at(s.result, task);
 
     Var uco("uco"), uci("uci");
     w.weights_t.compute_root()

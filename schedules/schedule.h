@@ -29,7 +29,6 @@ struct CpuTiles {
     int weight_block_bytes = 1300 * 1024;  // a tile's weight block stays under this (~L2)
     int channels_per_task_row = 64;       // rows per conv task: in_channels / this (1 to 16)
     int pad_channel_bytes = 1024;         // activations with a pixel this wide get a cache line more
-    int winograd_deep_channels = 512;     // Winograd convs with this many inputs: input transform at root
 };
 
 // Tile sizes for a CPU target (by its widest vector ISA).
