@@ -1,5 +1,7 @@
 // bench_conv.cpp — GFLOP/s of the CPU schedule on one conv layer (not a test; run by hand):
 //     bench_conv [C_in C_out H W [runs]]
+// Environment: BENCH_AUTO (Adams2019 autoscheduler instead of ours), BENCH_TARGET (Halide target, default host), BENCH_ACC / BENCH_CV / BENCH_WBLOCK /
+// BENCH_CPR / BENCH_PADB (CpuTiles fields), BENCH_PROFILE, BENCH_ASM (writes /tmp/bench_conv.s).
 // Prints wall-clock GFLOP/s and GFLOP/s per CPU-second (useful on a shared machine).
 #include "codegen/lowering.h"
 #include "schedules/schedule.h"
@@ -15,7 +17,7 @@ int main(int argc, char **argv) {
     int cin = argc > 4 ? std::atoi(argv[1]) : 128, cout = argc > 4 ? std::atoi(argv[2]) : 128;
     int h = argc > 4 ? std::atoi(argv[3]) : 128, w = argc > 4 ? std::atoi(argv[4]) : 128;
     int runs = argc > 5 ? std::atoi(argv[5]) : 10;
-    Halide::Target target = Halide::get_host_target();
+    Halide::Target target = std::getenv("BENCH_TARGET") ? Halide::Target(std::getenv("BENCH_TARGET")) : Halide::get_host_target();
     if (std::getenv("BENCH_PROFILE")) target = target.with_feature(Halide::Target::Profile);
     schedules::CpuTiles tiles = schedules::cpu_tiles_for(target);
     if (const char *o = std::getenv("BENCH_O_TILE")) tiles.o_tile = std::atoi(o);
@@ -53,22 +55,31 @@ int main(int argc, char **argv) {
     op.pad = 1;
     op.relu = true;
     codegen::ConvStages s = codegen::lower_conv(codegen::Tensor{src, cin, w, h}, op, p, weights);
-    schedules::schedule_cpu_conv(s, tiles);
     Halide::Func out("out");
     out(d.x, d.y, d.c, d.n) = s.result(d.x, d.y, d.c, d.n);
-    if (std::getenv("BENCH_ASM")) {
-        out.compile_to_assembly("/tmp/bench_conv.s", {weights}, "bench", target);
-        out.compile_to_lowered_stmt("/tmp/bench_conv.stmt", {weights}, Halide::Text, target);
+    Halide::Pipeline pipeline(out);
+    if (std::getenv("BENCH_AUTO")) {
+        // Halide 14's Adams2019 autoscheduler on the same algorithm, for comparison.
+        Halide::load_plugin("/usr/lib/x86_64-linux-gnu/halide14/libautoschedule_adams2019.so");
+        out.set_estimates({{0, w}, {0, h}, {0, cout}, {0, 1}});
+        weights.set_estimates({{0, int(p.bias_offset + cout)}});
+        pipeline.auto_schedule("Adams2019", target, Halide::MachineParams(2, 32 << 20, 40));
+    } else {
+        schedules::schedule_cpu_conv(s, tiles);
     }
-    out.compile_jit(target);
+    if (std::getenv("BENCH_ASM")) {
+        pipeline.compile_to_assembly("/tmp/bench_conv.s", {weights}, "bench", target);
+        pipeline.compile_to_lowered_stmt("/tmp/bench_conv.stmt", {weights}, Halide::Text, target);
+    }
+    pipeline.compile_jit(target);
     Halide::Buffer<float> result(w, h, cout, 1);
-    out.realize(result);
+    pipeline.realize(result);
     double best = 1e30;
     std::clock_t c0 = std::clock();
     auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < runs; ++r) {
         auto a = std::chrono::steady_clock::now();
-        out.realize(result);
+        pipeline.realize(result);
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
