@@ -64,7 +64,7 @@ def ensure_onnxruntime():
             "onnxruntime-node"])
 
 
-def unetgen_bench(args, spec, expr, c, h, w):
+def unetgen_bench(args, spec, expr, c, h, w, runs):
     lib = os.path.join(OUT, spec)
     print(f"bench: unetgen build {spec} ...", flush=True)
     sh([args.unetgen, "build", os.path.join(ROOT, "examples", "specs", spec + ".unet"), "-o", lib])
@@ -77,7 +77,7 @@ def unetgen_bench(args, spec, expr, c, h, w):
             os.path.join(ROOT, "examples", "specs", spec + ".unet"), "--module", REFERENCE, "--model", expr,
             "--state-dict", ckpt, "--out", weights, "--unetgen", args.unetgen])
     text = sh([args.unetgen, "bench", lib, "--weights", weights, "--size", f"{c}x{h}x{w}", "--threads",
-               str(args.threads), "--runs", str(args.runs), "--warmup", "1", "--json"])
+               str(args.threads), "--runs", str(runs), "--warmup", "1", "--json"])
     r = last_json(text)
     r["median_ms"] = float(r.get("median_ms", r.get("median", 0)))
     return r
@@ -108,17 +108,20 @@ def main():
             continue
         gflop = check_flops(args, spec, c, h, w) / 1e9
         loads = [os.getloadavg()[0]]
-        ours = unetgen_bench(args, spec, expr, c, h, w)
+        # A millisecond model gets more runs (every engine alike), so one scheduler hiccup on a
+        # shared machine cannot move its median.
+        runs = args.runs if gflop >= 1 else max(args.runs, 50)
+        ours = unetgen_bench(args, spec, expr, c, h, w, runs)
         onnx = os.path.join(OUT, spec + ".onnx")
         if not os.path.exists(onnx):
             sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w), "1", "0", "0",
                 "--onnx", onnx])
         print(f"bench: {title}: onnxruntime ...", flush=True)
         ort = last_json(sh(["node", os.path.join(HERE, "ort_bench.js"), onnx, str(c), str(h), str(w),
-                            str(args.threads), "1", str(args.runs)]))
+                            str(args.threads), "1", str(runs)]))
         print(f"bench: {title}: pytorch ...", flush=True)
         pt = last_json(sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w),
-                           str(args.threads), "1", str(args.runs)]))
+                           str(args.threads), "1", str(runs)]))
         loads.append(os.getloadavg()[0])
         rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, ort=ort, torch=pt, loads=loads))
         print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms, onnxruntime {ort['median_ms']:.1f} ms, "
@@ -159,17 +162,20 @@ def write_results(table, rows, peak, args):
         pass
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("# Benchmark results\n\n")
-        f.write(f"Produced by `make bench` (bench/run_bench.py) on {datetime.date.today()}.\n\n")
+        f.write(f"Produced by `{' '.join(['bench/run_bench.py'] + sys.argv[1:])}` (what `make bench` runs) on "
+                f"{datetime.date.today()}.\n\n")
         f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
                 f"measured fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads, "
                 f"bench/fma_peak.cpp).\n\n")
-        f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs; "
+        f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs "
+                "(50 for models under 1 GFLOP); "
                 "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
                 "time over unetgen's (above 1: unetgen is faster).\n\n")
         loads = [x for r in rows for x in r["loads"]]
         f.write(f"Machine load (1-minute load average, read before and after each model's three engines): "
-                f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores; anything above ~0.5 means other "
-                "processes were competing with the engine being timed.\n\n")
+                f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores. The engines' own {args.threads} threads "
+                "count in it (it lags by about a minute), so values near the thread count mean a quiet machine and "
+                "values well above it mean other processes competed.\n\n")
         f.write(table + "\n\n![results](results.png)\n")
         notes = os.path.join(HERE, "results_notes.md")  # hand-written analysis, kept across runs
         if os.path.exists(notes):
