@@ -1,0 +1,297 @@
+// test_conv_paths.cpp — the conv paths a CPU build really takes, op by op, against the naive
+// references: Winograd F(2x2, 3x3) 3x3 convs, direct convs and k2s2 transposed convs, with the
+// packing the CPU policy chooses ('ohwi', o_block 16 where it divides) and the CPU schedules.
+//
+// test_ops.cpp covers the lowering's index math over many layouts; this file instead takes the
+// layout, offsets and o_block from the project's own planner (plan_weights with
+// packing_policy_for the host), so a change to the production policy is tested as shipped.
+// Every element's packed index is cross-checked against an explicit 'ohwi' formula written here.
+#include "codegen/lowering.h"
+#include "reference_ops.h"
+#include "schedules/schedule.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+using namespace unetgen;
+using codegen::LayerPacking;
+using reference::Tensor4;
+
+namespace {
+
+Halide::Target host() { return Halide::get_host_target(); }
+
+// The schedules under test: none, the host's tiles (AVX-512 on the dev and bench machines),
+// and the other x86 family's tiles (the real target's tiles are chosen by ISA, not by host).
+struct Mode {
+    std::string name;
+    bool scheduled;
+    schedules::CpuTiles tiles;
+};
+
+std::vector<Mode> modes() {
+    const Halide::Target avx512("x86-64-linux-avx-avx2-fma-avx512-avx512_skylake"), avx2("x86-64-linux-avx-avx2-fma");
+    return {{"unscheduled", false, {}},
+            {"avx512 tiles", true, schedules::cpu_tiles_for(avx512)},
+            {"avx2 tiles", true, schedules::cpu_tiles_for(avx2)}};
+}
+
+std::vector<float> random_vec(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(count);
+    for (float &f : v) f = dist(rng);
+    return v;
+}
+
+Tensor4 random_tensor(int n, int c, int h, int w, uint32_t seed) {
+    Tensor4 t(n, c, h, w);
+    t.v = random_vec(t.v.size(), seed);
+    return t;
+}
+
+Halide::Buffer<float> to_buffer(const Tensor4 &t) {
+    Halide::Buffer<float> b(t.w, t.h, t.c, t.n);
+    for (int n = 0; n < t.n; ++n)
+        for (int c = 0; c < t.c; ++c)
+            for (int y = 0; y < t.h; ++y)
+                for (int x = 0; x < t.w; ++x) b(x, y, c, n) = t.at(n, c, y, x);
+    return b;
+}
+
+codegen::Tensor tensor_of(const Halide::Buffer<float> &b) {
+    return codegen::Tensor{Halide::BoundaryConditions::repeat_edge(b), b.dim(2).extent(), b.dim(0).extent(),
+                           b.dim(1).extent()};
+}
+
+// Realizes f over n x c x h x w through a plain wrapper (f keeps its own schedule).
+Tensor4 realize(const Halide::Func &f, int n, int c, int h, int w) {
+    codegen::Dims d;
+    Halide::Func out("test_out");
+    out(d.x, d.y, d.c, d.n) = f(d.x, d.y, d.c, d.n);
+    Halide::Buffer<float> b = out.realize({w, h, c, n});
+    Tensor4 t(n, c, h, w);
+    for (int ni = 0; ni < n; ++ni)
+        for (int ci = 0; ci < c; ++ci)
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) t.at(ni, ci, y, x) = b(x, y, ci, ni);
+    return t;
+}
+
+// 1e-5 relative (absolute below magnitude 1), as in test_ops.cpp.
+void require_close(const Tensor4 &got, const Tensor4 &want, const std::string &what) {
+    INFO(what);
+    REQUIRE(got.v.size() == want.v.size());
+    size_t bad = 0, first = 0;
+    float worst = 0.0f;
+    for (size_t i = 0; i < got.v.size(); ++i) {
+        float g = got.v[i], w = want.v[i];
+        float err = std::fabs(g - w) / std::max(1.0f, std::fabs(w));
+        if (!(err <= 1e-5f)) {
+            if (!bad) first = i;
+            ++bad;
+        }
+        if (err > worst || std::isnan(err)) worst = err;
+    }
+    INFO("first mismatch at flat index " << first << ": got " << got.v[first] << ", want " << want.v[first] << "; "
+                                         << bad << " bad of " << got.v.size() << ", worst relative error " << worst);
+    CHECK(bad == 0);
+}
+
+// A one-layer network (input -> conv or transposed conv) planned by the project's planner with
+// the host CPU's packing policy: the LayerPacking a real build of such a layer gets.
+LayerPacking production_packing(bool transpose, int in_c, int out_c, int k, bool bn_after_relu) {
+    Network net;
+    Layer input;
+    input.name = "input";
+    input.op = LayerOp::Input;
+    input.out_channels = in_c;
+    Layer conv;
+    conv.name = transpose ? "up0" : "enc0.conv0";
+    conv.op = transpose ? LayerOp::ConvTranspose : LayerOp::Conv;
+    conv.inputs = {0};
+    conv.in_channels = in_c;
+    conv.out_channels = out_c;
+    conv.kernel = k;
+    conv.stride = transpose ? 2 : 1;
+    conv.bias = true;
+    conv.conv_module = conv.name;
+    if (bn_after_relu) {
+        conv.norm = NormKind::BatchNorm;
+        conv.norm_order = NormOrder::ConvReluNorm;
+        conv.bn_module = "enc0.bn0";
+    }
+    net.layers = {input, conv};
+    codegen::WeightPlan plan = codegen::plan_weights(net, schedules::packing_policy_for({host()}));
+    REQUIRE(plan.layers.size() == 1);
+    return plan.layers[0];
+}
+
+// The 'ohwi' rule with o blocked, spelled out: [o / ob][h][w][i][o % ob] (no block: [o][h][w][i]).
+int64_t ohwi_index(const LayerPacking &p, int o, int i, int h, int w) {
+    const int ob = p.o_block, K = p.kernel, I = p.in_channels;
+    if (ob == 0) return ((int64_t(o) * K + h) * K + w) * I + i;
+    return (((int64_t(o / ob) * K + h) * K + w) * I + i) * ob + o % ob;
+}
+
+// Fills the packed buffer (sized by the plan) from PyTorch-shaped tensors; every slot the plan
+// does not assign holds a huge sentinel, so a read from a wrong slot shows as a mismatch.
+Halide::Buffer<float> pack(const LayerPacking &p, int64_t packed_floats, const std::vector<float> &weight,
+                           const std::vector<float> &bias, const std::vector<float> &scale,
+                           const std::vector<float> &shift) {
+    REQUIRE(p.layout == "ohwi");
+    Halide::Buffer<float> b{int(packed_floats + 16)};
+    b.fill(1e9f);
+    const int O = p.out_channels, I = p.in_channels, K = p.kernel;
+    for (int o = 0; o < O; ++o)
+        for (int i = 0; i < I; ++i)
+            for (int h = 0; h < K; ++h)
+                for (int w = 0; w < K; ++w) {
+                    size_t src = p.transpose ? ((size_t(i) * O + o) * K + h) * K + w : ((size_t(o) * I + i) * K + h) * K + w;
+                    int64_t idx = codegen::packed_index_value(p, o, i, h, w);
+                    REQUIRE(idx == ohwi_index(p, o, i, h, w));
+                    b(int(p.weight_offset + idx)) = weight[src];
+                }
+    for (int o = 0; o < O; ++o) b(int(p.bias_offset + o)) = bias[o];
+    if (!scale.empty()) {
+        REQUIRE(p.scale_offset >= 0);
+        for (int o = 0; o < O; ++o) b(int(p.scale_offset + o)) = scale[o];
+        for (int o = 0; o < O; ++o) b(int(p.shift_offset + o)) = shift[o];
+    }
+    return b;
+}
+
+// packed_floats of a plan holding only `p` (offsets are aligned, so the end of its last block).
+int64_t packed_end(const LayerPacking &p) {
+    int64_t end = p.weight_offset + int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
+    end = std::max(end, p.bias_offset + p.out_channels);
+    if (p.shift_offset >= 0) end = std::max(end, p.shift_offset + p.out_channels);
+    return end;
+}
+
+struct ConvCase {
+    int n, cin, cout, h, w, k, pad;
+    bool relu, affine, stage_input;
+    int want_o_block;  // what the production policy must choose for these channels
+};
+
+enum class Path { Direct, Winograd };
+
+void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
+    Tensor4 in = random_tensor(cc.n, cc.cin, cc.h, cc.w, seed);
+    std::vector<float> weight = random_vec(size_t(cc.cout) * cc.cin * cc.k * cc.k, seed + 1);
+    std::vector<float> bias = random_vec(cc.cout, seed + 2);
+    std::vector<float> scale, shift;
+    if (cc.affine) {
+        scale = random_vec(cc.cout, seed + 3, 0.5f, 2.0f);
+        shift = random_vec(cc.cout, seed + 4);
+    }
+    Tensor4 want = reference::conv2d(in, weight, bias, cc.cout, cc.k, cc.pad, cc.relu, scale, shift);
+    LayerPacking p = production_packing(false, cc.cin, cc.cout, cc.k, cc.affine);
+    REQUIRE(p.o_block == cc.want_o_block);
+    Halide::ImageParam weights(Halide::Float(32), 1, "weights");
+    weights.set(pack(p, packed_end(p), weight, bias, scale, shift));
+    Halide::Buffer<float> inbuf = to_buffer(in);
+
+    codegen::ConvOp op;
+    op.name = "conv";
+    op.kernel = cc.k;
+    op.pad = cc.pad;
+    op.relu = cc.relu;
+    op.post_affine = cc.affine;
+    op.stage_input = cc.stage_input;
+    const codegen::LoweringOptions options = schedules::lowering_options_for(host());
+    if (path == Path::Winograd) {
+        // The production choice: a CPU build takes this conv through Winograd F(2x2, 3x3).
+        REQUIRE(options.winograd);
+        REQUIRE(codegen::winograd_applies(op, p, options.winograd_max_pairs));
+        REQUIRE(std::max(cc.cin, cc.cout) > options.winograd4_max_channels);
+    }
+    for (const Mode &m : modes()) {
+        codegen::ConvStages s = path == Path::Winograd ? codegen::lower_conv_winograd(tensor_of(inbuf), op, p, weights, 2)
+                                                       : codegen::lower_conv(tensor_of(inbuf), op, p, weights);
+        REQUIRE(s.winograd.enabled == (path == Path::Winograd));
+        if (m.scheduled) schedules::schedule_cpu_conv(s, m.tiles);
+        std::ostringstream what;
+        what << (path == Path::Winograd ? "winograd F(2x2,3x3)" : "direct") << " conv k" << cc.k << " pad " << cc.pad
+             << " " << cc.cin << "->" << cc.cout << " " << cc.w << "x" << cc.h << " n" << cc.n << " relu " << cc.relu
+             << " affine " << cc.affine << " staged " << cc.stage_input << " ohwi/" << p.o_block << ", " << m.name;
+        require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+    }
+}
+
+}  // namespace
+
+// (a) 3x3 same convs with whole 16-channel blocks: what a CPU build lowers as Winograd.
+// Tolerance stays 1e-5: F(2x2, 3x3)'s transforms have coefficients 0, +-1 and +-1/2 only (exact
+// in float32), so its rounding is a few more adds per term than the direct sum.
+TEST_CASE("Winograd 3x3 convs with the production packing and CPU schedule match the reference",
+          "[codegen][conv][winograd]") {
+    const ConvCase cases[] = {
+        {1, 16, 16, 9, 13, 3, 1, true, false, true, 16},   // odd sizes, bias + ReLU
+        {1, 32, 16, 16, 16, 3, 1, true, true, true, 16},   // even, BN after ReLU (scale/shift)
+        {2, 16, 32, 9, 13, 3, 1, true, true, true, 16},    // odd, batch 2, BN after ReLU
+        {1, 32, 32, 16, 16, 3, 1, false, false, true, 16}, // even, bias only (no ReLU clamps errors)
+    };
+    uint32_t seed = 1000;
+    for (const ConvCase &cc : cases) check_conv(cc, Path::Winograd, seed += 10);
+}
+
+// (b) Direct convs as a CPU build has them: 'ohwi' o_block 16 (8 for 24 channels), channel- or
+// pixel-vectorised by the schedule depending on whether o_block holds whole vectors. A CPU build
+// takes this path for 1x1 convs, channels not in whole 16-blocks, layers over
+// winograd_max_pairs, and every 3x3 conv under UNETGEN_NO_WINOGRAD (the 16 -> 32 case).
+TEST_CASE("direct convs with the production packing and CPU schedule match the reference",
+          "[codegen][conv][direct]") {
+    const ConvCase cases[] = {
+        {1, 3, 16, 13, 9, 3, 1, true, false, true, 16},     // first layer: 3 input channels
+        {1, 24, 32, 9, 13, 3, 1, true, true, true, 16},     // 24 inputs: not Winograd, BN after ReLU
+        {1, 16, 24, 16, 16, 3, 1, true, false, true, 8},    // 24 outputs: o_block 8
+        {1, 32, 16, 11, 7, 1, 0, false, false, false, 16},  // 1x1 reading its producer directly
+        {2, 16, 32, 7, 10, 3, 0, true, false, false, 16},   // valid 3x3, batch 2, unstaged
+    };
+    uint32_t seed = 2000;
+    for (const ConvCase &cc : cases) check_conv(cc, Path::Direct, seed += 10);
+}
+
+namespace {
+
+void check_conv_transpose(int n, int cin, int cout, int h, int w, int want_o_block, uint32_t seed) {
+    const int k = 2, stride = 2;
+    Tensor4 in = random_tensor(n, cin, h, w, seed);
+    std::vector<float> weight = random_vec(size_t(cout) * cin * k * k, seed + 1);
+    std::vector<float> bias = random_vec(cout, seed + 2);
+    Tensor4 want = reference::conv_transpose2d(in, weight, bias, cout, k, stride, 0, 0);
+    LayerPacking p = production_packing(true, cin, cout, k, false);
+    REQUIRE(p.transpose);
+    REQUIRE(p.o_block == want_o_block);
+    Halide::ImageParam weights(Halide::Float(32), 1, "weights");
+    weights.set(pack(p, packed_end(p), weight, bias, {}, {}));
+    Halide::Buffer<float> inbuf = to_buffer(in);
+    for (const Mode &m : modes()) {
+        codegen::ConvTransposeOp op;
+        op.name = "upconv";
+        op.kernel = k;
+        op.stride = stride;
+        codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
+        if (m.scheduled) schedules::schedule_cpu_conv_transpose(s, m.tiles);
+        std::ostringstream what;
+        what << "conv_transpose k2 s2 " << cin << "->" << cout << " " << w << "x" << h << " n" << n << " ohwi/"
+             << p.o_block << ", " << m.name;
+        require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+    }
+}
+
+}  // namespace
+
+// (c) k2 s2 up-convs with the production 'ohwi' o_block 16 packing.
+TEST_CASE("transposed k2s2 convs with the production packing and CPU schedule match the reference",
+          "[codegen][conv_transpose]") {
+    check_conv_transpose(1, 32, 16, 5, 7, 16, 3000);  // odd sizes
+    check_conv_transpose(2, 16, 32, 4, 4, 16, 3010);  // even, batch 2, two o-blocks
+    check_conv_transpose(1, 48, 24, 3, 5, 8, 3020);   // 24 outputs: o_block 8
+}
