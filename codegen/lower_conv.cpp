@@ -12,11 +12,7 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
     using Halide::Expr;
     using Halide::Func;
     Dims d;
-    ConvStages s;
-    s.out_channels = packing.out_channels;
-    s.in_channels = packing.in_channels;
-    s.kernel = packing.kernel;
-    s.o_block = packing.o_block;
+    ConvStages s(packing);
 
     // Zero padding: reads outside the input's extent see zeros. A valid conv reading a
     // materialised producer needs no copy: every tap it reads lies inside what it needs.

@@ -13,11 +13,7 @@ ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, con
     using Halide::Expr;
     using Halide::Func;
     Dims d;
-    ConvStages s;
-    s.out_channels = packing.out_channels;
-    s.in_channels = packing.in_channels;
-    s.kernel = packing.kernel;
-    s.o_block = packing.o_block;
+    ConvStages s(packing);
 
     Func src = zero_exterior(in, op.name + "_in");  // inlined: its select is cheap next to the FMAs
     const int taps = (op.kernel + op.stride - 1) / op.stride;

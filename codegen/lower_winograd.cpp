@@ -91,11 +91,7 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     using Halide::Expr;
     using Halide::Func;
     Dims d;
-    ConvStages s;
-    s.out_channels = packing.out_channels;
-    s.in_channels = packing.in_channels;
-    s.kernel = packing.kernel;
-    s.o_block = packing.o_block;
+    ConvStages s(packing);
     s.winograd.enabled = true;
     const Matrices mat = matrices_for(m == 4 ? 4 : 2);
     s.winograd.m = mat.m;

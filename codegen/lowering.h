@@ -50,6 +50,11 @@ struct ConvStages {
     int out_channels = 0, in_channels = 0, kernel = 0;
     int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
     WinogradStages winograd;  // enabled: result is Winograd's output transform, accum undefined
+
+    ConvStages() = default;
+    // The shape fields every conv lowering copies from its packing entry.
+    explicit ConvStages(const LayerPacking &p)
+        : out_channels(p.out_channels), in_channels(p.in_channels), kernel(p.kernel), o_block(p.o_block) {}
 };
 
 // Parameters of a KxK stride-1 conv unit.
