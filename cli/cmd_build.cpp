@@ -54,17 +54,8 @@ int run_build(const BuildCommandOptions &opts) {
         double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::fprintf(stderr, "[unetgen build %6.1f s] %s\n", t, line.c_str());
     };
-    std::string text, io_error;
-    if (!read_spec_source(opts.spec, text, io_error)) {
-        DiagnosticSink sink(opts.spec, "");
-        sink.error({}, io_error);
-        sink.render(std::cerr);
-        return 1;
-    }
-    DiagnosticSink sink(opts.spec, text);
-    NetworkSpec spec = parse_spec(opts.spec, text, sink);
-    sink.render(std::cerr);  // errors and warnings alike
-    if (sink.error_count() > 0) return 1;
+    NetworkSpec spec;
+    if (!load_spec_file(opts.spec, spec, std::cerr)) return 1;
     progress("parsed " + opts.spec + " (network " + spec.name + ")");
     const Network net = build_network(spec);
     progress("layer IR: " + std::to_string(net.layers.size()) + " layers, " + std::to_string(net.weights.size()) +

@@ -117,24 +117,12 @@ int run_check(const CheckOptions &opts) {
         std::cerr << "unetgen check: error: cannot print --json and --dot at once: choose one\n";
         return 2;
     }
-    std::string text, io_error;
-    if (!read_spec_source(opts.spec, text, io_error)) {
-        DiagnosticSink sink(opts.spec, "");
-        sink.error({}, io_error);
-        sink.render(std::cerr);
-        return 1;
-    }
-    DiagnosticSink sink(opts.spec, text);
-    NetworkSpec spec = parse_spec(opts.spec, text, sink);
-    if (sink.error_count() > 0) {
-        sink.render(std::cerr);
-        return 1;
-    }
-    sink.render(std::cerr);  // warnings, if any
+    NetworkSpec spec;
+    if (!load_spec_file(opts.spec, spec, std::cerr)) return 1;
     const Network net = build_network(spec);
 
     // Diagnostics about the input size are not tied to a line of the spec.
-    DiagnosticSink size_sink(opts.spec, text);
+    DiagnosticSink size_sink(opts.spec, "");
     InputSize in;
     bool defaulted = false;
     if (!opts.size.empty()) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -328,6 +329,20 @@ bool read_spec_source(const std::string &path, std::string &text, std::string &e
         return false;
     }
     return true;
+}
+
+bool load_spec_file(const std::string &path, NetworkSpec &spec, std::ostream &diagnostics) {
+    std::string text, io_error;
+    if (!read_spec_source(path, text, io_error)) {
+        DiagnosticSink sink(path, "");
+        sink.error({}, io_error);
+        sink.render(diagnostics);
+        return false;
+    }
+    DiagnosticSink sink(path, text);
+    spec = parse_spec(path, text, sink);
+    sink.render(diagnostics);  // errors and warnings alike
+    return sink.error_count() == 0;
 }
 
 }  // namespace unetgen

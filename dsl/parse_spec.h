@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@ NetworkSpec parse_spec(const std::string &file, const std::string &source, Diagn
 // `error` saying why ("cannot read spec 'x.unet': the file cannot be opened"); the caller then
 // creates the DiagnosticSink with the text and calls parse_spec.
 bool read_spec_source(const std::string &path, std::string &text, std::string &error);
+
+// Reads and parses the spec at `path`, rendering every diagnostic (I/O problems, errors and
+// warnings) to `diagnostics`. True when the spec has no errors and `spec` may be lowered.
+bool load_spec_file(const std::string &path, NetworkSpec &spec, std::ostream &diagnostics);
 
 }  // namespace unetgen
 
