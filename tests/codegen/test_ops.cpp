@@ -5,6 +5,7 @@
 // manifest's documented layout rule), so the lowering's index math is checked too.
 #include "codegen/lowering.h"
 #include "reference_ops.h"
+#include "op_harness.h"
 #include "schedules/schedule.h"
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@
 using namespace unetgen;
 using codegen::LayerPacking;
 using reference::Tensor4;
+using namespace unetgen::op_harness;
 
 namespace {
 
@@ -34,63 +36,6 @@ schedules::CpuTiles tiles_of(Mode m) {
                                                                        : "x86-64-linux-avx-avx2-fma"));
 }
 const char *mode_name(Mode m) { return m == Mode::Plain ? "unscheduled" : m == Mode::Tiles512 ? "avx512 tiles" : "avx2 tiles"; }
-
-std::vector<float> random_vec(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(count);
-    for (float &f : v) f = dist(rng);
-    return v;
-}
-
-Tensor4 random_tensor(int n, int c, int h, int w, uint32_t seed) {
-    Tensor4 t(n, c, h, w);
-    t.v = random_vec(t.v.size(), seed);
-    return t;
-}
-
-Halide::Buffer<float> to_buffer(const Tensor4 &t) {
-    Halide::Buffer<float> b(t.w, t.h, t.c, t.n);
-    for (int n = 0; n < t.n; ++n)
-        for (int c = 0; c < t.c; ++c)
-            for (int y = 0; y < t.h; ++y)
-                for (int x = 0; x < t.w; ++x) b(x, y, c, n) = t.at(n, c, y, x);
-    return b;
-}
-
-codegen::Tensor tensor_of(const Halide::Buffer<float> &b) {
-    return codegen::Tensor{Halide::BoundaryConditions::repeat_edge(b), b.dim(2).extent(), b.dim(0).extent(),
-                           b.dim(1).extent()};
-}
-
-// Realizes `f` over the shape of `like` (through a plain wrapper, so f's own schedule stays).
-Tensor4 realize(const Halide::Func &f, int n, int c, int h, int w) {
-    codegen::Dims d;
-    Halide::Func out("test_out");
-    out(d.x, d.y, d.c, d.n) = f(d.x, d.y, d.c, d.n);
-    Halide::Buffer<float> b = out.realize({w, h, c, n});
-    Tensor4 t(n, c, h, w);
-    for (int ni = 0; ni < n; ++ni)
-        for (int ci = 0; ci < c; ++ci)
-            for (int y = 0; y < h; ++y)
-                for (int x = 0; x < w; ++x) t.at(ni, ci, y, x) = b(x, y, ci, ni);
-    return t;
-}
-
-void require_close(const Tensor4 &got, const Tensor4 &want, const std::string &what) {
-    INFO(what);
-    REQUIRE(got.v.size() == want.v.size());
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < got.v.size(); ++i) {
-        float g = got.v[i], w = want.v[i];
-        if (!(std::fabs(g - w) <= 1e-5f * std::max(1.0f, std::fabs(w)))) {
-            if (!bad) first = i;
-            ++bad;
-        }
-    }
-    INFO("first mismatch at flat index " << first << ": got " << got.v[first] << ", want " << want.v[first]);
-    CHECK(bad == 0);
-}
 
 // The manifest's rule, read independently: dims in layout order, o split into an outer part at
 // the front and an inner part last when o_block > 0, row-major.
