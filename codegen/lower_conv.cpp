@@ -34,12 +34,16 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
     s.accum(d.x, d.y, d.c, d.n) = bias;
     s.accum(d.x, d.y, d.c, d.n) += w * src(d.x + kx - op.pad, d.y + ky - op.pad, ri, d.n);
 
-    Expr v = s.accum(d.x, d.y, d.c, d.n);
+    s.result = Func(op.name);
+    s.result(d.x, d.y, d.c, d.n) = conv_epilogue(s.accum(d.x, d.y, d.c, d.n), op, packing, weights, o);
+    return s;
+}
+
+Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
+                           const Halide::ImageParam &weights, const Halide::Expr &o) {
     if (op.relu) v = Halide::max(v, 0.0f);
     if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
-    s.result = Func(op.name);
-    s.result(d.x, d.y, d.c, d.n) = v;
-    return s;
+    return v;
 }
 
 }  // namespace unetgen::codegen

@@ -142,10 +142,8 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     std::vector<Expr> y = sandwich(mat.AT, mt, mat.AT, n, n);
     Expr o = d.c;
     Expr val = weights(int(packing.bias_offset) + o) + Halide::mux(d.x % m + m * (d.y % m), y);
-    if (op.relu) val = Halide::max(val, 0.0f);
-    if (op.post_affine) val = val * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     s.result = Func(op.name);
-    s.result(d.x, d.y, d.c, d.n) = val;
+    s.result(d.x, d.y, d.c, d.n) = conv_epilogue(val, op, packing, weights, o);
     return s;
 }
 

@@ -82,6 +82,11 @@ std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Exp
 
 // KxK conv (stride 1, zero padding op.pad) reading weights/bias (and scale/shift) from the packed
 // buffer at the offsets and layout of `packing`. Output extent: in - (kernel - 1) + 2 * pad.
+// What follows the sum in every conv lowering (direct or Winograd): ReLU, then the post-ReLU
+// BatchNorm affine (seed 000) read from the packed buffer for output channel `o`.
+Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
+                           const Halide::ImageParam &weights, const Halide::Expr &o);
+
 ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                       const Halide::ImageParam &weights);
 
