@@ -115,24 +115,19 @@ static void schedule_conv_by_pixels(codegen::ConvStages &s, const CpuTiles &t) {
     if (s.in_channels <= 4) upd.unroll(s.r.y);  // first layer: a short reduction, unroll it more
 }
 
-// Channel-vectorised conv: the result is stored channels-innermost, a register tile is
-// c_vectors vectors of output channels x px pixels of one row; per reduction step (i innermost,
-// then kx, ky) it loads c_vectors weight vectors (o_block layout, o innermost) and broadcasts px
-// input values, so loads stay well under the FMAs. Tasks are (channel block, row) pairs; a task
-// sweeps its row with one weight block, kept small enough to stay in L2.
-static void schedule_conv_by_channels(codegen::ConvStages &s, const CpuTiles &t) {
+// The tiling both channel-vectorised convs share: result stored channels-innermost in tiles of
+// cv vectors of channels x px pixels of a row, tasks of (channel block, `rows` rows), and the
+// accumulator computed per tile. Returns the accumulator's update for the caller's reduction order.
+static Halide::Stage schedule_channel_tiles(codegen::ConvStages &s, const CpuTiles &t, int cv, int px, int rows) {
     codegen::Dims d;
-    Var xo("xo"), xi("xi"), co("co"), ci("ci"), task("task");
-    Var yo("yo"), yi("yi");
-    const int cv = channel_vectors(s, t);
-    const int px = std::max(1, t.acc_regs / cv);
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
     s.result.bound(d.c, 0, s.out_channels)
         .reorder_storage(d.c, d.x, d.y, d.n)
         .bound_storage(d.c, padded_channels(s.out_channels, t))
         .compute_root()
         .split(d.c, co, ci, cv * t.vector)
         .split(d.x, xo, xi, px, TailStrategy::RoundUp)
-        .split(d.y, yo, yi, rows_per_task(s, t), TailStrategy::GuardWithIf)
+        .split(d.y, yo, yi, rows, TailStrategy::GuardWithIf)
         .reorder(ci, xi, xo, yi, co, yo, d.n)
         .vectorize(ci, t.vector)
         .unroll(ci)
@@ -144,7 +139,19 @@ static void schedule_conv_by_channels(codegen::ConvStages &s, const CpuTiles &t)
         .vectorize(d.c, t.vector)
         .unroll(d.c)
         .unroll(d.x);
-    Halide::Stage upd = s.accum.update();
+    return s.accum.update();
+}
+
+// Channel-vectorised conv: the result is stored channels-innermost, a register tile is
+// c_vectors vectors of output channels x px pixels of one row; per reduction step (i innermost,
+// then kx, ky) it loads c_vectors weight vectors (o_block layout, o innermost) and broadcasts px
+// input values, so loads stay well under the FMAs. Tasks are (channel block, row) pairs; a task
+// sweeps its row with one weight block, kept small enough to stay in L2.
+static void schedule_conv_by_channels(codegen::ConvStages &s, const CpuTiles &t) {
+    codegen::Dims d;
+    const int cv = channel_vectors(s, t);
+    const int px = std::max(1, t.acc_regs / cv);
+    Halide::Stage upd = schedule_channel_tiles(s, t, cv, px, rows_per_task(s, t));
     upd.reorder(d.c, d.x, s.r.z, s.r.x, s.r.y).vectorize(d.c, t.vector).unroll(d.c).unroll(d.x);
     if (s.in_channels <= 4) upd.unroll(s.r.z).unroll(s.r.x);  // first layer: a short reduction
 }
@@ -164,29 +171,10 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
     if (by_channels(s, t, s.o_block == 0)) {  // o_block 0: the o-innermost layout
         // Like a channel-vectorised conv (weights are packed o-innermost); the pixel tile is
         // even so each unrolled pixel has a fixed tap parity (stride 2) and folds its weights.
-        codegen::Dims d;
-        Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci"), task("task");
         const int cv = channel_vectors(s, t);
         const int px = std::max(2, t.acc_regs / cv / 2 * 2);
-        s.result.bound(d.c, 0, s.out_channels)
-            .reorder_storage(d.c, d.x, d.y, d.n)
-            .bound_storage(d.c, padded_channels(s.out_channels, t))
-            .compute_root()
-            .split(d.c, co, ci, cv * t.vector)
-            .split(d.x, xo, xi, px, TailStrategy::RoundUp)
-            .split(d.y, yo, yi, 2 * rows_per_task(s, t), TailStrategy::GuardWithIf)
-            .reorder(ci, xi, xo, yi, co, yo, d.n)
-            .vectorize(ci, t.vector)
-            .unroll(ci)
-            .unroll(xi)
-            .fuse(co, yo, task)
-            .parallel(task);
-        s.accum.reorder_storage(d.c, d.x, d.y, d.n)
-            .compute_at(s.result, xo)
-            .vectorize(d.c, t.vector)
-            .unroll(d.c)
-            .unroll(d.x);
-        s.accum.update()
+        codegen::Dims d;
+        schedule_channel_tiles(s, t, cv, px, 2 * rows_per_task(s, t))
             .reorder(d.c, d.x, s.r.z, s.r.x, s.r.y)
             .vectorize(d.c, t.vector)
             .unroll(d.c)
