@@ -86,8 +86,8 @@ std::string layer_op_label(const Layer &l) {
         if (l.up_mode == UpMode::Nearest) return "Upsample x2 nearest";
         return l.align_corners ? "Upsample x2 bilinear ac" : "Upsample x2 bilinear";
     case LayerOp::Concat: {
-        const char *match = l.skip_match == SkipMatch::Crop ? "crop" : l.skip_match == SkipMatch::Pad ? "pad" : "exact";
-        return fmt::format("Concat {} {}", l.skip_order == SkipOrder::SkipFirst ? "skip+up" : "up+skip", match);
+        return fmt::format("Concat {} {}", l.skip_order == SkipOrder::SkipFirst ? "skip+up" : "up+skip",
+                           skip_match_name(l.skip_match));
     }
     case LayerOp::Head: {
         std::string s = "Conv1x1 head";
@@ -198,6 +198,63 @@ std::string layer_table(const Network &net, int64_t h, int64_t w) {
     return out;
 }
 
+std::vector<int64_t> verification_extents(const Network &net) {
+    std::vector<int64_t> out;
+    for (int64_t s = 1; s <= kSearchRadius && out.size() < 4; ++s) {
+        if (!net.sizes.accepts(s)) continue;
+        const std::vector<int64_t> extents = net.sizes.evaluate(s);
+        bool wide = true;
+        for (const Layer &l : net.layers) wide = wide && extents[size_t(l.size)] >= 3;
+        if (wide) out.push_back(s);
+    }
+    return out;
+}
+
+namespace {
+
+// What a PyTorch module needs to rebuild the layer (python/unetgen/torch/spec_module.py does).
+void add_layer_attributes(const Layer &l, nlohmann::json &j) {
+    switch (l.op) {
+    case LayerOp::Conv:
+    case LayerOp::Head:
+        j["kernel"] = l.kernel;
+        j["stride"] = l.stride;
+        j["padding"] = l.pad;
+        j["bias"] = l.bias;
+        j["relu"] = l.relu;
+        j["norm"] = norm_name(l.norm);
+        j["norm_order"] = norm_order_name(l.norm_order);
+        j["eps"] = l.bn_eps;
+        j["conv_module"] = l.conv_module;
+        j["bn_module"] = l.bn_module;
+        if (l.op == LayerOp::Head) j["activation"] = activation_name(l.activation);
+        break;
+    case LayerOp::ConvTranspose:
+        j["kernel"] = l.kernel;
+        j["stride"] = l.stride;
+        j["padding"] = l.pad;
+        j["output_padding"] = l.output_padding;
+        j["bias"] = l.bias;
+        j["conv_module"] = l.conv_module;
+        break;
+    case LayerOp::MaxPool:
+        j["kernel"] = l.kernel;
+        j["stride"] = l.stride;
+        break;
+    case LayerOp::Upsample:
+        j["mode"] = up_mode_name(l.up_mode);
+        j["align_corners"] = l.align_corners;
+        break;
+    case LayerOp::Concat:
+        j["order"] = skip_order_name(l.skip_order);
+        j["match"] = skip_match_name(l.skip_match);
+        break;
+    case LayerOp::Input: break;
+    }
+}
+
+}  // namespace
+
 nlohmann::json check_json(const Network &net, int64_t h, int64_t w) {
     using nlohmann::json;
     const std::vector<int64_t> hs = net.sizes.evaluate(h), ws = net.sizes.evaluate(w);
@@ -215,8 +272,12 @@ nlohmann::json check_json(const Network &net, int64_t h, int64_t w) {
                           {"output_shape", shape(l)},
                           {"level", l.level},
                           {"params", layer_params(net, int(i))},
-                          {"flops", layer_flops(net, int(i), hs, ws)}});
+                          {"flops", layer_flops(net, int(i), hs, ws)},
+                          {"line", l.pos.line}});
+        add_layer_attributes(l, layers.back());
     }
+    json sections = json::object();
+    for (const auto &[section, pos] : net.spec.section_pos) sections[section] = pos.line;
     json weights = json::array();
     for (const WeightTensor &t : net.weights)
         weights.push_back({{"name", t.name},
@@ -229,6 +290,11 @@ nlohmann::json check_json(const Network &net, int64_t h, int64_t w) {
             {"in_channels", net.spec.in_channels},
             {"classes", net.spec.classes},
             {"activation", activation_name(net.spec.activation)},
+            {"threshold", net.spec.threshold},
+            {"mean", net.spec.mean},
+            {"std", net.spec.std},
+            {"sections", sections},
+            {"verification_extents", verification_extents(net)},
             {"params", net.param_count()},
             {"flops", net.flops(h, w)},
             {"input_shape", json::array({net.spec.in_channels, h, w})},

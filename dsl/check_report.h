@@ -50,6 +50,13 @@ std::string odd_pooling_warning(const Network &net, int64_t h, int64_t w);
 // The torchsummary-style table for a C x H x W input the network accepts, with totals and formula.
 std::string layer_table(const Network &net, int64_t h, int64_t w);
 
+// Four accepted extents for checking a PyTorch module against the network (tools/export_pytorch.py
+// pairs them into two non-square inputs): the smallest ones whose every layer is at least 3 pixels
+// wide, so that no upsampling mode, pool or crop degenerates into another on a 1- or 2-pixel map.
+// Consecutive accepted extents, so odd ones come in wherever the network takes them. Fewer than
+// four if the search range holds fewer.
+std::vector<int64_t> verification_extents(const Network &net);
+
 // The JSON report (see docs/architecture.md; tools/export_pytorch.py reads its `weights`).
 nlohmann::json check_json(const Network &net, int64_t h, int64_t w);
 

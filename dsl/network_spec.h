@@ -47,6 +47,20 @@ inline const char *up_mode_name(UpMode mode) {
     return "transposed";
 }
 
+inline const char *norm_name(NormKind n) { return n == NormKind::BatchNorm ? "batchnorm" : "none"; }
+inline const char *norm_order_name(NormOrder o) {
+    return o == NormOrder::ConvReluNorm ? "conv_relu_norm" : "conv_norm_relu";
+}
+inline const char *skip_order_name(SkipOrder o) { return o == SkipOrder::UpFirst ? "up_first" : "skip_first"; }
+inline const char *skip_match_name(SkipMatch m) {
+    switch (m) {
+    case SkipMatch::Crop: return "crop";
+    case SkipMatch::Pad: return "pad";
+    case SkipMatch::Exact: return "exact";
+    }
+    return "exact";
+}
+
 struct BlockSpec {
     int convs = 2;
     int kernel = 3;                 // 1 or an odd size up to 7

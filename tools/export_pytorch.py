@@ -1,120 +1,62 @@
 #!/usr/bin/python3
-"""export_pytorch.py — write a PyTorch U-Net's weights as the safetensors file unetgen's runtime loads.
+"""export_pytorch.py — a PyTorch U-Net's weights as the safetensors file unetgen's runtime loads, verified.
 
     export_pytorch.py --spec net.unet --module models.py --model 'UNet001(3, 1, bilinear=True)' \\
-                      [--state-dict ckpt.pt] --out net.safetensors [--unetgen PATH] [--input-size CxHxW] \\
-                      [--randomize SEED]
+                      --state-dict ckpt.pt --out net.safetensors [--unetgen PATH] [--input-size CxHxW]
+    export_pytorch.py --spec net.unet --module models.py --model 'MyUNet()' --random-weights SEED --out net.safetensors
+    export_pytorch.py --spec net.unet --state-dict whole_model.pt --out net.safetensors   # a pickled module
 
-The spec fixes the canonical weight names and their order (`unetgen check SPEC --json`, key
-"weights"); the model fixes which module holds which tensor. They are matched by running one
-forward pass with hooks that record every Conv2d / ConvTranspose2d / BatchNorm2d call in order: the
-k-th module called must be the k-th module of the spec, of the same kind and shapes. Any
-difference is an error naming both sides. Attribute names in the model do not matter.
+The module's Conv2d / ConvTranspose2d / BatchNorm2d calls are matched, in execution order, to the
+spec's canonical weights; then the module is *verified*: the network the spec describes
+(unetgen.torch.from_spec), given these weights, must compute what the module computes on random
+inputs at two sizes the spec takes. A module that differs (another activation, norm, downsampling,
+upsampling mode, skip order, an extra add, ...) is refused with the first layer where they part and
+what the module does there; constructs the spec language cannot express are named. A refused export
+writes no file.
 
---randomize SEED gives every conv and BatchNorm random values (non-trivial running statistics and
-affine parameters), for parity tests without a trained checkpoint. It is applied after
---state-dict, so use one or the other.
+Checkpoints: a state dict, a whole pickled module, or a dict holding either under state_dict /
+model_state_dict / model / net / network_weights / ... (Lightning, nnU-Net, training scripts), with
+prefixes such as module. (DataParallel) dropped; the exporter says what it found. Without
+--state-dict the export is refused unless --random-weights SEED asks for random weights (tests).
 
-Runs with Debian's /usr/bin/python3 (torch 1.13); writes safetensors with json + struct only.
+Runs with Debian's /usr/bin/python3 (torch 1.13); the package is python/unetgen in this repository.
 """
 import argparse
-import glob
 import importlib.util
-import json
 import os
-import shutil
-import struct
-import subprocess
 import sys
 
-KINDS = ("Conv2d", "ConvTranspose2d", "BatchNorm2d")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+
+from unetgen import spec as spec_mod  # noqa: E402
 
 
-class ExportError(Exception):
+class CliError(Exception):
     pass
 
 
-# ---- the spec side ----------------------------------------------------------------------------
-
-def find_unetgen(explicit):
-    """The unetgen binary: --unetgen, $UNETGEN, PATH, then ./build*/cli/unetgen (cwd, repo root)."""
-    if explicit:
-        return explicit
-    if os.environ.get("UNETGEN"):
-        return os.environ["UNETGEN"]
-    on_path = shutil.which("unetgen")
-    if on_path:
-        return on_path
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for root in (os.getcwd(), repo):
-        found = sorted(glob.glob(os.path.join(root, "build*", "cli", "unetgen")))
-        if found:
-            return found[0]
-    raise ExportError("cannot find the unetgen binary: pass --unetgen PATH or set $UNETGEN")
-
-
-def spec_weights(spec, unetgen, weights_list=None):
-    """The spec's canonical weights: [{name, shape, module, module_kind}] in canonical order."""
-    if weights_list:
-        with open(weights_list) as f:
-            data = json.load(f)
-    else:
-        exe = find_unetgen(unetgen)
-        proc = subprocess.run([exe, "check", spec, "--json"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ExportError("cannot read the weights of spec %s: `%s check --json` failed:\n%s"
-                              % (spec, exe, (proc.stderr or proc.stdout).strip()))
-        try:
-            data = json.loads(proc.stdout)
-        except ValueError as e:
-            raise ExportError("cannot read the weights of spec %s: `unetgen check --json` printed no JSON (%s)" % (spec, e))
-    weights = data.get("weights") if isinstance(data, dict) else data
-    if not isinstance(weights, list) or not weights:
-        raise ExportError("cannot read the weights of spec %s: the JSON has no \"weights\" list" % spec)
-    return weights
-
-
-def group_by_module(weights):
-    """[(module, kind, [weight, ...])] in canonical order (a module's tensors are adjacent)."""
-    groups = []
-    for w in weights:
-        if groups and groups[-1][0] == w["module"]:
-            groups[-1][2].append(w)
-        else:
-            groups.append((w["module"], w["module_kind"], [w]))
-    return groups
-
-
-# ---- the model side ---------------------------------------------------------------------------
-
-def build_model(module_file, expr):
-    """Evaluates EXPR in the namespace of MODULE_FILE (its folder importable, as for a script)."""
+def load_namespace(module_file):
+    """The namespace of MODULE_FILE, executed as a module (its folder importable, as for a script)."""
     path = os.path.abspath(module_file)
     if not os.path.isfile(path):
-        raise ExportError("cannot load module file %s: no such file" % module_file)
+        raise CliError("cannot load module file %s: no such file" % module_file)
     sys.path.insert(0, os.path.dirname(path))
-    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    sys.modules.setdefault(name, mod)
     try:
-        return eval(expr, vars(mod))
+        spec.loader.exec_module(mod)
     except Exception as e:
-        raise ExportError("cannot build the model %r from %s: %s: %s" % (expr, module_file, type(e).__name__, e))
+        raise CliError("cannot load module file %s: %s: %s" % (module_file, type(e).__name__, e))
+    return vars(mod)
 
 
-def load_state_dict(model, ckpt):
-    import torch
-    sd = torch.load(ckpt, map_location="cpu")
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
-    if not isinstance(sd, dict):
-        raise ExportError("cannot load checkpoint %s: it holds a %s, not a state dict" % (ckpt, type(sd).__name__))
-    sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}  # DataParallel
+def build_model(namespace, expr, module_file):
     try:
-        model.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
-        raise ExportError("cannot load checkpoint %s into the model: %s" % (ckpt, e))
+        return eval(expr, namespace)
+    except Exception as e:
+        raise CliError("cannot build the model %r from %s: %s: %s" % (expr, module_file, type(e).__name__, e))
 
 
 def randomize_(model, seed):
@@ -134,7 +76,7 @@ def randomize_(model, seed):
                 w.copy_(torch.randn(w.shape, generator=g) * (2.0 / fan_in) ** 0.5)
                 if m.bias is not None:
                     m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.2)
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
                 c = m.num_features
                 if m.weight is not None:
                     m.weight.copy_(0.5 + torch.rand(c, generator=g))
@@ -143,159 +85,76 @@ def randomize_(model, seed):
                 m.running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=g))
 
 
-def modules_in_call_order(model, input_size, in_channels):
-    """Runs one forward pass; returns [(qualified name, module)] of conv / BN calls in order."""
-    import torch
-    import torch.nn as nn
-    names = {m: n for n, m in model.named_modules()}
-    calls = []
-
-    def hook(m, inp, out):
-        calls.append((names.get(m, "?"), m))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d))]
-    # Sizes to try: the one asked for, else common ones until the model accepts one (valid-conv
-    # networks need large inputs). Only the call order matters, not the values.
-    # A model with other input channels than the spec still runs with its own first conv's, so
-    # that the mismatch is reported module by module rather than as a failed forward pass.
-    channels = [in_channels]
-    first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-    if first_conv is not None and first_conv.in_channels != in_channels:
-        channels.append(first_conv.in_channels)
-    sizes = [input_size] if input_size else [(c, s, s) for c in channels for s in (64, 128, 188, 252, 316, 572)]
-    errors = []
-    model.eval()
-    try:
-        for c, h, w in sizes:
-            calls.clear()
-            try:
-                with torch.no_grad():
-                    model(torch.zeros(1, c, h, w))
-                break
-            except Exception as e:  # a size the model cannot take: try the next
-                errors.append("%dx%dx%d: %s: %s" % (c, h, w, type(e).__name__, e))
-        else:
-            raise ExportError("cannot run the model's forward pass to find its module order; tried\n  "
-                              + "\n  ".join(errors) + "\n(pass --input-size CxHxW)")
-    finally:
-        for h in handles:
-            h.remove()
-    seen = {}
-    for i, (n, m) in enumerate(calls):
-        if m in seen:
-            raise ExportError("cannot map module '%s': forward() calls it twice (module #%d and #%d); the spec "
-                              "gives every conv and BatchNorm its own weights" % (n, seen[m] + 1, i + 1))
-        seen[m] = i
-    return calls
-
-
-# ---- matching ---------------------------------------------------------------------------------
-
-def module_text(name, m):
-    kind = type(m).__name__
-    if kind == "BatchNorm2d":
-        return "BatchNorm2d '%s' with %d channels" % (name, m.num_features)
-    return "%s '%s' with weight %s%s" % (kind, name, list(m.weight.shape), "" if m.bias is not None else " and no bias")
-
-
-def describe(index, name, m):
-    return "module #%d is %s" % (index, module_text(name, m))
-
-
-def expected(group):
-    module, kind, ws = group
-    return "%s %s" % (module, list(ws[0]["shape"]))
-
-
-def map_tensors(calls, groups):
-    """[(canonical name, tensor)] in canonical order, or ExportError at the first disagreement."""
-    out = []
-    for k, ((name, m), group) in enumerate(zip(calls, groups), 1):
-        module, kind, ws = group
-        if type(m).__name__ != kind:
-            raise ExportError("%s, the spec expects %s %s" % (describe(k, name, m), kind, expected(group)))
-        for w in ws:
-            attr = w["name"][len(module) + 1:]
-            t = getattr(m, attr, None)
-            if t is None:
-                raise ExportError("%s, the spec expects %s: the module has no %s" % (describe(k, name, m), expected(group), attr))
-            if list(t.shape) != list(w["shape"]) and w is ws[0]:
-                raise ExportError("%s, the spec expects %s" % (describe(k, name, m), expected(group)))
-            if list(t.shape) != list(w["shape"]):
-                raise ExportError("%s, the spec expects %s: %s is %s, the spec's %s is %s"
-                                  % (describe(k, name, m), expected(group), attr, list(t.shape), w["name"], list(w["shape"])))
-            out.append((w["name"], t))
-        wanted = {w["name"][len(module) + 1:] for w in ws}
-        if kind != "BatchNorm2d" and m.bias is not None and "bias" not in wanted:
-            raise ExportError("%s, the spec expects %s without a bias (block bias = false?)"
-                              % (describe(k, name, m), expected(group)))
-    if len(calls) != len(groups):
-        more = ("the first extra is module #%d, %s" % (len(groups) + 1, module_text(*calls[len(groups)]))
-                if len(calls) > len(groups) else "the first one missing is " + expected(groups[len(calls)]))
-        raise ExportError("the model runs %d Conv2d/ConvTranspose2d/BatchNorm2d modules, the spec expects %d; %s"
-                          % (len(calls), len(groups), more))
-    return out
-
-
-# ---- safetensors ------------------------------------------------------------------------------
-
-def write_safetensors(path, named_tensors, metadata):
-    """F32 little-endian tensors in the given order; header padded to 8 bytes as safetensors does."""
-    header, blobs, offset = {}, [], 0
-    for name, t in named_tensors:
-        data = t.detach().to("cpu").float().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-
-
 def parse_size(text):
     try:
         c, h, w = (int(v) for v in text.lower().split("x"))
-        return c, h, w
+        return h, w
     except ValueError:
-        raise ExportError("cannot use --input-size %r: write it as CxHxW, e.g. 3x256x256" % text)
+        raise CliError("cannot use --input-size %r: write it as CxHxW, e.g. 3x256x256" % text)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", required=True, help="the .unet spec the weights are for")
-    ap.add_argument("--module", required=True, help="Python file defining the model")
-    ap.add_argument("--model", required=True, help="expression building the model in that file's namespace")
-    ap.add_argument("--state-dict", help="checkpoint (state dict, or a dict holding one under 'state_dict')")
+    ap.add_argument("--module", help="Python file defining the model (its classes, for a pickled module too)")
+    ap.add_argument("--model", help="expression building the model in that file's namespace")
+    ap.add_argument("--state-dict", help="checkpoint: state dict, whole module, or a dict holding one")
+    ap.add_argument("--random-weights", "--randomize", type=int, metavar="SEED", dest="random_weights",
+                    help="random weights and BN statistics instead of a checkpoint (for tests)")
     ap.add_argument("--out", required=True, help="safetensors file to write")
     ap.add_argument("--unetgen", help="unetgen binary (default: $UNETGEN, PATH, ./build*/cli/unetgen)")
     ap.add_argument("--input-size", help="CxHxW of the forward pass that finds the module order")
-    ap.add_argument("--randomize", type=int, metavar="SEED", help="random weights and BN statistics (for tests)")
-    ap.add_argument("--weights-list", help=argparse.SUPPRESS)  # JSON of `check --json`, for tests
     args = ap.parse_args(argv)
+    what = args.model or args.state_dict or "?"
     try:
-        groups = group_by_module(spec_weights(args.spec, args.unetgen, args.weights_list))
-        model = build_model(args.module, args.model)
-        if args.state_dict:
-            load_state_dict(model, args.state_dict)
-        if args.randomize is not None:
-            randomize_(model, args.randomize)
-        first = groups[0][2][0]["shape"]
-        in_channels = first[1] if groups[0][1] == "Conv2d" else first[0]
+        from unetgen.torch import checkpoint, exporter
+        if args.state_dict is None and args.random_weights is None:
+            raise CliError("cannot export without weights: pass --state-dict CHECKPOINT (or --random-weights SEED "
+                           "for random ones); exporting the model's initial weights would give an untrained network")
+        if args.state_dict is not None and args.random_weights is not None:
+            raise CliError("cannot use --state-dict and --random-weights together: choose one source of weights")
+        ir = spec_mod.load(args.spec, args.unetgen)
+        namespace = load_namespace(args.module) if args.module else None
+        found = None
+        if args.model:
+            if namespace is None:
+                raise CliError("cannot build --model %r without --module FILE defining it" % args.model)
+            model = build_model(namespace, args.model, args.module)
+            if args.state_dict:
+                found = checkpoint.load_into(model, args.state_dict, namespace)
+        else:
+            if not args.state_dict:
+                raise CliError("cannot export without a model: pass --module FILE --model EXPR, or a --state-dict "
+                               "holding a whole pickled module")
+            model = checkpoint.model_from(args.state_dict, namespace)
+            if model is None:
+                raise CliError("cannot export %s alone: it holds weights only; pass --module FILE --model EXPR to "
+                               "build the model they belong to" % args.state_dict)
+            found = "a whole pickled %s module" % type(model).__name__
+        if args.random_weights is not None:
+            randomize_(model, args.random_weights)
+        if found:
+            print("checkpoint %s: %s" % (args.state_dict, found))
         size = parse_size(args.input_size) if args.input_size else None
-        calls = modules_in_call_order(model, size, in_channels)
-        tensors = map_tensors(calls, groups)
-        write_safetensors(args.out, tensors, {"format": "pt", "spec": os.path.basename(args.spec), "model": args.model})
-    except ExportError as e:
-        print("export_pytorch: cannot export %s for %s: %s" % (args.model, args.spec, e), file=sys.stderr)
+        tensors, report = exporter.export(ir, model, args.out, {"model": what}, size)
+    except Exception as e:
+        known = (CliError, spec_mod.SpecError)
+        try:
+            from unetgen.torch import CheckpointError, ExportError
+            known += (CheckpointError, ExportError)
+        except ImportError:
+            pass
+        if not isinstance(e, known):
+            raise
+        print("export_pytorch: cannot export %s for %s: %s" % (what, args.spec, e), file=sys.stderr)
         return 1
+    sizes = " and ".join("%dx%dx%d" % ((ir.in_channels,) + tuple(s)) for s, _, _, _ in report)
+    worst = max(d for _, d, _, _ in report)
+    kind, dtype = report[0][2], str(report[0][3]).replace("torch.", "")
+    print("verified: the module computes the spec's network on %s (%s, max |diff| %.2g); it returns %s"
+          % (sizes, dtype, worst, kind))
     floats = sum(t.numel() for _, t in tensors)
-    print("wrote %d tensors (%d floats) of %d modules to %s" % (len(tensors), floats, len(groups), args.out))
+    print("wrote %d tensors (%d floats) of %d modules to %s" % (len(tensors), floats, len(ir.modules()), args.out))
     return 0
 
 

@@ -63,7 +63,7 @@ def main():
     sh(args.unetgen, "build", spec, "-o", lib)
     weights = os.path.join(wd, "small.safetensors")
     sh(sys.executable, os.path.join(REPO, "tools", "export_pytorch.py"), "--spec", spec, "--module",
-       os.path.join(REFERENCE_DIR, "seed_models.py"), "--model", "UNet003Small(3, 32)", "--randomize", "21",
+       os.path.join(REFERENCE_DIR, "seed_models.py"), "--model", "UNet003Small(3, 32)", "--random-weights", "21",
        "--out", weights, "--unetgen", args.unetgen)
     model = seed_models.UNet003Small(3, 32)
     export_pytorch.randomize_(model, 21)

@@ -1,0 +1,128 @@
+"""from_spec(): the PyTorch module a .unet spec describes, built from the compiler's IR.
+
+    net = unetgen.torch.from_spec("my.unet")      # an nn.Module; train it like any other
+    logits = net(x)                               # the head's output (what losses take)
+    probs = net.probabilities(x)                  # after the spec's `output activation`
+    net.state_dict().keys()                       # the canonical weight names, exactly
+
+Each IR layer (`unetgen check --json`, key "layers") becomes the PyTorch op it stands for, in the
+same order, and each weight module gets its canonical name ("enc1.conv0", "enc1.bn0", "up2",
+"head"), so `torch.save(net.state_dict())` is what the runtime loads, with no mapping at all.
+
+The input is taken as it reaches the network: the spec's `input mean/std` are applied by the
+runtime to 8-bit images only (docs/api.md), so a float tensor here is already normalised.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .. import spec as spec_mod
+
+
+def center_crop(t, height, width):
+    """The centre HEIGHT x WIDTH window of an NCHW tensor: floor(diff / 2) dropped before, the rest after."""
+    dy = (t.shape[2] - height) // 2
+    dx = (t.shape[3] - width) // 2
+    return t[:, :, dy:dy + height, dx:dx + width]
+
+
+class SpecUNet(nn.Module):
+    """The network of one spec; parameters named by the canonical weight names."""
+
+    def __init__(self, ir):
+        super().__init__()
+        self.ir = ir
+        self.activation = ir.activation
+        self.layer_callback = None  # set by unetgen.torch.trace to attribute ops to IR layers
+        kinds = {m: kind for m, kind, _ in ir.modules()}
+        for layer in ir.layers:
+            if layer["op"] in ("conv", "head"):
+                self._add(layer["conv_module"], nn.Conv2d(layer["in_channels"], layer["out_channels"], layer["kernel"],
+                                                          stride=layer["stride"], padding=layer["padding"],
+                                                          bias=layer["bias"]))
+                if layer["norm"] == "batchnorm":
+                    self._add(layer["bn_module"], nn.BatchNorm2d(layer["out_channels"], eps=layer["eps"]))
+            elif layer["op"] == "conv_transpose":
+                self._add(layer["conv_module"], nn.ConvTranspose2d(
+                    layer["in_channels"], layer["out_channels"], layer["kernel"], stride=layer["stride"],
+                    padding=layer["padding"], output_padding=layer["output_padding"], bias=layer["bias"]))
+            elif layer["op"] not in ("input", "maxpool", "upsample", "concat"):
+                raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: op '%s' is unknown to this "
+                                         "version of unetgen.torch" % (layer["name"], ir.path, layer["op"]))
+        built = {n for n, m in self.named_modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d))}
+        if built != set(kinds):
+            raise spec_mod.SpecError("cannot build %s in PyTorch: its layers give modules %s, its weights name %s"
+                                     % (ir.path, sorted(built), sorted(kinds)))
+
+    def _add(self, dotted, module):
+        """Registers MODULE under a dotted canonical name, creating the plain containers on the way."""
+        parent = self
+        parts = dotted.split(".")
+        for p in parts[:-1]:
+            if not hasattr(parent, p):
+                parent.add_module(p, nn.Module())
+            parent = getattr(parent, p)
+        parent.add_module(parts[-1], module)
+
+    def _get(self, dotted):
+        m = self
+        for p in dotted.split("."):
+            m = getattr(m, p)
+        return m
+
+    def forward(self, x):
+        values = {}
+        for layer in self.ir.layers:
+            if self.layer_callback is not None:
+                self.layer_callback(layer)
+            op = layer["op"]
+            ins = [values[n] for n in layer["inputs"]]
+            if op == "input":
+                y = x
+            elif op in ("conv", "head"):
+                y = self._get(layer["conv_module"])(ins[0])
+                bn = self._get(layer["bn_module"]) if layer["norm"] == "batchnorm" else None
+                if bn is not None and layer["norm_order"] == "conv_norm_relu":
+                    y = bn(y)
+                if layer["relu"]:
+                    y = F.relu(y)
+                if bn is not None and layer["norm_order"] == "conv_relu_norm":
+                    y = bn(y)
+            elif op == "conv_transpose":
+                y = self._get(layer["conv_module"])(ins[0])
+            elif op == "maxpool":
+                y = F.max_pool2d(ins[0], layer["kernel"], layer["stride"])
+            elif op == "upsample":
+                y = F.interpolate(ins[0], scale_factor=2, mode=layer["mode"],
+                                  align_corners=layer["align_corners"] if layer["mode"] == "bilinear" else None)
+            elif op == "concat":
+                skip, up = ins
+                if layer["match"] == "crop":
+                    skip = center_crop(skip, up.shape[2], up.shape[3])
+                elif layer["match"] == "pad":
+                    dy, dx = skip.shape[2] - up.shape[2], skip.shape[3] - up.shape[3]
+                    up = F.pad(up, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+                elif skip.shape[2:] != up.shape[2:]:
+                    raise ValueError("cannot concatenate %s: skip %s and upsampled %s differ, and skip match = exact "
+                                     "needs equal sizes (input sides the network takes: see `unetgen check`)"
+                                     % (layer["name"], list(skip.shape[2:]), list(up.shape[2:])))
+                y = torch.cat([skip, up] if layer["order"] == "skip_first" else [up, skip], 1)
+            values[layer["name"]] = y
+        return y
+
+    def apply_activation(self, logits):
+        """The spec's output activation on head logits (sigmoid, softmax over channels, or none)."""
+        if self.activation == "sigmoid":
+            return torch.sigmoid(logits)
+        if self.activation == "softmax":
+            return torch.softmax(logits, 1)
+        return logits
+
+    def probabilities(self, x):
+        return self.apply_activation(self(x))
+
+
+def from_spec(path_or_ir, unetgen=None):
+    """nn.Module of the network a .unet spec describes (a path, or a SpecIR from unetgen.spec.load)."""
+    ir = path_or_ir if isinstance(path_or_ir, spec_mod.SpecIR) else spec_mod.load(path_or_ir, unetgen)
+    return SpecUNet(ir)

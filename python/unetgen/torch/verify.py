@@ -1,0 +1,275 @@
+"""verify(): does a PyTorch module compute what its spec says? Layer by layer, on random inputs.
+
+    report = verify(user_model, spec_model, ir, canonical_of)   # VerifyError if not
+
+The spec-built module (from_spec) gets the user's weights under their canonical names; both run on
+the same random inputs at two sizes the spec takes, in eval mode and float64 (float32 if the user's
+module cannot run in float64), and both are traced (unetgen.torch.trace). The weight-carrying ops
+are compared in execution order, input then output, so the first difference is found where it
+arises: a differing input means the ops *between* two weight layers differ (an activation, a pool,
+an upsampling mode, the skip order, an extra add), a differing output with an equal input means
+the layer itself does (stride, dilation, groups, padding, eps). The error names that layer, the
+module there, and what it runs that the spec does not, with the spec line to change where the
+language can say it.
+
+unsupported() lists, from the trace alone, what the language cannot express at all (other
+normalisations and activations, strided / dilated / grouped convs, non-zero padding modes,
+arithmetic between tensors), so those are named whatever the numbers say.
+"""
+import copy
+import difflib
+
+import torch
+
+from . import trace as tr
+
+# max |user - spec| allowed, relative to max(1, max |spec|): rounding only (same ops, same weights).
+TOLERANCE = {torch.float64: 1e-9, torch.float32: 2e-5}
+
+# The section a kind of op belongs to, for pointing at the spec line.
+SECTION = {"relu": "block", "batch_norm": "block", "conv2d": "block", "max_pool2d": "down", "avg_pool2d": "down",
+           "interpolate": "up", "conv_transpose2d": "up", "cat": "skip", "slice": "skip", "pad": "skip",
+           "sigmoid": "output", "softmax": "output"}
+ACTIVATIONS = {"leaky_relu", "elu", "gelu", "prelu", "silu", "hardtanh", "tanh", "sigmoid", "softmax", "log_softmax",
+               "selu", "celu", "mish", "hardswish", "hardsigmoid", "softplus", "relu6"}
+NORMS = {"instance_norm", "group_norm", "layer_norm", "local_response_norm"}
+ARITHMETIC = {"add", "sub", "mul", "div", "rsub"}
+SHAPE_OPS = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose"}
+
+
+class VerifyError(Exception):
+    pass
+
+
+def _max_diff(a, b):
+    if a is None or b is None or tuple(a.shape) != tuple(b.shape):
+        return float("inf")
+    return float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
+
+
+def _bound(dtype, ref):
+    return TOLERANCE[dtype] * max(1.0, float(ref.abs().max()) if ref is not None and ref.numel() else 1.0)
+
+
+class Naming:
+    """Canonical names for both traces: module -> canonical module -> IR layer."""
+
+    def __init__(self, ir, canonical_of):
+        self.ir = ir
+        self.canonical_of = canonical_of            # user module qualified name -> canonical module name
+        self.layer_of = {w["module"]: w["layer"] for w in ir.weights}
+
+    def layer(self, op, user):
+        if op is None:
+            return "input"
+        name = op.weight_module_name
+        return self.layer_of.get(self.canonical_of.get(name, name) if user else name, name)
+
+
+def _signatures(t, ops, naming, user):
+    out = []
+    for op in ops:
+        s = op.signature()
+        if op.kind == "cat":
+            s += "[" + ", ".join(naming.layer(tr.source_of(t, v), user) for v in op.inputs) + "]"
+        out.append(s)
+    return out
+
+
+def _hint(ir, u, s, after_op=None):
+    """A sentence on what to change, for module op U (or None) where the spec runs S (or None)."""
+    kind_u, kind_s = (u.kind if u else None), (s.kind if s else None)
+    if kind_u == "interpolate" and kind_s == "interpolate" or (kind_u == "interpolate" and kind_s is None):
+        ac = ", align_corners = %s" % str(u.attrs.get("align_corners")).lower() if "align_corners" in u.attrs else ""
+        if u.attrs.get("scale") == 2 and u.attrs.get("mode") in ("bilinear", "nearest"):
+            return "set `up mode = %s%s` (%s)" % (u.attrs["mode"], ac, ir.where("up"))
+        return "the language upsamples by 2 with `up mode = transposed | bilinear | nearest` (%s)" % ir.where("up")
+    if kind_u == "cat" and kind_s == "cat":
+        return "if only the order differs, swap `skip order` (%s)" % ir.where("skip")
+    if kind_u == "slice" and kind_s in ("pad", None):
+        return "the module crops the skip: `skip match = crop` (%s)" % ir.where("skip")
+    if kind_u == "pad" and u.module_type in ("Conv2d", "ConvTranspose2d"):
+        return "%s pads with mode '%s' (padding_mode); the language's convs pad with zeros" % (u.where(), u.attrs.get("mode"))
+    if kind_u == "pad" and kind_s in ("slice", None):
+        if u.attrs.get("mode") == "constant" and not u.attrs.get("value"):
+            return "the module zero-pads the upsampled tensor: `skip match = pad` (%s)" % ir.where("skip")
+        return "the language pads skips with zeros only (%s)" % ir.where("skip")
+    if kind_u in NORMS:
+        return "the language's norms are `block norm = none | batchnorm` (%s)" % ir.where("block")
+    if kind_u in ACTIVATIONS or kind_u == "relu" and kind_s in ACTIVATIONS:
+        return "the language applies ReLU after every conv unit and nothing else inside the network (%s)" % ir.where("block")
+    if kind_u == "relu" and kind_s is None:
+        if after_op is not None and after_op.kind == "batch_norm":
+            return "if the BatchNorm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
+        return "an extra ReLU, which the spec does not have here"
+    if kind_s == "relu" and kind_u is None:
+        if after_op is not None and after_op.kind == "batch_norm":
+            return "if the BatchNorm comes before the ReLU, set `block order = conv_norm_relu` (%s)" % ir.where("block")
+        return "the spec puts a ReLU after every conv unit (%s)" % ir.where("block")
+    if kind_s == "max_pool2d" and kind_u is None:
+        return ("the spec max-pools 2x2 between levels (%s); the module does not (a strided conv? the language has "
+                "no strided-conv downsampling)" % ir.where("down"))
+    if kind_u in ("max_pool2d", "avg_pool2d"):
+        return "the language downsamples with `down mode = maxpool` (2x2, stride 2) only (%s)" % ir.where("down")
+    if kind_u in ARITHMETIC:
+        return "an extra %s, which the language cannot express (a residual connection, a scale, an in-network " \
+               "normalisation?)" % kind_u
+    return ""
+
+
+def _slice_difference(tu, us, ts, ss, naming, ir, next_op):
+    """Sentences for the ops that differ between the module's slice US and the spec's slice SS."""
+    su, sp = _signatures(tu, us, naming, True), _signatures(ts, ss, naming, False)
+    lines = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=su, b=sp, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        pairs = max(i2 - i1, j2 - j1)
+        for n in range(pairs):
+            u = us[i1 + n] if i1 + n < i2 else None
+            s = ss[j1 + n] if j1 + n < j2 else None
+            if u is not None and s is not None:
+                text = "the module runs %s (in %s) where the spec runs %s" % (su[i1 + n], u.where(), sp[j1 + n])
+            elif u is not None:
+                text = "the module runs %s (in %s), which the spec does not" % (su[i1 + n], u.where())
+            else:
+                text = "the spec runs %s (layer %s), which the module does not" % (sp[j1 + n], s.layer or "?")
+            hint = _hint(ir, u, s, next_op)
+            lines.append(text + (": " + hint if hint else ""))
+    return lines
+
+
+def _attr_difference(u, s, ir):
+    out = []
+    for key in sorted(set(u.attrs) | set(s.attrs)):
+        if u.attrs.get(key) != s.attrs.get(key):
+            out.append("%s %s where the spec has %s" % (key, u.attrs.get(key), s.attrs.get(key)))
+    notes = {"stride": "the language's convs have stride 1 (it downsamples with `down mode = maxpool`)",
+             "dilation": "the language has no dilated convs", "groups": "the language has no grouped convs",
+             "padding": "`block padding = same` pads kernel/2 each side, `valid` pads 0 (%s)" % ir.where("block"),
+             "eps": "set `block eps` (%s)" % ir.where("block")}
+    hints = [notes[k] for k in sorted(set(u.attrs) | set(s.attrs)) if k in notes and u.attrs.get(k) != s.attrs.get(k)]
+    return out, hints
+
+
+def unsupported(t, ir):
+    """Sentences naming each construct of trace T the spec language cannot express (empty when none)."""
+    found = {}
+    tail = {op.index for op in tr.slice_back(t, t.output)} if t.output is not None else set()
+
+    def add(op, rule):
+        key = (op.module_type if op.module_name else "", op.signature(), rule)
+        found.setdefault(key, []).append(op.module_name)
+
+    for op in t.ops:
+        k, a = op.kind, op.attrs
+        if k == "conv2d":
+            if a.get("stride") != 1:
+                add(op, "a strided conv (the language's convs have stride 1; it downsamples with `down mode = maxpool`)")
+            if a.get("dilation") != 1:
+                add(op, "a dilated conv (the language has none)")
+            if a.get("groups") != 1:
+                add(op, "a grouped conv (the language has none)")
+        elif k == "conv_transpose2d":
+            if a.get("dilation") != 1 or a.get("groups") != 1:
+                add(op, "a dilated or grouped transposed conv (the language has none)")
+        elif k in NORMS:
+            add(op, "a normalisation other than BatchNorm (the language's `block norm` is none or batchnorm)")
+        elif k in ("sigmoid", "softmax") and op.index in tail:
+            continue  # the output activation: the comparison with the spec's `output activation` decides
+        elif k in ACTIVATIONS:
+            add(op, "an activation other than ReLU inside the network (the language has ReLU only)")
+        elif k == "pad" and (a.get("mode") != "constant" or a.get("value")):
+            add(op, "padding with mode '%s' (the language pads with zeros only)" % a.get("mode"))
+        elif k == "avg_pool2d" or (k == "max_pool2d" and (a.get("kernel"), a.get("stride"), a.get("padding"),
+                                                          a.get("dilation"), a.get("ceil_mode")) != (2, 2, 0, 1, False)):
+            add(op, "a pool other than 2x2 max-pool with stride 2 (`down mode = maxpool`)")
+        elif k == "interpolate" and (a.get("scale") != 2 or a.get("mode") not in ("bilinear", "nearest")):
+            add(op, "resizing other than x2 bilinear or nearest (`up mode`)")
+        elif k in ARITHMETIC:
+            tensors = len(op.inputs)
+            add(op, "an %s of two tensors (a residual connection or a gate; the language has none)" % k if tensors > 1
+                else "an %s with a constant (the language has none inside the network)" % k)
+        elif k in ("relu", "batch_norm", "max_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") \
+                or k in tr.IDENTITY and tr.is_identity(op) or k in SHAPE_OPS:
+            continue
+        else:
+            add(op, "an op the language has no counterpart for")
+    out = []
+    for (mtype, sig, rule), names in found.items():
+        where = "%s '%s'" % (mtype, names[0]) if mtype else "the model's forward()"
+        more = " (and %d more)" % (len(names) - 1) if len(names) > 1 else ""
+        out.append("%s%s runs %s: %s" % (where, more, sig, rule))
+    return out
+
+
+def _as(model, dtype):
+    m = copy.deepcopy(model).to(dtype)
+    m.eval()
+    return m
+
+
+def verify(user_model, spec_model, ir, canonical_of, sizes=None, seed=0):
+    """Compares the two modules; returns [(size, max |diff|, 'logits' | 'probabilities', dtype)] or raises VerifyError."""
+    naming = Naming(ir, canonical_of)
+    sizes = sizes or ir.verification_sizes()
+    dtype = torch.float64
+    g = torch.Generator().manual_seed(seed)
+    xs = [torch.randn((1, ir.in_channels) + tuple(s), generator=g, dtype=torch.float64) for s in sizes]
+    user, spec = _as(user_model, dtype), _as(spec_model, dtype)
+    try:
+        user(xs[0])
+    except Exception:  # a module that builds float32 tensors inside forward(): compare in float32
+        dtype = torch.float32
+        user, spec = _as(user_model, dtype), _as(spec_model, dtype)
+    report = []
+    for size, x in zip(sizes, xs):
+        x = x.to(dtype)
+        shape = "x".join(str(v) for v in x.shape)
+        try:
+            tu = tr.trace(user, x)
+        except Exception as e:
+            raise VerifyError("the module cannot run input %s, which the spec takes: %s: %s" % (shape, type(e).__name__, e))
+        ts = tr.trace(spec, x)
+        if len(tu.mapped) != len(ts.mapped):
+            raise VerifyError("on input %s the module runs %d conv / BatchNorm layers, the spec %d"
+                              % (shape, len(tu.mapped), len(ts.mapped)))
+        worst = 0.0
+        for k, (u, s) in enumerate(zip(tu.mapped, ts.mapped), 1):
+            where = "%s (module #%d, %s '%s')" % (s.weight_module_name, k, type(u.weight_module).__name__,
+                                                  u.weight_module_name)
+            d_in = _max_diff(u.in_data, s.in_data)
+            if d_in > _bound(dtype, s.in_data):
+                us, ss = tr.slice_back(tu, u.inputs[0]), tr.slice_back(ts, s.inputs[0])
+                lines = _slice_difference(tu, us, ts, ss, naming, ir, u)
+                shapes = "" if tuple(u.in_data.shape) == tuple(s.in_data.shape) else \
+                    " (shape %s, the spec's %s)" % (list(u.in_data.shape), list(s.in_data.shape))
+                if not lines:
+                    lines = ["the same ops run on the way there, so their inputs differ upstream"]
+                raise VerifyError("the module and the spec part at the input of %s, on input %s: max |diff| %.3g%s:\n  - %s"
+                                  % (where, shape, d_in, shapes, "\n  - ".join(lines)))
+            d_out = _max_diff(u.out_data, s.out_data)
+            if d_out > _bound(dtype, s.out_data):
+                diffs, hints = _attr_difference(u, s, ir)
+                what = "; ".join(diffs) or "its attributes agree, so the weights are used differently"
+                raise VerifyError("the module and the spec part at the output of %s, on input %s: max |diff| %.3g: "
+                                  "%s runs %s: %s%s" % (where, shape, d_out, u.where(), u.signature(), what,
+                                                        (" (" + "; ".join(hints) + ")") if hints else ""))
+            worst = max(worst, d_out)
+        logits = ts.output_data
+        probs = spec.apply_activation(logits)
+        got = tu.output_data
+        d_logits, d_probs = _max_diff(got, logits), _max_diff(got, probs)
+        if d_logits <= _bound(dtype, logits):
+            report.append((sizes[len(report)], max(worst, d_logits), "logits", dtype))
+            continue
+        if ir.activation != "none" and d_probs <= _bound(dtype, probs):
+            report.append((sizes[len(report)], max(worst, d_probs), "probabilities", dtype))
+            continue
+        us = tr.slice_back(tu, tu.output) if tu.output is not None else []
+        tail = ", ".join(op.signature() + " (in " + op.where() + ")" for op in us) or "nothing"
+        raise VerifyError("the module's output differs from the spec's on input %s (max |diff| %.3g from its logits, "
+                          "%.3g from its probabilities) though every layer agrees: after the head the module runs %s; "
+                          "the spec's output activation is %s (%s)"
+                          % (shape, d_logits, d_probs, tail, ir.activation, ir.where("output")))
+    return report

@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""Verified export: every way a module can differ from its spec is refused, pointing at the difference.
+
+Through tools/export_pytorch.py as a user runs it, on TinyUNet (variant_models.py: a U-Net in its own
+style with switches for each difference) against the tiny spec it implements:
+  - each mismatch (LeakyReLU, strided-conv downsampling, InstanceNorm / GroupNorm for norm = none,
+    swapped skip order, nearest for bilinear, an extra residual add, a missing ReLU, a sigmoid inside,
+    a dilated conv, reflect padding, BN after the ReLU, a sigmoid output for activation = none) exits 1
+    with a message naming the first differing layer and what the module does there, and writes no file;
+  - equivalent modules (dropout in eval, a final sigmoid for activation = sigmoid) export, and the file
+    holds the module's tensors under canonical names;
+  - checkpoints as people save them: plain state dict, a whole module pickled from a script
+    (__main__ classes), a Lightning-style dict with 'model.' prefixes, DataParallel 'module.'; and no
+    --state-dict without --random-weights is refused.
+Through the API: from_spec() has the canonical names in order, and a module trained from it exports
+with no mapping; the bundled trained coins model, moved into tools/train_demo.py's own CoinsUNet
+class, exports bit for bit to models/coins.safetensors.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+EXPORTER = os.path.join(REPO, "tools", "export_pytorch.py")
+VARIANTS = os.path.join(HERE, "variant_models.py")
+sys.path[:0] = [os.path.join(REPO, "python"), HERE, os.path.join(REPO, "tools")]
+
+import torch  # noqa: E402
+
+import variant_models  # noqa: E402
+from unetgen import spec as spec_mod  # noqa: E402
+from unetgen.torch import check_module, from_spec, read_safetensors  # noqa: E402
+
+failures = []
+
+
+def expect(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def exporter(*args):
+    p = subprocess.run([sys.executable, EXPORTER] + list(args), capture_output=True, text=True)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+# (switches of TinyUNet, settings of the spec, fragments the refusal must contain)
+REFUSED = [
+    ({"act": "leaky"}, {}, ["enc0.conv1", "leaky_relu(negative_slope=0.01)", "LeakyReLU 'stem.0.act'",
+                            "an activation other than ReLU"]),
+    ({"down": "strided"}, {}, ["enc1.conv0", "stride=2", "a strided conv", "the spec runs max_pool2d", "`down    mode = maxpool`"]),
+    ({"norm": "instance"}, {"norm": "none"}, ["enc0.conv1", "InstanceNorm2d 'stem.0.norm'", "instance_norm",
+                                              "a normalisation other than BatchNorm"]),
+    ({"norm": "group"}, {"norm": "none"}, ["GroupNorm 'stem.0.norm'", "group_norm", "a normalisation other than BatchNorm"]),
+    ({"skip": "up_first"}, {}, ["dec1.conv0", "cat(dim=1)[enc2.conv1, enc1.conv1]", "cat(dim=1)[enc1.conv1, enc2.conv1]",
+                                "swap `skip order`", "`skip    order = skip_first, match = pad`"]),
+    ({"up": "nearest"}, {}, ["dec1.conv0", "interpolate(mode=nearest, scale=2)", "set `up mode = nearest`",
+                             "`up      mode = bilinear, align_corners = true`"]),
+    ({"residual": True}, {}, ["dec1.conv0", "an add of two tensors", "the module runs add"]),
+    ({"drop_relu": True}, {}, ["enc1.conv0", "the spec runs relu (layer enc0.conv1), which the module does not"]),
+    ({"inner_sigmoid": True}, {}, ["dec1.conv0", "the module runs sigmoid", "an activation other than ReLU"]),
+    ({"dilation": True}, {}, ["enc1.conv1", "dilation 2 where the spec has 1", "a dilated conv"]),
+    ({"pad_mode": "reflect"}, {}, ["enc0.conv0", "pad(mode=reflect", "padding with mode 'reflect'"]),
+    ({"order": "relu_norm"}, {}, ["enc0.bn0", "set `block order = conv_relu_norm`"]),
+    ({"out_act": "sigmoid"}, {}, ["output differs", "after the head the module runs sigmoid",
+                                  "the spec's output activation is none"]),
+]
+ACCEPTED = [({}, {}, "logits"), ({"dropout": True}, {}, "logits"), ({"out_act": "sigmoid"}, {"activation": "sigmoid"},
+                                                                     "probabilities")]
+
+
+def spec_file(work, settings):
+    name = "tiny_" + "_".join("%s-%s" % kv for kv in sorted(settings.items())) + ".unet"
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(variant_models.tiny_spec(**settings))
+    return path
+
+
+def model_expr(switches):
+    return "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in sorted(switches.items()))
+
+
+def test_cli(work, unetgen):
+    for switches, settings, fragments in REFUSED:
+        out = os.path.join(work, "refused.safetensors")
+        rc, log = exporter("--spec", spec_file(work, settings), "--module", VARIANTS, "--model", model_expr(switches),
+                           "--random-weights", "3", "--out", out, "--unetgen", unetgen)
+        missing = [f for f in fragments if f not in log]
+        expect(rc == 1 and not missing and not os.path.exists(out),
+               "%s is refused, no file written%s" % (model_expr(switches),
+                                                     "" if not missing else ": missing %s in:\n%s" % (missing, log)))
+    for switches, settings, kind in ACCEPTED:
+        out = os.path.join(work, "accepted.safetensors")
+        rc, log = exporter("--spec", spec_file(work, settings), "--module", VARIANTS, "--model", model_expr(switches),
+                           "--random-weights", "3", "--out", out, "--unetgen", unetgen)
+        expect(rc == 0 and "verified" in log and "it returns " + kind in log and os.path.exists(out),
+               "%s exports and verifies (%s): %s" % (model_expr(switches), kind, log.splitlines()[0] if log else ""))
+        if rc == 0:
+            model = variant_models.TinyUNet(**switches)
+            sys.modules.setdefault("export_pytorch", __import__("export_pytorch"))
+            import export_pytorch
+            export_pytorch.randomize_(model, 3)
+            got = read_safetensors(out)
+            ours = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+            expect(len(got) == len(ours) and sorted(float(v.sum()) for v in got.values()) ==
+                   sorted(float(v.sum()) for v in ours.values()), "the file holds the module's %d tensors" % len(ours))
+        if os.path.exists(out):
+            os.remove(out)
+
+
+def test_checkpoints(work, unetgen):
+    import export_pytorch
+    spec = spec_file(work, {})
+    trained = variant_models.TinyUNet()
+    export_pytorch.randomize_(trained, 11)
+    sd = trained.state_dict()
+    forms = {
+        "plain.pt": (sd, "a plain state dict"),
+        "lightning.ckpt": ({"epoch": 7, "global_step": 70, "state_dict": {"model." + k: v for k, v in sd.items()},
+                            "optimizer_states": [{}]}, "a dict with the state dict under 'state_dict', keys prefixed 'model.'"),
+        "dataparallel.pt": ({"module." + k: v for k, v in sd.items()}, "a plain state dict, keys prefixed 'module.'"),
+        "training.pt": ({"model_state_dict": sd, "epoch": 3}, "a dict with the state dict under 'model_state_dict'"),
+    }
+    want = read_safetensors_of(work, unetgen, spec, trained)
+    for name, (obj, said) in forms.items():
+        path = os.path.join(work, name)
+        torch.save(obj, path)
+        out = os.path.join(work, name + ".safetensors")
+        rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", "TinyUNet()", "--state-dict", path,
+                           "--out", out, "--unetgen", unetgen)
+        same = rc == 0 and all(torch.equal(a, want[k]) for k, a in read_safetensors(out).items())
+        expect(same and said in log, "checkpoint %s loads (%s) and exports the trained weights%s"
+               % (name, said, "" if same and said in log else ":\n" + log))
+    # A whole module pickled by a script: its classes are __main__.TinyUNet there.
+    whole = os.path.join(work, "whole.pt")
+    code = ("import torch; exec(open(%r).read()); m = TinyUNet(); m.load_state_dict(torch.load(%r)); "
+            "assert type(m).__module__ == '__main__'; torch.save(m, %r)"
+            % (VARIANTS, os.path.join(work, "plain.pt"), whole))
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = os.path.join(work, "whole.safetensors")
+    rc, log = exporter("--spec", spec, "--module", VARIANTS, "--state-dict", whole, "--out", out, "--unetgen", unetgen)
+    same = rc == 0 and all(torch.equal(a, want[k]) for k, a in read_safetensors(out).items())
+    expect(same and "a whole pickled TinyUNet module" in log, "a whole module pickled from a script exports" +
+           ("" if same else ":\n" + log))
+    rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", "TinyUNet()", "--out", out + "2",
+                       "--unetgen", unetgen)
+    expect(rc == 1 and "cannot export without weights: pass --state-dict" in log and not os.path.exists(out + "2"),
+           "no --state-dict and no --random-weights is refused: " + log)
+    rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", "TinyUNet(norm='none')", "--state-dict",
+                       os.path.join(work, "plain.pt"), "--out", out + "2", "--unetgen", unetgen)
+    expect(rc == 1 and "cannot load checkpoint" in log, "a checkpoint of another model is refused: " + log[-200:])
+
+
+def read_safetensors_of(work, unetgen, spec, model):
+    """Canonical tensors of MODEL, through the API (the reference the CLI exports are compared with)."""
+    tensors, _ = check_module(spec_mod.load(spec, unetgen), model)
+    return {k: v.detach().clone() for k, v in tensors}
+
+
+def test_from_spec(work, unetgen):
+    spec = spec_file(work, {})
+    ir = spec_mod.load(spec, unetgen)
+    net = from_spec(ir)
+    names = [k for k in net.state_dict() if not k.endswith("num_batches_tracked")]
+    expect(names == [w["name"] for w in ir.weights], "from_spec's state dict has the canonical names, in order")
+    expect(sum(p.numel() for p in net.parameters()) == ir.data["params"], "from_spec has the spec's parameter count")
+    # train a little, then export the spec-built module itself: no mapping needed, and it verifies
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(0)
+    net.train()
+    for _ in range(3):
+        x = torch.randn(2, 3, 16, 16, generator=g)
+        loss = net(x).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tensors, report = check_module(ir, net)
+    expect([n for n, _ in tensors] == names and report[0][1] == 0.0,
+           "a trained from_spec module exports and verifies (max |diff| %g)" % report[0][1])
+
+
+def test_trained_coins(work, unetgen):
+    import train_demo
+    ir = spec_mod.load(os.path.join(REPO, "models", "coins.unet"), unetgen)
+    trained = read_safetensors(os.path.join(REPO, "models", "coins.safetensors"))
+    spec_net = from_spec(ir)
+    spec_net.load_state_dict({**spec_net.state_dict(), **trained})
+    check_module(ir, spec_net)
+    coins = train_demo.CoinsUNet()
+    tensors, _ = check_module(ir, coins)       # maps CoinsUNet's own tensors to canonical names
+    with torch.no_grad():
+        for name, t in tensors:
+            t.copy_(trained[name])
+    ckpt = os.path.join(work, "coins.pt")
+    torch.save({"state_dict": coins.state_dict(), "epoch": 1}, ckpt)
+    out = os.path.join(work, "coins.safetensors")
+    rc, log = exporter("--spec", os.path.join(REPO, "models", "coins.unet"), "--module",
+                       os.path.join(REPO, "tools", "train_demo.py"), "--model", "CoinsUNet()", "--state-dict", ckpt,
+                       "--out", out, "--unetgen", unetgen)
+    same = rc == 0 and all(torch.equal(v, trained[k]) for k, v in read_safetensors(out).items())
+    expect(same and "verified" in log, "the trained coins model exports from CoinsUNet, verified, bit for bit" +
+           ("" if same else ":\n" + log))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unetgen", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    torch.set_num_threads(2)
+    test_cli(args.workdir, args.unetgen)
+    test_checkpoints(args.workdir, args.unetgen)
+    test_from_spec(args.workdir, args.unetgen)
+    test_trained_coins(args.workdir, args.unetgen)
+    print("%d failed" % len(failures) if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""A small U-Net written the way a user might (its own class layout, functional calls), with switches
+that make it differ from its spec in the ways the verified export must catch.
+
+    TinyUNet()                          exactly tiny_spec() below
+    TinyUNet(act="leaky")               LeakyReLU(0.01) instead of ReLU
+    TinyUNet(down="strided")            stride-2 conv downsampling instead of max-pool
+    TinyUNet(norm="instance")           InstanceNorm (affine) where the spec says norm = none ... and so on
+
+The switches (each alone, the rest at their spec values): act relu|leaky, down pool|strided,
+norm bn|instance|group|none, order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest,
+residual (an extra add), drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside),
+dilation (a dilated conv), pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+WIDTHS = [4, 8, 16]
+
+
+def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none"):
+    """The .unet text of the network TinyUNet() computes (its defaults), with the given settings."""
+    return "\n".join([
+        "network name = tiny",
+        "input   channels = 3",
+        "output  classes = 2, activation = %s" % activation,
+        "encoder channels = [%s]" % ", ".join(map(str, WIDTHS)),
+        "decoder channels = [8, 4], mid = half_in",
+        "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s, order = %s" % (norm, order),
+        "down    mode = maxpool",
+        "up      mode = %s%s" % (up, ", align_corners = true" if up == "bilinear" else ""),
+        "skip    order = %s, match = pad" % skip, ""])
+
+
+class Unit(nn.Module):
+    """conv (no bias) + norm + activation, in the switched order."""
+
+    def __init__(self, i, o, v, stride=1, relu=True, dilation=1):
+        super().__init__()
+        self.v = v
+        pad = dilation
+        self.conv = nn.Conv2d(i, o, 3, stride=stride, padding=pad, dilation=dilation, bias=False,
+                              padding_mode=v["pad_mode"])
+        self.norm = {"bn": lambda: nn.BatchNorm2d(o), "instance": lambda: nn.InstanceNorm2d(o, affine=True),
+                     "group": lambda: nn.GroupNorm(2, o), "none": lambda: nn.Identity()}[v["norm"]]()
+        self.act = (nn.LeakyReLU(0.01) if v["act"] == "leaky" else nn.ReLU(inplace=True)) if relu else nn.Identity()
+        self.drop = nn.Dropout2d(0.3) if v["dropout"] else nn.Identity()
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.v["order"] == "relu_norm":
+            return self.drop(self.norm(self.act(x)))
+        return self.drop(self.act(self.norm(x)))
+
+
+class TinyUNet(nn.Module):
+    def __init__(self, act="relu", down="pool", norm="bn", order="norm_relu", skip="skip_first", up="bilinear",
+                 residual=False, drop_relu=False, inner_sigmoid=False, dilation=False, pad_mode="zeros",
+                 out_act="none", dropout=False):
+        super().__init__()
+        v = dict(act=act, norm=norm, order=order, pad_mode=pad_mode, dropout=dropout)
+        self.opts = dict(down=down, skip=skip, up=up, residual=residual, inner_sigmoid=inner_sigmoid, out_act=out_act)
+        w = WIDTHS
+        self.stem = nn.Sequential(Unit(3, w[0], v), Unit(w[0], w[0], v, relu=not drop_relu))
+        stride = 2 if down == "strided" else 1
+        self.downs = nn.ModuleList([
+            nn.Sequential(Unit(w[0], w[1], v, stride=stride), Unit(w[1], w[1], v, dilation=2 if dilation else 1)),
+            nn.Sequential(Unit(w[1], w[2], v, stride=stride), Unit(w[2], w[2], v))])
+        # decoder: DoubleConv(in, out, in // 2) after a concat of (skip, up)
+        self.ups = nn.ModuleList([
+            nn.Sequential(Unit(w[2] + w[1], (w[2] + w[1]) // 2, v), Unit((w[2] + w[1]) // 2, 8, v)),
+            nn.Sequential(Unit(8 + w[0], (8 + w[0]) // 2, v), Unit((8 + w[0]) // 2, 4, v))])
+        self.classifier = nn.Conv2d(4, 2, kernel_size=1)
+
+    def forward(self, x):
+        o = self.opts
+        feats = [self.stem(x)]
+        y = feats[0]
+        for i, block in enumerate(self.downs):
+            if o["down"] == "pool":
+                y = F.max_pool2d(y, 2)
+            y = block(y)
+            if o["residual"] and i == 1:
+                y = y + F.relu(y)
+            if o["inner_sigmoid"] and i == 1:
+                y = torch.sigmoid(y)
+            feats.append(y)
+        for block, skip in zip(self.ups, reversed(feats[:-1])):
+            if o["up"] == "nearest":
+                y = F.interpolate(y, scale_factor=2, mode="nearest")
+            else:
+                y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=True)
+            dy, dx = skip.size(2) - y.size(2), skip.size(3) - y.size(3)
+            y = F.pad(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+            y = block(torch.cat([skip, y] if o["skip"] == "skip_first" else [y, skip], dim=1))
+        y = self.classifier(y)
+        return torch.sigmoid(y) if o["out_act"] == "sigmoid" else y
