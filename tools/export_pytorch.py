@@ -60,29 +60,9 @@ def build_model(namespace, expr, module_file):
 
 
 def randomize_(model, seed):
-    """Random conv weights and BatchNorm parameters *and* running statistics, in place.
-
-    Scales keep activations O(1) through a deep U-Net so that parity tests compare meaningful
-    numbers: weights ~ N(0, 1/fan_in) (He-like), BN gamma in [0.5, 1.5], beta and running_mean in
-    [-0.3, 0.3], running_var in [0.5, 2]."""
-    import torch
-    import torch.nn as nn
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                w = m.weight
-                fan_in = w.shape[1] * w.shape[2] * w.shape[3] if isinstance(m, nn.Conv2d) else w.shape[0]
-                w.copy_(torch.randn(w.shape, generator=g) * (2.0 / fan_in) ** 0.5)
-                if m.bias is not None:
-                    m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.2)
-            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-                c = m.num_features
-                if m.weight is not None:
-                    m.weight.copy_(0.5 + torch.rand(c, generator=g))
-                    m.bias.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
-                m.running_mean.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
-                m.running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=g))
+    """Random weights and BatchNorm statistics, in place (unetgen.torch.randomize_; kept here for scripts)."""
+    from unetgen.torch import randomize_ as randomize
+    randomize(model, seed)
 
 
 def parse_size(text):

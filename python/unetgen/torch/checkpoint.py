@@ -144,3 +144,28 @@ def model_from(path, namespace=None):
             if isinstance(obj.get(key), nn.Module):
                 return obj[key]
     return None
+
+
+def randomize_(model, seed):
+    """Random conv weights and BatchNorm parameters *and* running statistics, in place.
+
+    Scales keep activations O(1) through a deep U-Net so that parity tests compare meaningful
+    numbers, and BatchNorm is far from the identity (so that its position shows): weights ~
+    N(0, 2/fan_in) (He), BN gamma in [0.5, 1.5], beta and running_mean in [-0.3, 0.3], running_var
+    in [0.5, 2]."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                w = m.weight
+                fan_in = w.shape[1] * w.shape[2] * w.shape[3] if isinstance(m, nn.Conv2d) else w.shape[0]
+                w.copy_(torch.randn(w.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                if m.bias is not None:
+                    m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.2)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                c = m.num_features
+                if m.weight is not None:
+                    m.weight.copy_(0.5 + torch.rand(c, generator=g))
+                    m.bias.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
+                m.running_mean.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
+                m.running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=g))

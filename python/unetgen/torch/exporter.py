@@ -6,9 +6,9 @@ Steps, each of which can refuse:
   1. map: one forward pass (traced) lists the module's Conv2d / ConvTranspose2d / BatchNorm2d calls in
      execution order; the k-th must be the spec's k-th weight module, same kind and shapes (names in
      the model do not matter). Each module must run once per forward pass.
-  2. constructs the language cannot express are named (unetgen.torch.verify.unsupported).
+  2. constructs the language cannot express are named (unetgen.torch.verification.unsupported).
   3. verify: the spec-built module with these weights must compute what the module computes
-     (unetgen.torch.verify.verify); the first layer where they part is named.
+     (unetgen.torch.verification.verify); the first layer where they part is named.
   4. the file is written (to a temporary name, then renamed, so a failure leaves nothing behind).
 """
 import json
@@ -18,8 +18,8 @@ import struct
 import torch
 import torch.nn as nn
 
-from . import trace as tr
-from . import verify as vf
+from . import tracing as tr
+from . import verification as vf
 from .spec_module import SpecUNet
 
 KIND_OF_OP = {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "batch_norm": "BatchNorm2d"}

@@ -33,7 +33,7 @@ class SpecUNet(nn.Module):
         super().__init__()
         self.ir = ir
         self.activation = ir.activation
-        self.layer_callback = None  # set by unetgen.torch.trace to attribute ops to IR layers
+        self.layer_callback = None  # set by unetgen.torch.tracing to attribute ops to IR layers
         kinds = {m: kind for m, kind, _ in ir.modules()}
         for layer in ir.layers:
             if layer["op"] in ("conv", "head"):

@@ -4,7 +4,7 @@
 
 The spec-built module (from_spec) gets the user's weights under their canonical names; both run on
 the same random inputs at two sizes the spec takes, in eval mode and float64 (float32 if the user's
-module cannot run in float64), and both are traced (unetgen.torch.trace). The weight-carrying ops
+module cannot run in float64), and both are traced (unetgen.torch.tracing). The weight-carrying ops
 are compared in execution order, input then output, so the first difference is found where it
 arises: a differing input means the ops *between* two weight layers differ (an activation, a pool,
 an upsampling mode, the skip order, an extra add), a differing output with an equal input means
@@ -21,7 +21,7 @@ import difflib
 
 import torch
 
-from . import trace as tr
+from . import tracing as tr
 
 # max |user - spec| allowed, relative to max(1, max |spec|): rounding only (same ops, same weights).
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 2e-5}

@@ -1,0 +1,296 @@
+"""spec_from_module(): the .unet spec that describes a PyTorch module, verified, or why there is none.
+
+    text, ir, report = spec_from_module(model, name="my_unet")
+
+The module runs once (traced, unetgen.torch.tracing) on an input it accepts, odd-sized where it can so
+that crops and pads show. From the trace: the first conv gives the input channels, kernel, padding
+and bias; the BatchNorms the norm, its order and eps; max-pools split the encoder into levels and
+each upsampling op (transposed conv or interpolate) starts a decoder level, whose concat gives the
+skip order and whose crop or pad the skip match; widths come from each block's convs, extra
+full-resolution convs before the first level or after the last are `pre` / `post` units; the last
+conv is the head and what follows it the output activation. The spec is then checked the way every
+export is (unetgen.torch.exporter.check_module), so a spec is only ever returned when the network it
+describes computes what the module computes; otherwise the verifier's account of the first
+difference is the error, after anything the language cannot express at all.
+"""
+import copy
+import os
+import re
+import tempfile
+
+import torch
+import torch.nn as nn
+
+from .. import spec as spec_mod
+from . import tracing as tr
+from . import verification as vf
+from .checkpoint import randomize_
+from .exporter import check_module
+
+TRIAL_SIZES = [67, 75, 99, 64, 96, 128, 160, 188, 252, 256, 572]
+
+
+class SpecWriteError(Exception):
+    pass
+
+
+def _identifier(name):
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_").lower() or "net"
+    return name if not name[0].isdigit() else "net_" + name
+
+
+def _trace_any(model, in_channels, sizes):
+    errors = []
+    for s in sizes:
+        try:
+            return tr.trace(model, torch.randn(1, in_channels, s, s, generator=torch.Generator().manual_seed(0))), s
+        except Exception as e:
+            errors.append("%dx%dx%d: %s: %s" % (in_channels, s, s, type(e).__name__, e))
+    raise SpecWriteError("cannot run the module to read its structure; tried\n  " + "\n  ".join(errors))
+
+
+def _depends_on(t, value, target):
+    """Whether VALUE is computed from op TARGET (walking producers, stopping at other weight ops)."""
+    mapped = set(id(op) for op in t.mapped)
+    todo, seen = [value], set()
+    while todo:
+        v = todo.pop()
+        op = v.producer
+        if op is None or op.index in seen:
+            continue
+        if op is target:
+            return True
+        seen.add(op.index)
+        if id(op) not in mapped:
+            todo.extend(op.inputs)
+    return False
+
+
+def _mid_rules(block, in_channels):
+    """The middle-width rules ({'out', 'half_in'}) a block's [conv ops] fits; None for a one-conv block."""
+    if len(block) < 2:
+        return None
+    out = block[-1].weight_module.out_channels
+    mids = [c.weight_module.out_channels for c in block[:-1]]
+    fits = set()
+    if all(m == out for m in mids):
+        fits.add("out")
+    if mids[0] == in_channels // 2 and all(m == out for m in mids[1:]):
+        fits.add("half_in")
+    return fits
+
+
+def _mid(blocks, ins, where):
+    """The one rule all BLOCKS fit ('out' preferred, the default), or None for one-conv blocks."""
+    fits = [f for f in (_mid_rules(b, i) for b, i in zip(blocks, ins)) if f is not None]
+    if not fits:
+        return None
+    common = set.intersection(*fits)
+    if not common:
+        widths = [[c.weight_module.out_channels for c in b] for b in blocks]
+        raise SpecWriteError("cannot describe the %s blocks' middle widths %s: the language has `mid = out` (every conv "
+                             "the block's width) or `mid = half_in` (the first conv half its input), one for all "
+                             "levels" % (where, widths))
+    return "out" if "out" in common else "half_in"
+
+
+def _one(values, what):
+    values = sorted(set(values), key=str)
+    if len(values) > 1:
+        raise SpecWriteError("cannot describe the module in one spec: %s differ across the network (%s), and the "
+                             "language has one setting for all" % (what, ", ".join(map(str, values))))
+    return values[0] if values else None
+
+
+def describe(t, in_channels):
+    """The spec settings ({section: [(key, value text)]}) read off trace T."""
+    convs = [op for op in t.mapped if op.kind == "conv2d"]
+    bns = [op for op in t.mapped if op.kind == "batch_norm"]
+    if len(convs) < 3:
+        raise SpecWriteError("cannot describe the module as a U-Net: it runs %d convs" % len(convs))
+    head = convs[-1]
+    hw = head.weight_module.weight.shape
+    if hw[-1] != 1 or head.weight_module.bias is None:
+        raise SpecWriteError("cannot describe the module's last conv %s as the head: the language's head is a 1x1 conv "
+                             "with bias" % head.where())
+    body = convs[:-1]
+    ups = [op for op in t.ops if op.kind == "interpolate" or (op.kind == "conv_transpose2d" and op in t.mapped)]
+    pools = [op for op in t.ops if op.kind == "max_pool2d"]
+    if not pools or not ups:
+        raise SpecWriteError("cannot describe the module as a U-Net: it runs %d max-pools and %d upsamplings"
+                             % (len(pools), len(ups)))
+    # encoder levels: split by pools; the bottleneck runs until the first upsampling op
+    levels, current = [], []
+    events = sorted(pools + body + ups, key=lambda op: op.index)
+    first_up = ups[0].index
+    for op in events:
+        if op.index > first_up:
+            break
+        if op.kind == "max_pool2d":
+            levels.append(current)
+            current = []
+        elif op.kind == "conv2d":
+            current.append(op)
+    levels.append(current)
+    # decoder levels: each upsampling op starts one
+    dec, current = [], None
+    for op in events:
+        if op.index < first_up:
+            continue
+        if op in ups:
+            current = {"up": op, "convs": []}
+            dec.append(current)
+        elif op.kind == "conv2d":
+            current["convs"].append(op)
+    depth = len(levels)
+    if len(dec) != depth - 1:
+        raise SpecWriteError("cannot describe the module as a U-Net: %d encoder levels but %d upsamplings"
+                             % (depth, len(dec)))
+    out_ch = lambda op: op.weight_module.out_channels  # noqa: E731
+    enc_convs = len(levels[1])
+    if any(len(l) != enc_convs for l in levels[1:]):
+        raise SpecWriteError("cannot describe the encoder: its levels run %s convs; the language has one count"
+                             % [len(l) for l in levels])
+    pre = levels[0][:len(levels[0]) - enc_convs]
+    enc_blocks = [levels[0][len(pre):]] + levels[1:]
+    dec_convs = len(dec[0]["convs"])
+    if any(len(d["convs"]) != dec_convs for d in dec[:-1]) or len(dec[-1]["convs"]) < dec_convs:
+        raise SpecWriteError("cannot describe the decoder: its levels run %s convs; the language has one count"
+                             % [len(d["convs"]) for d in dec])
+    post = dec[-1]["convs"][dec_convs:]
+    dec_blocks = [d["convs"][:dec_convs] for d in dec]
+
+    first = convs[0].weight_module
+    k = first.weight.shape[-1]
+    pad = convs[0].attrs.get("padding")
+    s = {"network": [], "input": [("channels", in_channels)]}
+    s["encoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(b[-1])) for b in enc_blocks))]
+    enc_in = [out_ch(pre[-1]) if pre else in_channels] + [out_ch(b[-1]) for b in enc_blocks[:-1]]
+    mid_enc = _mid(enc_blocks, enc_in, "encoder")
+    norm = "batchnorm" if bns else "none"
+    order = None
+    if bns:
+        orders = ["conv_relu_norm" if any(op.kind == "relu" for op in tr.slice_back(t, bn.inputs[0])) else "conv_norm_relu"
+                  for bn in bns]
+        order = _one(orders, "BatchNorm positions (before / after the ReLU)")
+    block = [("convs", enc_convs), ("kernel", k), ("padding", "same" if pad == k // 2 else "valid" if pad == 0 else pad),
+             ("bias", str(first.bias is not None).lower()), ("norm", norm)]
+    if order:
+        block.append(("order", order))
+        eps = _one([bn.attrs["eps"] for bn in bns], "BatchNorm eps")
+        if eps != 1e-5:
+            block.append(("eps", repr(float(eps))))
+    s["block"] = block
+    if mid_enc and mid_enc != "out":
+        s["encoder"].append(("mid", mid_enc))
+    # decoder: channels, convs, mid
+    s["decoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(b[-1])) for b in dec_blocks))]
+    if dec_convs != enc_convs:
+        s["decoder"].append(("convs", dec_convs))
+    mid_dec = _mid(dec_blocks, [b[0].weight_module.in_channels for b in dec_blocks], "decoder")
+    if mid_dec and mid_dec != "out":
+        s["decoder"].append(("mid", mid_dec))
+    s["down"] = [("mode", "maxpool")]
+    # upsampling
+    kinds = _one([d["up"].kind for d in dec], "upsampling ops")
+    if kinds == "interpolate":
+        mode = _one([d["up"].attrs.get("mode") for d in dec], "upsampling modes")
+        s["up"] = [("mode", mode)]
+        if mode == "bilinear":
+            s["up"].append(("align_corners", str(_one([d["up"].attrs.get("align_corners") for d in dec],
+                                                      "align_corners settings")).lower()))
+    else:
+        uk = _one([d["up"].weight_module.weight.shape[-1] for d in dec], "transposed conv kernels")
+        s["up"] = [("mode", "transposed"), ("kernel", uk)]
+        rules = []
+        for d, skip_level in zip(dec, reversed(enc_blocks[:-1])):
+            m = d["up"].weight_module
+            skip_ch = out_ch(skip_level[-1])
+            rules.append("skip" if m.out_channels == skip_ch else "half" if m.out_channels == m.in_channels // 2
+                         else "same" if m.out_channels == m.in_channels else "?")
+        rule = _one(rules, "transposed conv output widths")
+        if rule == "?":
+            raise SpecWriteError("cannot describe the transposed convs' widths: the language has `up channels = skip | "
+                                 "half | same`")
+        if rule != "skip":
+            s["up"].append(("channels", rule))
+        if _one([d["up"].weight_module.bias is not None for d in dec], "transposed conv biases") is False:
+            s["up"].append(("bias", "false"))
+    # skips: the concat each decoder level's first conv reads
+    orders, matches = [], []
+    for d in dec:
+        cat = next((op for op in tr.slice_back(t, d["convs"][0].inputs[0]) if op.kind == "cat"), None)
+        if cat is None or len(cat.inputs) != 2:
+            raise SpecWriteError("cannot find the skip concatenation before %s" % d["convs"][0].where())
+        up_side = [_depends_on(t, v, d["up"]) for v in cat.inputs]
+        if up_side.count(True) != 1:
+            raise SpecWriteError("cannot tell the skip from the upsampled tensor in the concat of %s" % cat.where())
+        up_i = up_side.index(True)
+        orders.append("up_first" if up_i == 0 else "skip_first")
+        skip_ops = tr.slice_back(t, cat.inputs[1 - up_i])
+        up_ops = tr.slice_back(t, cat.inputs[up_i])
+        if any(op.kind == "slice" for op in skip_ops):
+            matches.append("crop")
+        elif any(op.kind == "pad" for op in up_ops):
+            matches.append("pad")
+    s["skip"] = [("order", _one(orders, "skip orders")), ("match", _one(matches, "skip matches") or "exact")]
+    if pre:
+        s["pre"] = [("channels", "[%s]" % ", ".join(str(out_ch(c)) for c in pre))]
+    if post:
+        s["post"] = [("channels", "[%s]" % ", ".join(str(out_ch(c)) for c in post))]
+    tail = [op.kind for op in tr.slice_back(t, t.output)] if t.output is not None else []
+    activation = "sigmoid" if "sigmoid" in tail else "softmax" if "softmax" in tail else "none"
+    s["output"] = [("classes", hw[0]), ("activation", activation)]
+    return s
+
+
+ORDER = ["network", "input", "output", "pre", "encoder", "decoder", "post", "block", "down", "up", "skip"]
+
+
+def render(settings, name, comment):
+    lines = ["# " + c for c in comment.splitlines()] if comment else []
+    settings = dict(settings, network=[("name", name)])
+    for section in ORDER:
+        if section in settings:
+            lines.append("%-7s %s" % (section, ", ".join("%s = %s" % kv for kv in settings[section])))
+            if section == "output" and ("activation", "none") in settings[section]:
+                lines[-1] += "   # the module returns logits: sigmoid / softmax here if they are applied after it"
+    return "\n".join(lines) + "\n"
+
+
+def spec_from_module(model, name=None, unetgen=None, comment="", out=None):
+    """(spec text, SpecIR, verification report) for MODEL; SpecWriteError when no spec describes it.
+
+    OUT, if given, receives the spec only once it has verified."""
+    # Verified on a copy with random weights and BatchNorm statistics: with fresh statistics a BN is
+    # nearly the identity, and its position (before or after the ReLU) would not show.
+    model = copy.deepcopy(model).eval()
+    randomize_(model, 1)
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if first is None:
+        raise SpecWriteError("cannot describe the module: it has no Conv2d")
+    t, size = _trace_any(model, first.in_channels, TRIAL_SIZES)
+    problems = vf.unsupported(t, None)
+    if problems:
+        raise SpecWriteError("cannot describe the module in the spec language, which cannot express:\n  - "
+                             + "\n  - ".join(problems))
+    name = _identifier(name or type(model).__name__)
+    text = render(describe(t, first.in_channels), name, comment)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, name + ".unet")
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            ir = spec_mod.load(path, unetgen)
+        except spec_mod.SpecError as e:
+            raise SpecWriteError("cannot describe the module: the spec read off it is refused:\n%s\n%s" % (text, e))
+        try:
+            _, report = check_module(ir, model)
+        except Exception as e:
+            raise SpecWriteError("cannot describe the module: the spec read off it does not compute what it does:\n"
+                                 "%s%s" % (text, e))
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+        ir.path = out
+    return text, ir, report

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""spec_from_pytorch: specs written from modules are the networks the modules compute.
+
+  - the seven seed reference modules (../shared/reference/seed_models.py, when it is beside the
+    checkout) give specs whose layers (ops, widths, kernels, paddings, norms, skips, output shapes)
+    and parameter counts equal those of examples/specs/, and which verify against the modules;
+  - modules in other styles (tools/train_demo.py's CoinsUNet, tests/export/variant_models.py's
+    functional TinyUNet and variants of it) give the spec they implement, through the CLI;
+  - modules the language cannot express are refused naming the construct, and no file is written.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+TOOL = os.path.join(REPO, "tools", "spec_from_pytorch.py")
+VARIANTS = os.path.join(HERE, "variant_models.py")
+REFERENCE = os.path.normpath(os.path.join(REPO, "..", "shared", "reference", "seed_models.py"))
+sys.path[:0] = [os.path.join(REPO, "python"), HERE]
+
+import torch  # noqa: E402
+
+import variant_models  # noqa: E402
+from unetgen import spec as spec_mod  # noqa: E402
+from unetgen.torch import spec_from_module  # noqa: E402
+
+SEEDS = {"crop_sigmoid": "UNet000(3)", "milesial_transposed": "UNet001(3, 1, bilinear=False)",
+         "milesial_bilinear": "UNet001(3, 1, bilinear=True)", "plain": "UNet002(1, 2)",
+         "small": "UNet003Small(3, 32)", "large": "UNet003Large(3, 256)", "ronneberger2015": "UNet004(1, 2)"}
+failures = []
+
+
+def expect(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def layers(ir, ignore=()):
+    """The IR layers without what only says where the text stood (and the keys in IGNORE)."""
+    return [{k: v for k, v in l.items() if k != "line" and k not in ignore} for l in ir.layers]
+
+
+def test_seeds(unetgen):
+    if not os.path.exists(REFERENCE):
+        print("skip seed references: %s is not beside the checkout" % REFERENCE)
+        return
+    namespace = {}
+    with open(REFERENCE) as f:
+        exec(compile(f.read(), REFERENCE, "exec"), namespace)
+    for name, expr in SEEDS.items():
+        t0 = time.time()
+        model = eval(expr, namespace)
+        text, ir, report = spec_from_module(model, name=name, unetgen=unetgen)
+        want = spec_mod.load(os.path.join(REPO, "examples", "specs", name + ".unet"), unetgen)
+        same = layers(ir) == layers(want)
+        expect(same and ir.data["params"] == want.data["params"] and ir.data["output_shape"] == want.data["output_shape"],
+               "%s from %s: the layers of examples/specs/%s.unet, %d params, verified on %s (%.1f s)%s"
+               % (name, expr, name, ir.data["params"], [s for s, _, _, _ in report], time.time() - t0,
+                  "" if same else ":\n" + text))
+
+
+def cli(work, unetgen, expr, module=VARIANTS, out="gen.unet"):
+    path = os.path.join(work, out)
+    if os.path.exists(path):
+        os.remove(path)
+    p = subprocess.run([sys.executable, TOOL, "--module", module, "--model", expr, "-o", path, "--unetgen", unetgen],
+                       capture_output=True, text=True)
+    return p.returncode, (p.stdout + p.stderr).strip(), path
+
+
+def test_styles(work, unetgen):
+    rc, log, path = cli(work, unetgen, "CoinsUNet()", module=os.path.join(REPO, "tools", "train_demo.py"), out="coins.unet")
+    ok = rc == 0 and layers(spec_mod.load(path, unetgen), ignore=("activation",)) == \
+        layers(spec_mod.load(os.path.join(REPO, "models", "coins.unet"), unetgen), ignore=("activation",))
+    expect(ok, "CoinsUNet (tools/train_demo.py) gives models/coins.unet's network (it returns logits): " + log)
+    for switches, settings in [({}, {}), ({"up": "nearest"}, {"up": "nearest"}), ({"skip": "up_first"}, {"skip": "up_first"}),
+                               ({"norm": "none"}, {"norm": "none"}), ({"order": "relu_norm"}, {"order": "conv_relu_norm"}),
+                               ({"out_act": "sigmoid"}, {"activation": "sigmoid"})]:
+        expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
+        want_path = os.path.join(work, "want.unet")
+        with open(want_path, "w") as f:
+            f.write(variant_models.tiny_spec(**settings))
+        rc, log, path = cli(work, unetgen, expr)
+        ok = rc == 0 and layers(spec_mod.load(path, unetgen)) == layers(spec_mod.load(want_path, unetgen))
+        expect(ok, "%s gives the spec it implements (%s): %s" % (expr, settings or "the tiny spec", log))
+    for switches, fragment in [({"act": "leaky"}, "leaky_relu(negative_slope=0.01)"), ({"residual": True}, "an add of two tensors"),
+                               ({"norm": "instance"}, "instance_norm"), ({"down": "strided"}, "a strided conv"),
+                               ({"dilation": True}, "a dilated conv")]:
+        expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
+        rc, log, path = cli(work, unetgen, expr)
+        expect(rc == 1 and fragment in log and "cannot write a spec" in log and not os.path.exists(path),
+               "%s is refused naming %r, no file: %s" % (expr, fragment, log.splitlines()[-1] if log else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unetgen", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    torch.set_num_threads(2)
+    test_styles(args.workdir, args.unetgen)
+    test_seeds(args.unetgen)
+    print("%d failed" % len(failures) if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

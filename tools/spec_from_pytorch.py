@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""spec_from_pytorch.py — write the .unet spec that describes a PyTorch U-Net, verified against it.
+
+    spec_from_pytorch.py --module my_model.py --model 'MyUNet(3, 2)' [-o my.unet] [--name my_unet] [--unetgen PATH]
+
+The module is traced on an input it accepts; its convs, BatchNorms, pools, upsampling and skip
+concatenations are read off the trace (unetgen.torch.spec_writer), and the spec written from them is
+only kept when the network it describes computes what the module computes (the check every export
+makes, unetgen.torch.exporter.check_module, on random weights and BatchNorm statistics). Otherwise
+the tool says what the language cannot express, or where the two first differ, and writes nothing.
+Without -o the spec goes to standard output. Weights are not needed: export them afterwards with
+tools/export_pytorch.py --spec my.unet.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+
+from unetgen import spec as spec_mod  # noqa: E402
+
+import export_pytorch  # noqa: E402  (the same module loading as the exporter)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", required=True, help="Python file defining the model")
+    ap.add_argument("--model", required=True, help="expression building the model in that file's namespace")
+    ap.add_argument("-o", "--out", help="the .unet file to write (default: standard output)")
+    ap.add_argument("--name", help="network name (default: the file stem of -o, else the model's class)")
+    ap.add_argument("--unetgen", help="unetgen binary (default: $UNETGEN, PATH, ./build*/cli/unetgen)")
+    args = ap.parse_args(argv)
+    try:
+        from unetgen.torch import SpecWriteError, spec_from_module
+        namespace = export_pytorch.load_namespace(args.module)
+        model = export_pytorch.build_model(namespace, args.model, args.module)
+        name = args.name or (os.path.splitext(os.path.basename(args.out))[0] if args.out else None)
+        comment = "Written by tools/spec_from_pytorch.py from %s in %s." % (args.model, os.path.basename(args.module))
+        text, ir, report = spec_from_module(model, name=name, unetgen=args.unetgen, comment=comment, out=args.out)
+    except Exception as e:
+        known = (export_pytorch.CliError, spec_mod.SpecError)
+        try:
+            from unetgen.torch import SpecWriteError
+            known += (SpecWriteError,)
+        except ImportError:
+            pass
+        if not isinstance(e, known):
+            raise
+        print("spec_from_pytorch: cannot write a spec for %s: %s" % (args.model, e), file=sys.stderr)
+        return 1
+    sizes = " and ".join("%dx%dx%d" % ((ir.in_channels,) + tuple(s)) for s, _, _, _ in report)
+    if args.out:
+        print("wrote %s: %d params, verified against %s on %s (it returns %s)"
+              % (args.out, ir.data["params"], args.model, sizes, report[0][2]))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
