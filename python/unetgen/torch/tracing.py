@@ -181,7 +181,8 @@ class _Tracer:
         kind = _KIND.get(name, name)
         t = self.t
         inputs = [v for v in (t.value_of(x) for x in _tensors((args, kwargs))) if v is not None]
-        # The innermost module whose parameters the op does not merely read (a Conv2d's own forward).
+        # The innermost module executing: the Conv2d for its own F.conv2d, the user's block for a
+        # functional call in its forward().
         mod_name, mod = self.stack[-1] if self.stack else ("", None)
         op = Op(len(t.ops), kind, _attrs(kind, args, kwargs), inputs, mod_name, type(mod).__name__ if mod else "",
                 self.layer)

@@ -79,7 +79,7 @@ def _signatures(t, ops, naming, user):
 def _hint(ir, u, s, after_op=None):
     """A sentence on what to change, for module op U (or None) where the spec runs S (or None)."""
     kind_u, kind_s = (u.kind if u else None), (s.kind if s else None)
-    if kind_u == "interpolate" and kind_s == "interpolate" or (kind_u == "interpolate" and kind_s is None):
+    if kind_u == "interpolate" and kind_s in ("interpolate", None):
         ac = ", align_corners = %s" % str(u.attrs.get("align_corners")).lower() if "align_corners" in u.attrs else ""
         if u.attrs.get("scale") == 2 and u.attrs.get("mode") in ("bilinear", "nearest"):
             return "set `up mode = %s%s` (%s)" % (u.attrs["mode"], ac, ir.where("up"))
@@ -261,10 +261,10 @@ def verify(user_model, spec_model, ir, canonical_of, sizes=None, seed=0):
         got = tu.output_data
         d_logits, d_probs = _max_diff(got, logits), _max_diff(got, probs)
         if d_logits <= _bound(dtype, logits):
-            report.append((sizes[len(report)], max(worst, d_logits), "logits", dtype))
+            report.append((size, max(worst, d_logits), "logits", dtype))
             continue
         if ir.activation != "none" and d_probs <= _bound(dtype, probs):
-            report.append((sizes[len(report)], max(worst, d_probs), "probabilities", dtype))
+            report.append((size, max(worst, d_probs), "probabilities", dtype))
             continue
         us = tr.slice_back(tu, tu.output) if tu.output is not None else []
         tail = ", ".join(op.signature() + " (in " + op.where() + ")" for op in us) or "nothing"
