@@ -30,6 +30,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from unetgen import spec as spec_mod  # noqa: E402
 
+try:
+    import unetgen.torch as unetgen_torch
+except ImportError as e:  # the PyTorch side needs Debian's python3-torch
+    sys.exit("%s: cannot import PyTorch (%s): install python3-torch and run with /usr/bin/python3"
+             % (os.path.basename(sys.argv[0]), e))
+
 
 class CliError(Exception):
     pass
@@ -59,12 +65,6 @@ def build_model(namespace, expr, module_file):
         raise CliError("cannot build the model %r from %s: %s: %s" % (expr, module_file, type(e).__name__, e))
 
 
-def randomize_(model, seed):
-    """Random weights and BatchNorm statistics, in place (unetgen.torch.randomize_; kept here for scripts)."""
-    from unetgen.torch import randomize_ as randomize
-    randomize(model, seed)
-
-
 def parse_size(text):
     try:
         c, h, w = (int(v) for v in text.lower().split("x"))
@@ -87,7 +87,6 @@ def main(argv=None):
     args = ap.parse_args(argv)
     what = args.model or args.state_dict or "?"
     try:
-        from unetgen.torch import checkpoint, exporter
         if args.state_dict is None and args.random_weights is None:
             raise CliError("cannot export without weights: pass --state-dict CHECKPOINT (or --random-weights SEED "
                            "for random ones); exporting the model's initial weights would give an untrained network")
@@ -101,38 +100,26 @@ def main(argv=None):
                 raise CliError("cannot build --model %r without --module FILE defining it" % args.model)
             model = build_model(namespace, args.model, args.module)
             if args.state_dict:
-                found = checkpoint.load_into(model, args.state_dict, namespace)
+                found = unetgen_torch.load_checkpoint(model, args.state_dict, namespace)
         else:
             if not args.state_dict:
                 raise CliError("cannot export without a model: pass --module FILE --model EXPR, or a --state-dict "
                                "holding a whole pickled module")
-            model = checkpoint.model_from(args.state_dict, namespace)
+            model = unetgen_torch.checkpoint.model_from(args.state_dict, namespace)
             if model is None:
                 raise CliError("cannot export %s alone: it holds weights only; pass --module FILE --model EXPR to "
                                "build the model they belong to" % args.state_dict)
             found = "a whole pickled %s module" % type(model).__name__
         if args.random_weights is not None:
-            randomize_(model, args.random_weights)
+            unetgen_torch.randomize_(model, args.random_weights)
         if found:
             print("checkpoint %s: %s" % (args.state_dict, found))
         size = parse_size(args.input_size) if args.input_size else None
-        tensors, report = exporter.export(ir, model, args.out, {"model": what}, size)
-    except Exception as e:
-        known = (CliError, spec_mod.SpecError)
-        try:
-            from unetgen.torch import CheckpointError, ExportError
-            known += (CheckpointError, ExportError)
-        except ImportError:
-            pass
-        if not isinstance(e, known):
-            raise
+        tensors, report = unetgen_torch.export(ir, model, args.out, {"model": what}, size)
+    except (CliError, spec_mod.SpecError, unetgen_torch.CheckpointError, unetgen_torch.ExportError) as e:
         print("export_pytorch: cannot export %s for %s: %s" % (what, args.spec, e), file=sys.stderr)
         return 1
-    sizes = " and ".join("%dx%dx%d" % ((ir.in_channels,) + tuple(s)) for s, _, _, _ in report)
-    worst = max(d for _, d, _, _ in report)
-    kind, dtype = report[0][2], str(report[0][3]).replace("torch.", "")
-    print("verified: the module computes the spec's network on %s (%s, max |diff| %.2g); it returns %s"
-          % (sizes, dtype, worst, kind))
+    print("verified: the module computes the spec's network on " + unetgen_torch.report_text(ir, report))
     floats = sum(t.numel() for _, t in tensors)
     print("wrote %d tensors (%d floats) of %d modules to %s" % (len(tensors), floats, len(ir.modules()), args.out))
     return 0

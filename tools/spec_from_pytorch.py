@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from unetgen import spec as spec_mod  # noqa: E402
 
 import export_pytorch  # noqa: E402  (the same module loading as the exporter)
+from export_pytorch import unetgen_torch  # noqa: E402
 
 
 def main(argv=None):
@@ -31,27 +32,17 @@ def main(argv=None):
     ap.add_argument("--unetgen", help="unetgen binary (default: $UNETGEN, PATH, ./build*/cli/unetgen)")
     args = ap.parse_args(argv)
     try:
-        from unetgen.torch import SpecWriteError, spec_from_module
         namespace = export_pytorch.load_namespace(args.module)
         model = export_pytorch.build_model(namespace, args.model, args.module)
         name = args.name or (os.path.splitext(os.path.basename(args.out))[0] if args.out else None)
         comment = "Written by tools/spec_from_pytorch.py from %s in %s." % (args.model, os.path.basename(args.module))
-        text, ir, report = spec_from_module(model, name=name, unetgen=args.unetgen, comment=comment, out=args.out)
-    except Exception as e:
-        known = (export_pytorch.CliError, spec_mod.SpecError)
-        try:
-            from unetgen.torch import SpecWriteError
-            known += (SpecWriteError,)
-        except ImportError:
-            pass
-        if not isinstance(e, known):
-            raise
+        text, ir, report = unetgen_torch.spec_from_module(model, name=name, unetgen=args.unetgen, comment=comment, out=args.out)
+    except (export_pytorch.CliError, spec_mod.SpecError, unetgen_torch.SpecWriteError) as e:
         print("spec_from_pytorch: cannot write a spec for %s: %s" % (args.model, e), file=sys.stderr)
         return 1
-    sizes = " and ".join("%dx%dx%d" % ((ir.in_channels,) + tuple(s)) for s, _, _, _ in report)
     if args.out:
-        print("wrote %s: %d params, verified against %s on %s (it returns %s)"
-              % (args.out, ir.data["params"], args.model, sizes, report[0][2]))
+        print("wrote %s: %d params, verified against %s on %s"
+              % (args.out, ir.data["params"], args.model, unetgen_torch.report_text(ir, report)))
     else:
         sys.stdout.write(text)
     return 0

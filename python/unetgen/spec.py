@@ -52,12 +52,6 @@ class SpecIR:
         self.verification_extents = data.get("verification_extents", [])
         self._lines = None
 
-    def layer(self, name):
-        for l in self.layers:
-            if l["name"] == name:
-                return l
-        raise KeyError(name)
-
     def modules(self):
         """[(module name, module kind, [weight, ...])] in canonical (execution) order."""
         groups = []
@@ -114,9 +108,4 @@ def load(path, unetgen=None, size=None):
         data = json.loads(proc.stdout)
     except ValueError as e:
         raise SpecError("cannot read spec %s: `%s check --json` printed no JSON (%s)" % (path, exe, e))
-    return SpecIR(data, path)
-
-
-def from_json(data, path=None):
-    """SpecIR of an already parsed `unetgen check --json` object (e.g. saved to a file)."""
     return SpecIR(data, path)

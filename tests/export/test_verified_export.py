@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 import variant_models  # noqa: E402
 from unetgen import spec as spec_mod  # noqa: E402
-from unetgen.torch import check_module, from_spec, read_safetensors  # noqa: E402
+from unetgen.torch import check_module, from_spec, randomize_, read_safetensors  # noqa: E402
 
 failures = []
 
@@ -101,9 +101,7 @@ def test_cli(work, unetgen):
                "%s exports and verifies (%s): %s" % (model_expr(switches), kind, log.splitlines()[0] if log else ""))
         if rc == 0:
             model = variant_models.TinyUNet(**switches)
-            sys.modules.setdefault("export_pytorch", __import__("export_pytorch"))
-            import export_pytorch
-            export_pytorch.randomize_(model, 3)
+            randomize_(model, 3)
             got = read_safetensors(out)
             ours = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
             expect(len(got) == len(ours) and sorted(float(v.sum()) for v in got.values()) ==
@@ -113,10 +111,9 @@ def test_cli(work, unetgen):
 
 
 def test_checkpoints(work, unetgen):
-    import export_pytorch
     spec = spec_file(work, {})
     trained = variant_models.TinyUNet()
-    export_pytorch.randomize_(trained, 11)
+    randomize_(trained, 11)
     sd = trained.state_dict()
     forms = {
         "plain.pt": (sd, "a plain state dict"),

@@ -27,6 +27,8 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(MODELS))
 import seed_models  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "python"))
+from unetgen.torch import randomize_  # noqa: E402
 
 # small.unet: conv units (conv+bias, BN) per level 4/8/32/64, transposed convs k3, decoder 32/8/16, 32 classes.
 SMALL_UNITS = [("enc0", 3, 4), ("enc1", 4, 8), ("enc2", 8, 32), ("enc3", 32, 64)]
@@ -120,9 +122,7 @@ def main():
                            "--random-weights", "5")
     expect(rc == 0, "export of UNet003Small succeeds: " + log.strip())
     model = seed_models.UNet003Small(3, 32)
-    sys.path.insert(0, os.path.join(REPO, "tools"))
-    import export_pytorch
-    export_pytorch.randomize_(model, 5)
+    randomize_(model, 5)
     check_export(out, model, "randomized")
     tensors, _ = read_safetensors(out)
     rv, rm, g = tensors["enc2.bn0.running_var"], tensors["enc2.bn0.running_mean"], tensors["enc2.bn0.weight"]
@@ -132,7 +132,7 @@ def main():
     # 2. a checkpoint round trip
     ckpt = os.path.join(args.workdir, "small.pt")
     trained = seed_models.UNet003Small(3, 32)
-    export_pytorch.randomize_(trained, 9)
+    randomize_(trained, 9)
     torch.save({"state_dict": trained.state_dict()}, ckpt)
     out2 = os.path.join(args.workdir, "small_ckpt.safetensors")
     rc, log = run_exporter("--model", "UNet003Small(3, 32)", "--state-dict", ckpt, "--out", out2, "--unetgen", args.unetgen)

@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 REFERENCE_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "reference"))  # beside the checkout
 sys.path.insert(0, REFERENCE_DIR)
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import export_pytorch  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "python"))
+from unetgen.torch import randomize_  # noqa: E402
 import seed_models  # noqa: E402
 
 
@@ -66,7 +66,7 @@ def main():
        os.path.join(REFERENCE_DIR, "seed_models.py"), "--model", "UNet003Small(3, 32)", "--random-weights", "21",
        "--out", weights, "--unetgen", args.unetgen)
     model = seed_models.UNet003Small(3, 32)
-    export_pytorch.randomize_(model, 21)
+    randomize_(model, 21)
     model.eval()
 
     # float input, batch of 2, non-square

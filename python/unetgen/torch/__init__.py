@@ -11,5 +11,5 @@ from .spec_module import SpecUNet, from_spec  # noqa: F401
 from .exporter import ExportError, export, check_module, read_safetensors, write_safetensors  # noqa: F401
 from .checkpoint import CheckpointError, load_into as load_checkpoint, randomize_  # noqa: F401
 from .tracing import trace  # noqa: F401
-from .verification import VerifyError, verify  # noqa: F401
+from .verification import VerifyError, report_text, verify  # noqa: F401
 from .spec_writer import SpecWriteError, spec_from_module  # noqa: F401,E402

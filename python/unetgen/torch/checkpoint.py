@@ -92,14 +92,10 @@ def strip_prefix(sd, wanted):
         parts = k.split(".")
         for i in range(1, len(parts)):
             candidates.add(".".join(parts[:i]) + ".")
-    best = None
     for p in sorted(candidates, key=len):
         stripped = {k[len(p):]: v for k, v in sd.items() if k.startswith(p)}
         if set(stripped) >= wanted:
             return stripped, p
-        overlap = len(set(stripped) & wanted)
-        if best is None or overlap > best[0]:
-            best = (overlap, p)
     return sd, None
 
 

@@ -51,15 +51,11 @@ def trace_for_mapping(model, ir, size=None):
     if first is not None and first.in_channels != ir.in_channels:
         channels.append(first.in_channels)
     sizes = [size] if size else ir.verification_sizes() + [(s, s) for s in (64, 128, 256, 572)]
-    errors = []
     model.eval()
-    for c in channels:
-        for h, w in sizes:
-            try:
-                return tr.trace(model, torch.zeros(1, c, h, w))
-            except Exception as e:
-                errors.append("%dx%dx%d: %s: %s" % (c, h, w, type(e).__name__, e))
-    raise ExportError("cannot run the model's forward pass to find its layers; tried\n  " + "\n  ".join(errors))
+    try:
+        return tr.trace_first_that_runs(model, [(c, h, w) for c in channels for h, w in sizes])
+    except ValueError as e:
+        raise ExportError("cannot run the model's forward pass to find its layers; %s" % e)
 
 
 def map_tensors(t, ir):

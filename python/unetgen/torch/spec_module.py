@@ -64,12 +64,6 @@ class SpecUNet(nn.Module):
             parent = getattr(parent, p)
         parent.add_module(parts[-1], module)
 
-    def _get(self, dotted):
-        m = self
-        for p in dotted.split("."):
-            m = getattr(m, p)
-        return m
-
     def forward(self, x):
         values = {}
         for layer in self.ir.layers:
@@ -80,8 +74,8 @@ class SpecUNet(nn.Module):
             if op == "input":
                 y = x
             elif op in ("conv", "head"):
-                y = self._get(layer["conv_module"])(ins[0])
-                bn = self._get(layer["bn_module"]) if layer["norm"] == "batchnorm" else None
+                y = self.get_submodule(layer["conv_module"])(ins[0])
+                bn = self.get_submodule(layer["bn_module"]) if layer["norm"] == "batchnorm" else None
                 if bn is not None and layer["norm_order"] == "conv_norm_relu":
                     y = bn(y)
                 if layer["relu"]:
@@ -89,7 +83,7 @@ class SpecUNet(nn.Module):
                 if bn is not None and layer["norm_order"] == "conv_relu_norm":
                     y = bn(y)
             elif op == "conv_transpose":
-                y = self._get(layer["conv_module"])(ins[0])
+                y = self.get_submodule(layer["conv_module"])(ins[0])
             elif op == "maxpool":
                 y = F.max_pool2d(ins[0], layer["kernel"], layer["stride"])
             elif op == "upsample":

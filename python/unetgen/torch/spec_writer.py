@@ -18,7 +18,6 @@ import os
 import re
 import tempfile
 
-import torch
 import torch.nn as nn
 
 from .. import spec as spec_mod
@@ -39,19 +38,8 @@ def _identifier(name):
     return name if not name[0].isdigit() else "net_" + name
 
 
-def _trace_any(model, in_channels, sizes):
-    errors = []
-    for s in sizes:
-        try:
-            return tr.trace(model, torch.randn(1, in_channels, s, s, generator=torch.Generator().manual_seed(0))), s
-        except Exception as e:
-            errors.append("%dx%dx%d: %s: %s" % (in_channels, s, s, type(e).__name__, e))
-    raise SpecWriteError("cannot run the module to read its structure; tried\n  " + "\n  ".join(errors))
-
-
 def _depends_on(t, value, target):
     """Whether VALUE is computed from op TARGET (walking producers, stopping at other weight ops)."""
-    mapped = set(id(op) for op in t.mapped)
     todo, seen = [value], set()
     while todo:
         v = todo.pop()
@@ -61,7 +49,7 @@ def _depends_on(t, value, target):
         if op is target:
             return True
         seen.add(op.index)
-        if id(op) not in mapped:
+        if not op.mapped:
             todo.extend(op.inputs)
     return False
 
@@ -269,7 +257,10 @@ def spec_from_module(model, name=None, unetgen=None, comment="", out=None):
     first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     if first is None:
         raise SpecWriteError("cannot describe the module: it has no Conv2d")
-    t, size = _trace_any(model, first.in_channels, TRIAL_SIZES)
+    try:
+        t = tr.trace_first_that_runs(model, [(first.in_channels, s, s) for s in TRIAL_SIZES])
+    except ValueError as e:
+        raise SpecWriteError("cannot run the module to read its structure; %s" % e)
     problems = vf.unsupported(t, None)
     if problems:
         raise SpecWriteError("cannot describe the module in the spec language, which cannot express:\n  - "

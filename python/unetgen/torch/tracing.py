@@ -13,7 +13,6 @@ verifier line a module up with a spec. Mapped ops keep copies of their input and
 (later in-place ops cannot change them) for the numerical comparison.
 """
 import torch
-import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
 # Function names -> the op kind recorded. Names not listed are recorded as themselves.
@@ -48,9 +47,14 @@ class Op:
         self.index, self.kind, self.attrs, self.inputs = index, kind, attrs, inputs
         self.output = None
         self.module_name, self.module_type, self.layer = module_name, module_type, layer
-        self.weight_module = None      # the nn.Module whose parameters / buffers this op reads
+        self.weight_module = None      # the nn.Module whose parameters / buffers this op reads (mapped ops)
         self.weight_module_name = None
         self.in_data = self.out_data = None   # mapped ops: copies of the input and output at call time
+
+    @property
+    def mapped(self):
+        """A weight-carrying op tied to its module (one of Trace.mapped)."""
+        return self.weight_module is not None
 
     def signature(self):
         """The op as a comparable string: its kind and the attributes that change what it computes."""
@@ -241,6 +245,18 @@ def trace(model, x):
     return t
 
 
+def trace_first_that_runs(model, shapes):
+    """The trace of MODEL on a zero input of the first of SHAPES [(C, H, W)] it runs; ValueError listing every
+    failure when it runs none (only the structure matters to the callers, not the values)."""
+    errors = []
+    for c, h, w in shapes:
+        try:
+            return trace(model, torch.zeros(1, c, h, w))
+        except Exception as e:
+            errors.append("%dx%dx%d: %s: %s" % (c, h, w, type(e).__name__, e))
+    raise ValueError("tried\n  " + "\n  ".join(errors))
+
+
 def first_tensor(out):
     """The segmentation output of a forward(): the tensor, the first of a tuple / list (deep supervision), or
     the 'out' entry (else the first) of a dict."""
@@ -268,13 +284,12 @@ def slice_back(trace, value):
 
     Walks producers back from VALUE through every tensor input; a mapped op (conv / BN) or the network
     input ends a path. Identity ops (dropout in eval, contiguous, ...) are left out."""
-    mapped = set(id(op) for op in trace.mapped)
     seen, ops = set(), []
     todo = [value]
     while todo:
         v = todo.pop()
         op = v.producer
-        if op is None or id(op) in mapped or op.index in seen:
+        if op is None or op.mapped or op.index in seen:
             continue
         seen.add(op.index)
         if not is_identity(op):
@@ -285,8 +300,7 @@ def slice_back(trace, value):
 
 def source_of(trace, value):
     """The mapped op (or None for the input) a value comes from, following first inputs back."""
-    mapped = set(id(op) for op in trace.mapped)
     v = value
-    while v is not None and v.producer is not None and id(v.producer) not in mapped:
+    while v is not None and v.producer is not None and not v.producer.mapped:
         v = v.producer.inputs[0] if v.producer.inputs else None
     return v.producer if v is not None else None
