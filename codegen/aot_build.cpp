@@ -128,7 +128,9 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     }
 
     const WeightPlan plan = plan_weights(net, schedules::packing_policy_for(targets));
-    const std::string manifest = write_manifest(net, plan, opts.name);
+    // The first target's schedule decides the stored sizes the runtime plans tiles with (like
+    // the weight layout, one manifest serves every target of a build).
+    std::string manifest;
 
     const fs::path dir(opts.out_dir);
     std::error_code ec;
@@ -151,6 +153,8 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         progress("  lowering and scheduling for " + target.to_string() + " ...");
         LoweredNetwork ln = lower_network(net, plan, schedules::lowering_options_for(target));
         schedules::apply_schedule(ln, target);
+        if (manifest.empty())
+            manifest = write_manifest(net, plan, opts.name, schedules::tile_geometry_of(net, ln, target));
         return Halide::Pipeline(ln.output).compile_to_module(ln.arguments(), fn_name, target);
     };
     const std::string prefix = (dir / opts.name).string();

@@ -119,13 +119,17 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += "static inline void " + n + "_release_device(void) {\n";
     if (gpu) s += "    halide_device_release(NULL, halide_cuda_device_interface());\n";
     s += "}\n\n";
+    s += "/* The descriptor's pipeline: the windowed pipeline on a whole image (mins 0). */\n";
+    s += "static inline int " + n + "_whole_image(struct halide_buffer_t *input, struct halide_buffer_t *weights,\n";
+    s += "                                       int activate, struct halide_buffer_t *output) {\n";
+    s += "    return " + n + "(input, weights, activate, input->dim[0].extent, input->dim[1].extent, output);\n}\n\n";
     s += "static inline const unetgen_network_desc *" + n + "_network(void) {\n";
     s += "    static const char manifest[] =\n    " + c_string_literal(info.manifest) + ";\n";
     s += "    static const unetgen_network_desc desc = {\n";
     s += "        UNETGEN_ABI_VERSION,\n";
     s += "        " + c_string_literal(n) + ",\n";
     s += "        manifest,\n";
-    s += "        " + n + ",\n";
+    s += "        " + n + "_whole_image,\n";
     s += "        " + c_string_literal(info.targets) + ",\n";
     s += std::string("        ") + (gpu ? "1" : "0") + ",\n";
     s += "        halide_set_num_threads,\n";
@@ -133,6 +137,7 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += "        unetgen_glue_take_error,\n";
     s += std::string("        ") + (gpu ? "halide_cuda_device_interface" : "NULL") + ",\n";
     s += std::string("        ") + (gpu ? "unetgen_glue_set_cuda_context" : "NULL") + ",\n";
+    s += "        " + n + ",\n";
     s += "    };\n";
     s += "    /* Before any pipeline runs: errors become messages, not abort(). */\n";
     s += "    halide_set_error_handler(unetgen_glue_error_handler);\n";

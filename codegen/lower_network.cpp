@@ -1,7 +1,9 @@
 // lower_network.cpp — lower_network(): every layer of the IR, in execution order, as Halide Funcs.
 //
-// Sizes come from the network's SizeProgram evaluated on the input buffer's width and height, so
-// one pipeline serves every input extent the network accepts. Weights are read from the packed
+// Sizes come from the network's SizeProgram evaluated on the whole image's width and height (two
+// parameters), so one pipeline serves every input extent the network accepts, and any window of
+// it: the input buffer holds (at least) the part of the image the output window needs, and
+// zero padding, bilinear index math and skip offsets all use the whole image's sizes. Weights are read from the packed
 // buffer at the offsets of `plan`; nothing about the trained values is baked in.
 #include "codegen/lowering.h"
 
@@ -27,12 +29,12 @@ const LayerPacking &packing_of(const WeightPlan &plan, int li, const Layer &l) {
 LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringOptions &options) {
     LoweredNetwork ln;
     Dims d;
-    // The runtime hands buffers with mins at 0; say so, so a stray buffer is an error, not garbage.
-    for (int k = 0; k < 4; ++k) ln.input.dim(k).set_min(0);
+    // Channels, batch and weights start at 0; x and y are whole-image coordinates of a window.
+    for (int k = 2; k < 4; ++k) ln.input.dim(k).set_min(0);
     ln.weights.dim(0).set_min(0);
 
-    std::vector<Halide::Expr> W = size_exprs(net.sizes, ln.input.dim(0).extent());
-    std::vector<Halide::Expr> H = size_exprs(net.sizes, ln.input.dim(1).extent());
+    std::vector<Halide::Expr> W = size_exprs(net.sizes, ln.image_width);
+    std::vector<Halide::Expr> H = size_exprs(net.sizes, ln.image_height);
 
     const size_t count = net.layers.size();
     ln.tensors.resize(count);
@@ -108,6 +110,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
     if (head.op != LayerOp::Head) throw std::logic_error("cannot lower network " + net.spec.name + ": its last layer is not the head");
     ln.activation = head.activation;
     ln.output = lower_activation(ln.tensors.back(), head.activation, ln.activate, ln.softmax_max, ln.softmax_sum);
+    for (int k = 2; k < 4; ++k) ln.output.output_buffer().dim(k).set_min(0);
     return ln;
 }
 

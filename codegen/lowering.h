@@ -50,6 +50,16 @@ struct ConvStages {
     int out_channels = 0, in_channels = 0, kernel = 0;
     int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
     WinogradStages winograd;  // enabled: result is Winograd's output transform, accum undefined
+    // Set by the schedule: the granularity (x, y) its loops round the computed span of result
+    // and of staged up to (RoundUp tails), for the tile planner's memory model.
+    int round[2] = {1, 1}, staged_round[2] = {1, 1};
+    // Winograd: the input is read in m-pixel tiles of the whole image's grid, grid_round[axis]
+    // tiles at a time (the GEMM's pixel tile along x).
+    int grid_round[2] = {1, 1};
+    // ... and the scratch a parallel task allocates: bytes per output column of a task of
+    // task_rows output rows (0: none worth counting).
+    int task_rows = 0;
+    int64_t task_bytes_per_column = 0;
 
     ConvStages() = default;
     // The shape fields every conv lowering copies from its packing entry.
@@ -129,13 +139,17 @@ struct LoweredNetwork {
     Halide::ImageParam input{Halide::Float(32), 4, "input"};
     Halide::ImageParam weights{Halide::Float(32), 1, "weights"};
     Halide::Param<int32_t> activate{"activate"};
+    // The whole image's width and height (what the size program is evaluated at). The input and
+    // output buffers are windows of it anywhere inside: every Func is defined in whole-image
+    // coordinates, so a window's values are the whole image's (docs/large-images.md).
+    Halide::Param<int32_t> image_width{"image_width"}, image_height{"image_height"};
     std::vector<Tensor> tensors;         // per layer, as consumers see it
     std::vector<ConvStages> convs;       // per layer; accum undefined for non-conv layers
     std::vector<LayerOp> ops;            // per layer
     Halide::Func output;                 // [W_out, H_out, classes, N]
     Halide::Func softmax_max, softmax_sum;
     Activation activation = Activation::None;
-    std::vector<Halide::Argument> arguments() const { return {input, weights, activate}; }
+    std::vector<Halide::Argument> arguments() const { return {input, weights, activate, image_width, image_height}; }
 };
 
 // Choices the target makes about the algorithm itself (schedules::lowering_options_for).

@@ -44,9 +44,66 @@ json sizes_json(const SizeProgram &sizes, int output_node) {
 
 json null_or(const std::string &s) { return s.empty() ? json(nullptr) : json(s); }
 
+json geometry_json(const TileGeometry &g) {
+    json layers = json::array();
+    for (const GeometryLayer &l : g.layers) {
+        json e = {{"name", l.name}, {"op", geometry_op_name(l.op)}, {"size", l.size}, {"channels", l.channels}};
+        json in = json::array();
+        for (int k : l.inputs)
+            if (k >= 0) in.push_back(k);
+        e["inputs"] = in;
+        switch (l.op) {
+        case GeometryLayer::Op::Conv:
+        case GeometryLayer::Op::ConvTranspose:
+            e["kernel"] = l.kernel;
+            e["pad"] = l.pad;
+            e["stride"] = l.stride;
+            e["macs_per_pixel"] = l.macs_per_pixel;
+            break;
+        case GeometryLayer::Op::Upsample:
+            e["mode"] = l.bilinear ? "bilinear" : "nearest";
+            e["align_corners"] = l.align_corners;
+            break;
+        case GeometryLayer::Op::Concat:
+            e["match"] = l.match == GeometryLayer::Match::Crop ? "crop" : l.match == GeometryLayer::Match::Pad ? "pad" : "exact";
+            e["offset"] = l.offset;
+            break;
+        default: break;
+        }
+        e["round"] = {l.round[0], l.round[1]};
+        e["staged_round"] = {l.staged_round[0], l.staged_round[1]};
+        if (l.grid > 0) {
+            e["grid"] = l.grid;
+            e["grid_round"] = {l.grid_round[0], l.grid_round[1]};
+        }
+        if (l.task_rows > 0) {
+            e["task_rows"] = l.task_rows;
+            e["task_bytes_per_column"] = l.task_bytes_per_column;
+        }
+        e["stored_channels"] = l.stored_channels;
+        e["staged_channels"] = l.staged_channels;
+        e["transient_bytes"] = l.transient_bytes;
+        layers.push_back(e);
+    }
+    return layers;
+}
+
 }  // namespace
 
-std::string write_manifest(const Network &net, const WeightPlan &plan, const std::string &name) {
+std::string geometry_op_name(GeometryLayer::Op op) {
+    switch (op) {
+    case GeometryLayer::Op::Input: return "input";
+    case GeometryLayer::Op::Conv: return "conv";
+    case GeometryLayer::Op::ConvTranspose: return "conv_transpose";
+    case GeometryLayer::Op::MaxPool: return "maxpool";
+    case GeometryLayer::Op::Upsample: return "upsample";
+    case GeometryLayer::Op::Concat: return "concat";
+    }
+    return "?";
+}
+
+std::string write_manifest(const Network &net, const WeightPlan &plan, const std::string &name,
+                           const TileGeometry &geometry) {
     const NetworkSpec &spec = net.spec;
     json m;
     m["format"] = 1;
@@ -94,6 +151,7 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
     }
     m["packing"] = packing;
     m["flops"] = flops;
+    m["geometry"] = geometry_json(geometry);
     return m.dump(2) + "\n";
 }
 

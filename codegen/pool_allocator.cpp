@@ -1,12 +1,16 @@
 // pool_allocator.cpp — pool_allocator_source(): a caching allocator for the generated library.
 //
-// Why: Halide allocates every compute_root intermediate at the start of a call and frees it at
-// the end. Big blocks come from mmap, so each call page-faults and zeroes them all again
-// (measured: ~38k minor faults and ~80 ms of kernel time per 256x256 UNet001 call). The pool
-// keeps freed blocks and reuses the smallest cached one that holds a request (and is at most
-// twice its size). The cache never holds more bytes than the most ever live at once, so the
-// footprint stays within twice the pipeline's own peak (in steady state about that peak).
-// Small blocks go straight to malloc. Thread-safe (one mutex; Halide allocates rarely).
+// Why: Halide allocates every compute_root intermediate when it is first produced and frees it
+// after its last use. Fresh big blocks page-fault and are zeroed again every call (measured:
+// ~38k minor faults and ~80 ms of kernel time per 256x256 UNet001 call). The pool keeps freed
+// blocks and reuses the smallest cached one that holds a request, trimmed to the request (the
+// tail pages are unmapped), so a reused block costs what a fresh one would. Its footprint (live
+// + cached) never passes the most ever live at once: a freed block is kept only within that
+// mark, and a fresh allocation first lets cached blocks go until it fits under the new mark. So
+// the memory a call takes is the pipeline's own peak of live bytes, which is what the tile
+// planner's model (common/tile_geometry.h) budgets for. Big blocks are mmap'd directly, so
+// what the pool lets go goes back to the system. Small blocks go to malloc.
+// Thread-safe (one mutex; Halide allocates rarely). unetgen_pool_stats() reports the counts.
 #include "codegen/pool_allocator.h"
 
 namespace unetgen::codegen {
@@ -16,6 +20,7 @@ std::string pool_allocator_source() {
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define UNETGEN_POOL_SLOTS 256
 #define UNETGEN_POOL_MIN (256u * 1024u)
@@ -23,40 +28,65 @@ std::string pool_allocator_source() {
 
 static struct { char *raw; size_t cap; } unetgen_pool[UNETGEN_POOL_SLOTS];
 static int unetgen_pool_count;
-static size_t unetgen_pool_cached, unetgen_pool_live, unetgen_pool_peak;
+static size_t unetgen_pool_cached, unetgen_pool_live, unetgen_pool_peak, unetgen_pool_mark;
 static pthread_mutex_t unetgen_pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/* A big block is a mapping of `cap` bytes (whole pages): the header (its cap), then the data. */
 void *halide_malloc(void *user_context, size_t size) {
     (void)user_context;
-    size_t cap = size < UNETGEN_POOL_MIN ? size : (size + 4095u) & ~(size_t)4095u;
-    char *raw = 0;
-    if (cap >= UNETGEN_POOL_MIN) {
-        pthread_mutex_lock(&unetgen_pool_mutex);
-        int best = -1;
-        for (int k = 0; k < unetgen_pool_count; ++k)
-            if (unetgen_pool[k].cap >= cap && unetgen_pool[k].cap <= 2 * cap &&
-                (best < 0 || unetgen_pool[k].cap < unetgen_pool[best].cap))
-                best = k;
-        if (best >= 0) {
-            raw = unetgen_pool[best].raw;
-            cap = unetgen_pool[best].cap;
-            unetgen_pool_cached -= cap;
-            unetgen_pool[best] = unetgen_pool[--unetgen_pool_count];
-        }
-        unetgen_pool_live += cap;
-        if (unetgen_pool_live > unetgen_pool_peak) unetgen_pool_peak = unetgen_pool_live;
-        pthread_mutex_unlock(&unetgen_pool_mutex);
+    if (size < UNETGEN_POOL_MIN) {
+        char *raw = (char *)aligned_alloc(UNETGEN_POOL_HEADER, UNETGEN_POOL_HEADER + ((size + 127u) & ~(size_t)127u));
+        if (!raw) return 0;
+        *(size_t *)raw = 0; /* not pooled */
+        return raw + UNETGEN_POOL_HEADER;
     }
+    size_t cap = (UNETGEN_POOL_HEADER + size + 4095u) & ~(size_t)4095u;
+    char *raw = 0, *trim = 0;
+    size_t trim_bytes = 0;
+    char *evict[UNETGEN_POOL_SLOTS];
+    size_t evict_cap[UNETGEN_POOL_SLOTS];
+    int evicted = 0;
+    pthread_mutex_lock(&unetgen_pool_mutex);
+    int best = -1;
+    for (int k = 0; k < unetgen_pool_count; ++k)
+        if (unetgen_pool[k].cap >= cap && (best < 0 || unetgen_pool[k].cap < unetgen_pool[best].cap)) best = k;
+    if (best >= 0) {
+        raw = unetgen_pool[best].raw;
+        unetgen_pool_cached -= unetgen_pool[best].cap;
+        if (unetgen_pool[best].cap > cap) {
+            trim = raw + cap;
+            trim_bytes = unetgen_pool[best].cap - cap;
+        }
+        unetgen_pool[best] = unetgen_pool[--unetgen_pool_count];
+    } else {
+        /* A fresh block: first let cached blocks go (largest first) until live + cached stays
+           within the high-water mark of live bytes this allocation sets. */
+        size_t mark = unetgen_pool_live + cap > unetgen_pool_mark ? unetgen_pool_live + cap : unetgen_pool_mark;
+        while (unetgen_pool_count > 0 && unetgen_pool_live + cap + unetgen_pool_cached > mark) {
+            int big = 0;
+            for (int k = 1; k < unetgen_pool_count; ++k)
+                if (unetgen_pool[k].cap > unetgen_pool[big].cap) big = k;
+            evict[evicted] = unetgen_pool[big].raw;
+            evict_cap[evicted++] = unetgen_pool[big].cap;
+            unetgen_pool_cached -= unetgen_pool[big].cap;
+            unetgen_pool[big] = unetgen_pool[--unetgen_pool_count];
+        }
+    }
+    unetgen_pool_live += cap;
+    if (unetgen_pool_live > unetgen_pool_peak) unetgen_pool_peak = unetgen_pool_live;
+    if (unetgen_pool_live > unetgen_pool_mark) unetgen_pool_mark = unetgen_pool_live;
+    pthread_mutex_unlock(&unetgen_pool_mutex);
+    for (int k = 0; k < evicted; ++k) munmap(evict[k], evict_cap[k]);
+    if (trim) munmap(trim, trim_bytes);
     if (!raw) {
-        raw = (char *)aligned_alloc(UNETGEN_POOL_HEADER, UNETGEN_POOL_HEADER + ((cap + 127u) & ~(size_t)127u));
-        if (!raw) {
-            if (cap >= UNETGEN_POOL_MIN) {
-                pthread_mutex_lock(&unetgen_pool_mutex);
-                unetgen_pool_live -= cap;
-                pthread_mutex_unlock(&unetgen_pool_mutex);
-            }
+        void *p = mmap(0, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            pthread_mutex_lock(&unetgen_pool_mutex);
+            unetgen_pool_live -= cap;
+            pthread_mutex_unlock(&unetgen_pool_mutex);
             return 0;
         }
+        raw = (char *)p;
     }
     *(size_t *)raw = cap;
     return raw + UNETGEN_POOL_HEADER;
@@ -67,20 +97,33 @@ void halide_free(void *user_context, void *ptr) {
     if (!ptr) return;
     char *raw = (char *)ptr - UNETGEN_POOL_HEADER;
     size_t cap = *(size_t *)raw;
-    if (cap >= UNETGEN_POOL_MIN) {
-        pthread_mutex_lock(&unetgen_pool_mutex);
-        unetgen_pool_live -= cap;
-        int keep = unetgen_pool_count < UNETGEN_POOL_SLOTS && unetgen_pool_cached + cap <= unetgen_pool_peak;
-        if (keep) {
-            unetgen_pool[unetgen_pool_count].raw = raw;
-            unetgen_pool[unetgen_pool_count].cap = cap;
-            ++unetgen_pool_count;
-            unetgen_pool_cached += cap;
-        }
-        pthread_mutex_unlock(&unetgen_pool_mutex);
-        if (keep) return;
+    if (cap == 0) {
+        free(raw);
+        return;
     }
-    free(raw);
+    pthread_mutex_lock(&unetgen_pool_mutex);
+    unetgen_pool_live -= cap;
+    int keep = unetgen_pool_count < UNETGEN_POOL_SLOTS &&
+               unetgen_pool_live + unetgen_pool_cached + cap <= unetgen_pool_mark;
+    if (keep) {
+        unetgen_pool[unetgen_pool_count].raw = raw;
+        unetgen_pool[unetgen_pool_count].cap = cap;
+        ++unetgen_pool_count;
+        unetgen_pool_cached += cap;
+    }
+    pthread_mutex_unlock(&unetgen_pool_mutex);
+    if (!keep) munmap(raw, cap);
+}
+
+/* Bytes of pooled blocks live now, the most live at once since the last reset, and cached.
+   reset: restart the peak from what is live now. */
+__attribute__((visibility("default"))) void unetgen_pool_stats(size_t *live, size_t *peak, size_t *cached, int reset) {
+    pthread_mutex_lock(&unetgen_pool_mutex);
+    if (live) *live = unetgen_pool_live;
+    if (peak) *peak = unetgen_pool_peak;
+    if (cached) *cached = unetgen_pool_cached;
+    if (reset) unetgen_pool_peak = unetgen_pool_live;
+    pthread_mutex_unlock(&unetgen_pool_mutex);
 }
 )C";
 }

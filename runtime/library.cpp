@@ -15,6 +15,7 @@
 struct unetgen_library {
     void *handle = nullptr;
     const unetgen_network_desc *desc = nullptr;
+    void (*pool_stats)(size_t *live, size_t *peak, size_t *cached, int reset) = nullptr;  // NULL: no pool
 };
 
 using namespace unetgen::rt;
@@ -69,11 +70,24 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
             fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network library " + so + ": " + why);
         }
         lib->desc = desc;
+        lib->pool_stats = reinterpret_cast<decltype(lib->pool_stats)>(dlsym(lib->handle, "unetgen_pool_stats"));
         *out = lib.release();
     });
 }
 
 const unetgen_network_desc *unetgen_library_network(const unetgen_library *lib) { return lib ? lib->desc : nullptr; }
+
+unetgen_status unetgen_library_memory(const unetgen_library *lib, int reset_peak, unetgen_memory_stats *stats) {
+    return guarded([&] {
+        if (lib == nullptr || stats == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot read a library's memory: the library or stats pointer is NULL");
+        if (lib->pool_stats == nullptr)
+            fail(UNETGEN_ERR_UNSUPPORTED, "cannot read the memory of network library " +
+                                              std::string(lib->desc && lib->desc->name ? lib->desc->name : "?") +
+                                              ": it has no buffer pool (built before unetgen_pool_stats)");
+        lib->pool_stats(&stats->live, &stats->peak, &stats->cached, reset_peak);
+    });
+}
 
 void unetgen_library_close(unetgen_library *lib) {
     if (lib == nullptr) return;

@@ -159,6 +159,82 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
     return pe;
 }
 
+// "geometry": every reference in range (inputs earlier, size nodes existing), shapes sane.
+void read_geometry(const Reader &r, const json &layers, Manifest &m) {
+    using G = GeometryLayer;
+    const int64_t nodes = int64_t(m.sizes.nodes.size()) - 1;
+    TileGeometry &g = m.geometry;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const std::string p = "geometry[" + std::to_string(i) + "]";
+        const json &e = layers[i];
+        if (!e.is_object()) r.bad(p, "must be an object");
+        G l;
+        l.name = r.string(e, "name", p + ".name");
+        const std::string op = r.string(e, "op", p + ".op");
+        if (op == "input") l.op = G::Op::Input;
+        else if (op == "conv") l.op = G::Op::Conv;
+        else if (op == "conv_transpose") l.op = G::Op::ConvTranspose;
+        else if (op == "maxpool") l.op = G::Op::MaxPool;
+        else if (op == "upsample") l.op = G::Op::Upsample;
+        else if (op == "concat") l.op = G::Op::Concat;
+        else r.bad(p + ".op", "is \"" + op + "\", not input, conv, conv_transpose, maxpool, upsample or concat");
+        if ((i == 0) != (l.op == G::Op::Input)) r.bad(p + ".op", "must be input for the first layer only");
+        const json &in = r.array(e, "inputs", p + ".inputs");
+        const size_t want = l.op == G::Op::Input ? 0 : l.op == G::Op::Concat ? 2 : 1;
+        if (in.size() != want) r.bad(p + ".inputs", "must hold " + std::to_string(want) + " layer indices");
+        for (size_t k = 0; k < in.size(); ++k) {
+            if (!in[k].is_number_integer() || in[k].get<int64_t>() < 0 || in[k].get<int64_t>() >= int64_t(i))
+                r.bad(p + ".inputs", "must name earlier layers");
+            l.inputs[k] = in[k].get<int>();
+        }
+        l.size = int(r.integer(e, "size", p + ".size", 0, nodes));
+        l.channels = int(r.integer(e, "channels", p + ".channels", 1, 1 << 20));
+        if (l.op == G::Op::Conv || l.op == G::Op::ConvTranspose) {
+            l.kernel = int(r.integer(e, "kernel", p + ".kernel", 1, 64));
+            l.pad = int(r.integer(e, "pad", p + ".pad", 0, 64));
+            l.stride = int(r.integer(e, "stride", p + ".stride", 1, 16));
+            l.macs_per_pixel = r.integer(e, "macs_per_pixel", p + ".macs_per_pixel", 0, int64_t(1) << 40);
+        } else if (l.op == G::Op::Upsample) {
+            const std::string mode = r.string(e, "mode", p + ".mode");
+            if (mode != "bilinear" && mode != "nearest") r.bad(p + ".mode", "must be bilinear or nearest");
+            l.bilinear = mode == "bilinear";
+            const json &ac = r.get(e, "align_corners", p + ".align_corners");
+            if (!ac.is_boolean()) r.bad(p + ".align_corners", "must be true or false");
+            l.align_corners = ac.get<bool>();
+        } else if (l.op == G::Op::Concat) {
+            const std::string match = r.string(e, "match", p + ".match");
+            if (match == "crop") l.match = G::Match::Crop;
+            else if (match == "pad") l.match = G::Match::Pad;
+            else if (match == "exact") l.match = G::Match::Exact;
+            else r.bad(p + ".match", "must be crop, pad or exact");
+            l.offset = int(r.integer(e, "offset", p + ".offset", -1, nodes));
+        }
+        if (e.contains("grid")) l.grid = int(r.integer(e, "grid", p + ".grid", 1, 64));
+        for (const char *key : {"round", "staged_round", "grid_round"}) {
+            int *dst = std::string(key) == "round" ? l.round : std::string(key) == "staged_round" ? l.staged_round : l.grid_round;
+            auto it = e.find(key);
+            if (it == e.end()) continue;  // 1 x 1
+            if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() || !(*it)[1].is_number_integer() ||
+                (*it)[0].get<int64_t>() < 1 || (*it)[1].get<int64_t>() < 1 || (*it)[0].get<int64_t>() > 4096 ||
+                (*it)[1].get<int64_t>() > 4096)
+                r.bad(p + "." + key, "must be two integers in [1, 4096]");
+            dst[0] = (*it)[0].get<int>();
+            dst[1] = (*it)[1].get<int>();
+        }
+        if (e.contains("task_rows")) {
+            l.task_rows = r.integer(e, "task_rows", p + ".task_rows", 1, 1 << 20);
+            l.task_bytes_per_column = r.integer(e, "task_bytes_per_column", p + ".task_bytes_per_column", 0, int64_t(1) << 32);
+        }
+        l.stored_channels = r.integer(e, "stored_channels", p + ".stored_channels", 0, 1 << 21);
+        l.staged_channels = r.integer(e, "staged_channels", p + ".staged_channels", 0, 1 << 21);
+        l.transient_bytes = r.integer(e, "transient_bytes", p + ".transient_bytes", 0, int64_t(1) << 40);
+        g.layers.push_back(l);
+    }
+    if (g.layers.empty() || g.layers.back().op != G::Op::Conv || g.layers.back().stored_channels == 0)
+        r.bad("geometry", "must end with the head conv");
+    g.sizes = m.sizes;
+}
+
 }  // namespace
 
 Manifest parse_manifest(const char *json_text) {
@@ -211,6 +287,10 @@ Manifest parse_manifest(const char *json_text) {
     const json &packing = r.array(j, "packing", "packing");
     for (size_t i = 0; i < packing.size(); ++i)
         m.packing.push_back(read_packing(r, packing[i], "packing[" + std::to_string(i) + "]", m.packed_floats));
+    if (auto g = j.find("geometry"); g != j.end()) {
+        if (!g->is_array()) r.bad("geometry", "must be an array");
+        read_geometry(r, *g, m);
+    }
     return m;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/size_program.h"
+#include "common/tile_geometry.h"
 
 #include <cstdint>
 #include <string>
@@ -44,6 +45,9 @@ struct Manifest {
     std::vector<ManifestTensor> tensors;
     int64_t packed_floats = 0;
     std::vector<PackingEntry> packing;
+    // The layers as the tile planner sees them (sizes = `sizes`); empty for libraries built
+    // before windowed pipelines, which segment whole images only.
+    TileGeometry geometry;
 };
 
 Manifest parse_manifest(const char *json_text);

@@ -37,6 +37,11 @@ inline const halide_device_interface_t *device_interface_of(const unetgen_networ
 // Halide's message of the library's last failure on this thread, drained ("" if none or ABI 1).
 std::string take_pipeline_error(const unetgen_network_desc &d);
 
+// The threads a pipeline of `d` runs on: what unetgen_set_num_threads set last for its library,
+// else the machine's cores (Halide's default). The tile planner counts a task's scratch per thread.
+int pipeline_threads(const unetgen_network_desc &d);
+void note_num_threads(const unetgen_network_desc &d, int n);
+
 // The status a Halide error code maps to: OUT_OF_MEMORY for failed (device) allocations,
 // PIPELINE for everything else.
 unetgen_status status_of_halide_error(int halide_error);

@@ -79,6 +79,8 @@ const char *unetgen_status_string(unetgen_status status) {
     case UNETGEN_ERR_OUT_OF_MEMORY: return "out of memory";
     case UNETGEN_ERR_UNSUPPORTED: return "unsupported";
     case UNETGEN_ERR_NO_DEVICE: return "no GPU device";
+    case UNETGEN_ERR_MEMORY_BUDGET: return "memory budget too small";
+    case UNETGEN_ERR_CALLBACK: return "callback failed";
     }
     return "unknown status";
 }
@@ -142,6 +144,7 @@ unetgen_status unetgen_set_num_threads(const unetgen_model *model, int n) {
             fail(UNETGEN_ERR_UNSUPPORTED, "cannot set the thread count of network " + m.manifest.name +
                                               ": its library exports no set_num_threads hook");
         m.desc->set_num_threads(n <= 0 ? 0 : n);
+        note_num_threads(*m.desc, n);
     });
 }
 

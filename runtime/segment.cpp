@@ -1,70 +1,32 @@
-// segment.cpp — unetgen_segment(): wrap the caller's arrays in halide_buffer_t's and run the
-// pipeline, with the 8-bit input and class-mask output conversions around it.
+// segment.cpp — unetgen_segment() and friends: check the call, plan its tiles, run them.
+//
+// Host calls go through run_tiles (tiled_run.cpp): one tile when the whole image fits the
+// memory budget, the caller's float arrays read and written in place where the layout allows,
+// 8-bit pixels normalised and class masks made per tile. Calls with device (CUDA) memory run the
+// whole image in one pipeline call on the caller's device pointers.
 //
 // Thread safety: everything per call lives on this call's stack or heap (buffer structs, scratch
 // arrays, a copy of the device weights' struct); the model is only read. GPU pipelines: whatever
 // device memory the pipeline attached to this call's buffers is copied back (output) and freed
 // (into Halide's allocation cache) before returning, so no call leaves state behind for another;
 // caller device memory is wrapped for the call and detached after it.
+#include "runtime/halide_buffers.h"
 #include "runtime/input_sizes.h"
 #include "runtime/model.h"
 #include "runtime/segment_io.h"
+#include "runtime/tiled_run.h"
 
 #include <HalideRuntime.h>
 
 #include <climits>
+#include <cstring>
 
+using namespace unetgen;
 using namespace unetgen::rt;
 
 namespace {
 
-// A float32 halide_buffer_t over caller memory (host, or a device pointer wrapped with the
-// library's device interface); dims innermost first.
-struct Buffer4 {
-    halide_dimension_t dim[4];
-    halide_buffer_t buf{};
-    bool wrapped = false;  // buf.device is the caller's: detach it, never free it
-
-    Buffer4(float *host, const int64_t (&extent)[4], int dims) {
-        int64_t stride = 1;
-        for (int d = 0; d < dims; ++d) {
-            dim[d] = halide_dimension_t(0, int32_t(extent[d]), int32_t(stride));
-            stride *= extent[d];
-        }
-        buf.host = reinterpret_cast<uint8_t *>(host);
-        buf.type = halide_type_t(halide_type_float, 32, 1);
-        buf.dimensions = dims;
-        buf.dim = dim;
-    }
-    Buffer4(const Buffer4 &) = delete;
-
-    // Points the buffer at caller device memory instead of host memory.
-    int wrap_device(const void *device_ptr, const halide_device_interface_t *iface) {
-        buf.host = nullptr;
-        int err = iface->wrap_native(nullptr, &buf, uint64_t(reinterpret_cast<uintptr_t>(device_ptr)), iface);
-        wrapped = err == 0;
-        return err;
-    }
-
-    // Host buffers: copies device results back (output) and frees what the pipeline put on a
-    // device (into Halide's allocation cache). Wrapped buffers: waits for the results (output)
-    // and lets go of the caller's pointer.
-    int release(bool is_output) {
-        if (buf.device == 0 || buf.device_interface == nullptr) return 0;
-        const halide_device_interface_t *iface = buf.device_interface;
-        int err = 0;
-        if (wrapped) {
-            if (is_output) err = iface->device_sync(nullptr, &buf);
-            int detach_err = iface->detach_native(nullptr, &buf);
-            return err != 0 ? err : detach_err;
-        }
-        if (is_output && buf.device_dirty()) err = iface->copy_to_host(nullptr, &buf);
-        int free_err = iface->device_free(nullptr, &buf);
-        return err != 0 ? err : free_err;
-    }
-};
-
-// n * product of extents, or -1 past INT32_MAX (Halide's strides and extents are 32-bit).
+// Product of extents, or -1 past INT32_MAX (Halide's strides and extents are 32-bit).
 int64_t checked_count(std::initializer_list<int64_t> extents) {
     int64_t total = 1;
     for (int64_t e : extents) {
@@ -74,41 +36,110 @@ int64_t checked_count(std::initializer_list<int64_t> extents) {
     return total;
 }
 
-struct Plan {
-    int out_h = 0, out_w = 0;
-    int64_t in_count = 0, out_count = 0, scores_count = 0;
-};
+std::string describe(const Manifest &mf, int n, int c, int h, int w) {
+    return "cannot segment a " + std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" +
+           std::to_string(w) + " input with " + mf.name;
+}
 
-Plan plan_call(const unetgen_model &m, const unetgen_segment_args &a) {
-    const Manifest &mf = m.manifest;
-    const std::string ctx = "cannot segment with " + mf.name + ": ";
-    if (a.input == nullptr || a.output == nullptr) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
-    if (a.input_format != UNETGEN_INPUT_F32_NCHW && a.input_format != UNETGEN_INPUT_U8_NHWC)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input_format " + std::to_string(int(a.input_format)) +
+void check_kinds(const Manifest &mf, unetgen_input_format format, unetgen_output_kind kind, int channels,
+                 const std::string &ctx) {
+    if (format != UNETGEN_INPUT_F32_NCHW && format != UNETGEN_INPUT_U8_NHWC)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input_format " + std::to_string(int(format)) +
                                                " is neither F32_NCHW nor U8_NHWC");
-    if (a.output_kind != UNETGEN_OUTPUT_LOGITS && a.output_kind != UNETGEN_OUTPUT_PROBS &&
-        a.output_kind != UNETGEN_OUTPUT_MASK)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "output_kind " + std::to_string(int(a.output_kind)) +
+    if (kind != UNETGEN_OUTPUT_LOGITS && kind != UNETGEN_OUTPUT_PROBS && kind != UNETGEN_OUTPUT_MASK)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "output_kind " + std::to_string(int(kind)) +
                                                " is not LOGITS, PROBS or MASK");
-    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
-    if (a.channels != mf.in_channels)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the input has " + std::to_string(a.channels) +
+    if (channels != mf.in_channels)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the input has " + std::to_string(channels) +
                                                " channels; the network takes " + std::to_string(mf.in_channels));
-    if (a.output_kind == UNETGEN_OUTPUT_MASK && mf.classes > 256)
+    if (kind == UNETGEN_OUTPUT_MASK && mf.classes > 256)
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a uint8 mask holds at most 256 classes; the network has " +
                                                std::to_string(mf.classes) + " (ask for logits or probabilities)");
-    check_input_size(mf, a.h, a.w);
-    Plan p;
-    p.out_h = int(output_extent(mf, a.h));
-    p.out_w = int(output_extent(mf, a.w));
-    p.in_count = checked_count({a.n, a.channels, a.h, a.w});
-    p.scores_count = checked_count({a.n, mf.classes, p.out_h, p.out_w});
-    if (p.in_count < 0 || p.scores_count < 0)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a buffer of the " + std::to_string(a.n) + "x" + std::to_string(a.h) +
-                                               "x" + std::to_string(a.w) +
-                                               " batch would pass 2^31 elements; split the batch");
-    p.out_count = a.output_kind == UNETGEN_OUTPUT_MASK ? int64_t(a.n) * p.out_h * p.out_w : p.scores_count;
-    return p;
+}
+
+// The pipeline's activation flag and the mask's sigmoid: a one-class mask thresholds a
+// probability, the pipeline's sigmoid when the spec has one, else the sigmoid of the logit.
+struct Activation {
+    int activate = 0;
+    bool mask_sigmoid = false;
+};
+Activation activation_of(const Manifest &mf, unetgen_output_kind kind) {
+    const bool mask = kind == UNETGEN_OUTPUT_MASK, pipeline_sigmoid = mf.activation == "sigmoid";
+    return {kind == UNETGEN_OUTPUT_PROBS || (mask && mf.classes == 1 && pipeline_sigmoid),
+            mask && mf.classes == 1 && !pipeline_sigmoid};
+}
+
+// A host call, checked and planned.
+struct HostCall {
+    std::string what;
+    RunShape shape;
+    bool direct_input = false, direct_output = false;
+    int64_t out_count = 0;
+    TilePlan plan;
+};
+
+HostCall prepare(const unetgen_model &m, const unetgen_segment_args &a, bool need_pointers) {
+    const Manifest &mf = m.manifest;
+    const std::string ctx = "cannot segment with " + mf.name + ": ";
+    if (need_pointers && (a.input == nullptr || a.output == nullptr))
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
+    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
+    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
+    HostCall c;
+    c.what = describe(mf, a.n, a.channels, a.h, a.w);
+    c.shape = shape_of(mf, a.n, a.channels, a.h, a.w, a.border, c.what);
+    const RunShape &s = c.shape;
+    // In place when Halide's 32-bit strides reach across the caller's whole array.
+    c.direct_input = a.input_format == UNETGEN_INPUT_F32_NCHW && !s.mirror &&
+                     checked_count({a.n, a.channels, a.h, a.w}) >= 0;
+    c.direct_output = a.output_kind != UNETGEN_OUTPUT_MASK && checked_count({a.n, mf.classes, s.out_h(), s.out_w()}) >= 0;
+    c.out_count = int64_t(a.n) * s.out_h() * s.out_w() * (a.output_kind == UNETGEN_OUTPUT_MASK ? 1 : mf.classes);
+    c.plan = plan_run(m, s, a.memory_budget, io_of(mf, s, c.direct_input, c.direct_output, 0, 0), c.what);
+    return c;
+}
+
+void segment_host(const unetgen_model &m, unetgen_segment_args &a) {
+    const Manifest &mf = m.manifest;
+    HostCall c = prepare(m, a, true);
+    if (a.output_capacity < size_t(c.out_count))
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment with " + mf.name + ": the output needs " +
+                                               std::to_string(c.out_count) + " elements, the buffer has room for " +
+                                               std::to_string(a.output_capacity));
+    const RunShape &s = c.shape;
+    const Activation act = activation_of(mf, a.output_kind);
+    TileRun run;
+    run.activate = act.activate;
+    run.progress = a.progress;
+    run.progress_user = a.progress_user;
+    if (c.direct_input) {
+        run.direct_input = static_cast<const float *>(a.input);
+    } else if (a.input_format == UNETGEN_INPUT_F32_NCHW) {
+        const float *img = static_cast<const float *>(a.input);
+        run.read = [&, img](Span x, Span y, float *dst) {
+            for (int64_t p = 0; p < int64_t(a.n) * a.channels; ++p)
+                for (int64_t r = y.lo; r < y.hi; ++r, dst += x.size())
+                    std::memcpy(dst, img + (size_t(p) * size_t(a.h) + size_t(r)) * size_t(a.w) + size_t(x.lo),
+                                size_t(x.size()) * sizeof(float));
+        };
+    } else {
+        const uint8_t *img = static_cast<const uint8_t *>(a.input);
+        run.read = [&, img](Span x, Span y, float *dst) {
+            normalise_u8_block(img, a.n, a.h, a.w, a.channels, x.lo, y.lo, x.size(), y.size(), mf.mean, mf.std, dst);
+        };
+    }
+    if (c.direct_output) {
+        run.direct_output = static_cast<float *>(a.output);
+    } else {
+        uint8_t *mask = static_cast<uint8_t *>(a.output);
+        const size_t row = size_t(s.out_w()), plane = row * size_t(s.out_h());
+        run.write = [&, mask, row, plane](Span x, Span y, const float *scores) {
+            class_mask(scores, a.n, mf.classes, int(y.size()), int(x.size()), act.mask_sigmoid, float(mf.threshold),
+                       mask + size_t(y.lo) * row + size_t(x.lo), row, plane);
+        };
+    }
+    run_tiles(m, s, c.plan, run, c.what);
+    a.out_h = int(s.out_h());
+    a.out_w = int(s.out_w());
 }
 
 // The device interface a call with device memory needs (NULL when both sides are on the host).
@@ -128,7 +159,132 @@ const halide_device_interface_t *check_memory(const unetgen_model &m, const unet
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a CUDA input must be F32_NCHW (8-bit pixels are normalised on the host)");
     if (out_mem == UNETGEN_MEMORY_CUDA && a.output_kind == UNETGEN_OUTPUT_MASK)
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a CUDA output must be LOGITS or PROBS (the mask is made on the host)");
+    if (a.border != UNETGEN_BORDER_NONE)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "device memory takes the image as it is (border = NONE)");
     return iface;
+}
+
+// Device memory on either side: the whole image in one call on the caller's pointers.
+void segment_device(const unetgen_model &m, unetgen_segment_args &a, unetgen_memory input_memory,
+                    unetgen_memory output_memory, const halide_device_interface_t *iface) {
+    const Manifest &mf = m.manifest;
+    const std::string ctx = "cannot segment with " + mf.name + ": ";
+    if (a.input == nullptr || a.output == nullptr) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
+    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
+    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
+    check_input_size(mf, a.h, a.w);
+    const int64_t out_h = output_extent(mf, a.h), out_w = output_extent(mf, a.w);
+    const int64_t in_count = checked_count({a.n, a.channels, a.h, a.w});
+    const int64_t scores_count = checked_count({a.n, mf.classes, out_h, out_w});
+    const std::string what = describe(mf, a.n, a.channels, a.h, a.w);
+    if (in_count < 0 || scores_count < 0)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": a device buffer would pass 2^31 elements; split the batch");
+    if (a.output_capacity < size_t(scores_count))
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the output needs " + std::to_string(scores_count) +
+                                               " elements, the buffer has room for " + std::to_string(a.output_capacity));
+    std::vector<float> in_scratch;
+    float *in_host = const_cast<float *>(static_cast<const float *>(a.input));  // the pipeline only reads it
+    if (a.input_format == UNETGEN_INPUT_U8_NHWC) {
+        in_scratch.resize(size_t(in_count));
+        normalise_u8_nhwc(static_cast<const uint8_t *>(a.input), a.n, a.h, a.w, a.channels, mf.mean, mf.std,
+                          in_scratch.data());
+        in_host = in_scratch.data();
+    }
+    FloatBuffer in(in_host, {a.w, a.h, a.channels, a.n}, 4);
+    FloatBuffer out(static_cast<float *>(a.output), {out_w, out_h, mf.classes, a.n}, 4);
+    take_pipeline_error(*m.desc);
+    if (input_memory == UNETGEN_MEMORY_CUDA && in.wrap_device(a.input, iface) != 0)
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the input pointer cannot be wrapped as CUDA memory: " +
+                                               take_pipeline_error(*m.desc));
+    if (output_memory == UNETGEN_MEMORY_CUDA && out.wrap_device(a.output, iface) != 0) {
+        std::string why = take_pipeline_error(*m.desc);
+        in.release(false);
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the output pointer cannot be wrapped as CUDA memory: " + why);
+    }
+    FloatBuffer host_weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
+    halide_dimension_t device_weights_dim = m.device_weights_dim;
+    halide_buffer_t device_weights = m.device_weights;
+    device_weights.dim = &device_weights_dim;
+    halide_buffer_t *weights = m.device_weights.device != 0 ? &device_weights : &host_weights.buf;
+    const int activate = activation_of(mf, a.output_kind).activate;
+    int err = m.desc->pipeline(&in.buf, weights, activate, &out.buf);
+    int release_err = out.release(true);
+    int in_err = in.release(false);
+    host_weights.release(false);
+    if (err == 0) err = release_err != 0 ? release_err : in_err;
+    if (err != 0) {
+        std::string why = take_pipeline_error(*m.desc);
+        fail(status_of_halide_error(err), what + ": the pipeline returned Halide error " + std::to_string(err) +
+                                              (why.empty() ? " (Halide's error handler printed the details)" : ": " + why));
+    }
+    a.out_h = int(out_h);
+    a.out_w = int(out_w);
+}
+
+// A streaming call, checked and planned.
+struct StreamCall {
+    std::string what;
+    RunShape shape;
+    TilePlan plan;
+};
+
+StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, bool need_callbacks) {
+    const Manifest &mf = m.manifest;
+    const std::string ctx = "cannot segment a stream with " + mf.name + ": ";
+    if (need_callbacks && (a.read == nullptr || a.write == nullptr))
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the read or write callback is NULL");
+    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
+    if (m.desc->abi_version < 3 || m.desc->window_pipeline == nullptr || mf.geometry.layers.empty())
+        fail(UNETGEN_ERR_UNSUPPORTED, ctx + "streaming needs a library built by unetgen with windowed pipelines "
+                                            "(runtime ABI 3); rebuild it");
+    StreamCall c;
+    c.what = describe(mf, 1, a.channels, a.h, a.w);
+    c.shape = shape_of(mf, 1, a.channels, a.h, a.w, a.border, c.what);
+    const int64_t pixel = a.input_format == UNETGEN_INPUT_U8_NHWC ? a.channels : 0;  // the reader's bytes
+    const int64_t result = a.output_kind == UNETGEN_OUTPUT_MASK ? 1 : int64_t(mf.classes) * 4;
+    c.plan = plan_run(m, c.shape, a.memory_budget, io_of(mf, c.shape, false, false, pixel, result), c.what);
+    return c;
+}
+
+std::string region(Span x, Span y) {
+    return "rows " + std::to_string(y.lo) + ".." + std::to_string(y.hi) + " x columns " + std::to_string(x.lo) + ".." +
+           std::to_string(x.hi);
+}
+
+void segment_stream(const unetgen_model &m, unetgen_stream_args &a) {
+    const Manifest &mf = m.manifest;
+    StreamCall c = prepare_stream(m, a, true);
+    const Activation act = activation_of(mf, a.output_kind);
+    TileRun run;
+    run.activate = act.activate;
+    run.progress = a.progress;
+    run.progress_user = a.progress_user;
+    std::vector<uint8_t> pixels, mask;
+    run.read = [&](Span x, Span y, float *dst) {
+        void *target = dst;
+        if (a.input_format == UNETGEN_INPUT_U8_NHWC) {
+            pixels.resize(size_t(x.size()) * size_t(y.size()) * size_t(a.channels));
+            target = pixels.data();
+        }
+        if (int rc = a.read(a.read_user, int(x.lo), int(y.lo), int(x.size()), int(y.size()), target); rc != 0)
+            fail(UNETGEN_ERR_CALLBACK, c.what + ": the reader returned " + std::to_string(rc) + " for " + region(x, y));
+        if (a.input_format == UNETGEN_INPUT_U8_NHWC)
+            normalise_u8_nhwc(pixels.data(), 1, int(y.size()), int(x.size()), a.channels, mf.mean, mf.std, dst);
+    };
+    run.write = [&](Span x, Span y, const float *scores) {
+        const void *values = scores;
+        if (a.output_kind == UNETGEN_OUTPUT_MASK) {
+            mask.resize(size_t(x.size()) * size_t(y.size()));
+            class_mask(scores, 1, mf.classes, int(y.size()), int(x.size()), act.mask_sigmoid, float(mf.threshold),
+                       mask.data());
+            values = mask.data();
+        }
+        if (int rc = a.write(a.write_user, int(x.lo), int(y.lo), int(x.size()), int(y.size()), values); rc != 0)
+            fail(UNETGEN_ERR_CALLBACK, c.what + ": the writer returned " + std::to_string(rc) + " for " + region(x, y));
+    };
+    run_tiles(m, c.shape, c.plan, run, c.what);
+    a.out_h = int(c.shape.out_h());
+    a.out_w = int(c.shape.out_w());
 }
 
 }  // namespace
@@ -140,16 +296,22 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
     return guarded([&] {
         if (model == nullptr || count == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the model or count pointer is NULL");
-        unetgen_segment_args a{};
-        float dummy = 0;
-        a.input = &dummy;
-        a.output = &dummy;
-        a.n = n;
-        a.channels = model->manifest.in_channels;
-        a.h = h;
-        a.w = w;
-        a.output_kind = kind;
-        *count = size_t(plan_call(*model, a).out_count);
+        check_kinds(model->manifest, UNETGEN_INPUT_F32_NCHW, kind, model->manifest.in_channels,
+                    "cannot count outputs of " + model->manifest.name + ": ");
+        if (n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the batch size must be >= 1");
+        check_input_size(model->manifest, h, w);
+        const int64_t px = output_extent(model->manifest, h) * output_extent(model->manifest, w);
+        *count = size_t(int64_t(n) * px * (kind == UNETGEN_OUTPUT_MASK ? 1 : model->manifest.classes));
+    });
+}
+
+unetgen_status unetgen_plan_segment(const unetgen_model *model, const unetgen_segment_args *args,
+                                    unetgen_tile_plan *plan) {
+    return guarded([&] {
+        if (model == nullptr || args == nullptr || plan == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot plan a segmentation: the model, args or plan pointer is NULL");
+        HostCall c = prepare(*model, *args, false);
+        *plan = plan_report(c.shape, c.plan);
     });
 }
 
@@ -162,74 +324,26 @@ unetgen_status unetgen_segment_memory(const unetgen_model *model, unetgen_segmen
     return guarded([&] {
         if (model == nullptr || args == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment: the model or args pointer is NULL");
-        const unetgen_model &m = *model;
-        const Manifest &mf = m.manifest;
-        unetgen_segment_args &a = *args;
-        Plan p = plan_call(m, a);
-        const halide_device_interface_t *iface = check_memory(m, a, input_memory, output_memory);
-        if (a.output_capacity < size_t(p.out_count))
-            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment with " + mf.name + ": the output needs " +
-                                                   std::to_string(p.out_count) + " elements, the buffer has room for " +
-                                                   std::to_string(a.output_capacity));
+        const halide_device_interface_t *iface = check_memory(*model, *args, input_memory, output_memory);
+        if (iface == nullptr) segment_host(*model, *args);
+        else segment_device(*model, *args, input_memory, output_memory, iface);
+    });
+}
 
-        // Input: the caller's floats as they are, or 8-bit pixels normalised into scratch.
-        std::vector<float> in_scratch;
-        float *in_host = const_cast<float *>(static_cast<const float *>(a.input));  // the pipeline only reads it
-        if (a.input_format == UNETGEN_INPUT_U8_NHWC) {
-            in_scratch.resize(size_t(p.in_count));
-            normalise_u8_nhwc(static_cast<const uint8_t *>(a.input), a.n, a.h, a.w, a.channels, mf.mean, mf.std,
-                              in_scratch.data());
-            in_host = in_scratch.data();
-        }
-        // Output: straight into the caller's floats, or into scratch scores for a mask.
-        const bool mask = a.output_kind == UNETGEN_OUTPUT_MASK;
-        // A one-class mask thresholds a probability: the pipeline's sigmoid when the spec has one,
-        // else the sigmoid of the logit (class_mask applies it).
-        const bool pipeline_sigmoid = mf.activation == "sigmoid";
-        int activate = a.output_kind == UNETGEN_OUTPUT_PROBS || (mask && mf.classes == 1 && pipeline_sigmoid);
-        std::vector<float> scores;
-        float *out_host = static_cast<float *>(a.output);
-        if (mask) {
-            scores.resize(size_t(p.scores_count));
-            out_host = scores.data();
-        }
+unetgen_status unetgen_plan_stream(const unetgen_model *model, const unetgen_stream_args *args, unetgen_tile_plan *plan) {
+    return guarded([&] {
+        if (model == nullptr || args == nullptr || plan == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot plan a stream: the model, args or plan pointer is NULL");
+        StreamCall c = prepare_stream(*model, *args, false);
+        *plan = plan_report(c.shape, c.plan);
+    });
+}
 
-        const std::string what = "cannot segment a " + std::to_string(a.n) + "x" + std::to_string(a.channels) + "x" +
-                                 std::to_string(a.h) + "x" + std::to_string(a.w) + " input with " + mf.name;
-        Buffer4 in(in_host, {a.w, a.h, a.channels, a.n}, 4);
-        Buffer4 out(out_host, {p.out_w, p.out_h, mf.classes, a.n}, 4);
-        take_pipeline_error(*m.desc);  // a stale message of this thread is not this call's
-        if (input_memory == UNETGEN_MEMORY_CUDA && in.wrap_device(a.input, iface) != 0)
-            fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the input pointer cannot be wrapped as CUDA memory: " +
-                                                   take_pipeline_error(*m.desc));
-        if (output_memory == UNETGEN_MEMORY_CUDA && out.wrap_device(a.output, iface) != 0) {
-            std::string why = take_pipeline_error(*m.desc);
-            in.release(false);
-            fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the output pointer cannot be wrapped as CUDA memory: " + why);
-        }
-        // Weights: the model's device copy when it has one (a private copy of the struct per
-        // call: Halide may write its fields), else the host array.
-        Buffer4 host_weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
-        halide_dimension_t device_weights_dim = m.device_weights_dim;
-        halide_buffer_t device_weights = m.device_weights;
-        device_weights.dim = &device_weights_dim;
-        halide_buffer_t *weights = m.device_weights.device != 0 ? &device_weights : &host_weights.buf;
-
-        int err = m.desc->pipeline(&in.buf, weights, activate, &out.buf);
-        int release_err = out.release(true);
-        int in_err = in.release(false);
-        host_weights.release(false);
-        if (err == 0) err = release_err != 0 ? release_err : in_err;
-        if (err != 0) {
-            std::string why = take_pipeline_error(*m.desc);
-            fail(status_of_halide_error(err), what + ": the pipeline returned Halide error " + std::to_string(err) +
-                                                  (why.empty() ? " (Halide's error handler printed the details)" : ": " + why));
-        }
-        if (mask)
-            class_mask(scores.data(), a.n, mf.classes, p.out_h, p.out_w, mf.classes == 1 && !pipeline_sigmoid,
-                       float(mf.threshold), static_cast<uint8_t *>(a.output));
-        a.out_h = p.out_h;
-        a.out_w = p.out_w;
+unetgen_status unetgen_segment_stream(const unetgen_model *model, unetgen_stream_args *args) {
+    return guarded([&] {
+        if (model == nullptr || args == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment a stream: the model or args pointer is NULL");
+        segment_stream(*model, *args);
     });
 }
 

@@ -45,9 +45,13 @@ typedef enum unetgen_status {
     UNETGEN_ERR_OUT_OF_MEMORY = 8,     /* an allocation failed (host, or device for GPU libraries) */
     UNETGEN_ERR_UNSUPPORTED = 9,       /* the library lacks the hook asked for (e.g. thread count,
                                           device memory for a CPU library) */
-    UNETGEN_ERR_NO_DEVICE = 10         /* a GPU (CUDA) library, but no CUDA driver, no device, or the
+    UNETGEN_ERR_NO_DEVICE = 10,        /* a GPU (CUDA) library, but no CUDA driver, no device, or the
                                           driver failed to initialise; a CPU build of the same spec
                                           is the fallback (unetgen build SPEC --target host) */
+    UNETGEN_ERR_MEMORY_BUDGET = 11,    /* no tiling of this input fits the memory budget; the message
+                                          names the least budget that works (checked before any work) */
+    UNETGEN_ERR_CALLBACK = 12          /* a reader or writer callback of unetgen_segment_stream
+                                          returned nonzero (the message names the region) */
 } unetgen_status;
 
 /* Short constant name of a status ("ok", "invalid argument", ...); never NULL. */
@@ -68,6 +72,16 @@ typedef struct unetgen_library unetgen_library;
 unetgen_status unetgen_library_open(const char *path, unetgen_library **out);
 /* The library's network descriptor; valid until unetgen_library_close. */
 const unetgen_network_desc *unetgen_library_network(const unetgen_library *lib);
+/* Bytes in the library's pool of intermediate buffers (the buffers of Halide's pipeline, 256 KiB
+ * and up): live now, the most live at once since the last reset, and cached for reuse. What the
+ * pool holds (live + cached) never passes the most ever live. reset_peak nonzero: restart the
+ * peak from what is live now (after reading it). Errors: INVALID_ARGUMENT, UNSUPPORTED (a
+ * library built before the pool reported its counts). */
+typedef struct unetgen_memory_stats {
+    size_t live, peak, cached;
+} unetgen_memory_stats;
+unetgen_status unetgen_library_memory(const unetgen_library *lib, int reset_peak, unetgen_memory_stats *stats);
+
 /* Closes the library. Free every model of its network first. NULL is fine. */
 void unetgen_library_close(unetgen_library *lib);
 
@@ -132,6 +146,24 @@ typedef enum unetgen_output_kind {
                                     sigmoid) gives 1, else 0 */
 } unetgen_output_kind;
 
+/* What happens at the image border (docs/large-images.md). */
+typedef enum unetgen_border {
+    UNETGEN_BORDER_NONE = 0,   /* the image as it is: its size must be one the network takes, and
+                                  the output has the network's output size for it */
+    UNETGEN_BORDER_MIRROR = 1  /* any size: the image is extended by mirroring (numpy's "reflect",
+                                  PyTorch's padding_mode "reflect": the edge pixel is not repeated)
+                                  to the smallest size the network takes whose output covers the
+                                  image, placed where the output's centre crop lines up with it,
+                                  and the output is cropped back: the result is the image's size.
+                                  Ronneberger 2015's overlap-tile border rule for valid networks. */
+} unetgen_border;
+
+/* Called after each tile with the tiles done so far and the total. */
+typedef void (*unetgen_progress_fn)(void *user, int64_t tiles_done, int64_t tiles_total);
+
+/* Used when memory_budget is 0. */
+#define UNETGEN_DEFAULT_MEMORY_BUDGET ((size_t)2 << 30)
+
 typedef struct unetgen_segment_args {
     unetgen_input_format input_format;
     const void *input;
@@ -140,6 +172,13 @@ typedef struct unetgen_segment_args {
     void *output;                   /* float32 for LOGITS / PROBS, uint8 for MASK */
     size_t output_capacity;         /* elements (not bytes) `output` has room for */
     int out_h, out_w;               /* set by unetgen_segment on success */
+    /* Zero for each of these is the default. */
+    size_t memory_budget;           /* bytes the call may allocate besides the caller's arrays and
+                                       the model (0: UNETGEN_DEFAULT_MEMORY_BUDGET); an input whose
+                                       whole-image run needs more is segmented in tiles */
+    unetgen_border border;
+    unetgen_progress_fn progress;   /* may be NULL */
+    void *progress_user;
 } unetgen_segment_args;
 
 /* Number of output elements (floats or mask bytes) for n images of h x w, into *count.
@@ -147,7 +186,26 @@ typedef struct unetgen_segment_args {
 unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, int w, unetgen_output_kind kind,
                                     size_t *count);
 
-/* Runs the network. Errors: INVALID_ARGUMENT, BAD_SIZE, OUT_OF_MEMORY, PIPELINE.
+/* How a call will run (unetgen_plan_segment, unetgen_plan_stream). */
+typedef struct unetgen_tile_plan {
+    int in_h, in_w;                 /* the network's input: the image, or the mirror-extended image */
+    int out_h, out_w;               /* what the call delivers */
+    int tile_h, tile_w;             /* output pixels of one tile (every tile has this size) */
+    int rows, cols;                 /* tiles = rows x cols; 1 x 1: the whole image at once */
+    int halo;                       /* input pixels a tile reads beyond its own span, per side */
+    size_t peak_bytes;              /* the most the call allocates at once (model excluded) */
+    double overlap;                 /* work recomputed in tile overlaps, as a fraction of a
+                                       whole-image pass (0 for one tile) */
+} unetgen_tile_plan;
+
+/* The plan unetgen_segment would run `args` with (pointers in it are not read).
+ * Errors: INVALID_ARGUMENT, BAD_SIZE, MEMORY_BUDGET. */
+unetgen_status unetgen_plan_segment(const unetgen_model *model, const unetgen_segment_args *args,
+                                    unetgen_tile_plan *plan);
+
+/* Runs the network: in one pass when it fits the memory budget, else tile by tile (the same
+ * values: every tile is computed in whole-image coordinates). Errors: INVALID_ARGUMENT,
+ * BAD_SIZE, MEMORY_BUDGET (before any work), OUT_OF_MEMORY, PIPELINE.
  * Thread-safe on one model; `args` is the caller's (only out_h/out_w are written).
  * GPU networks: host input is copied to the device and the result back, per call; device buffers
  * come from Halide's allocation cache, so repeated calls of one size allocate nothing new. */
@@ -170,6 +228,43 @@ typedef enum unetgen_memory {
  * library generated before ABI 2). */
 unetgen_status unetgen_segment_memory(const unetgen_model *model, unetgen_segment_args *args,
                                       unetgen_memory input_memory, unetgen_memory output_memory);
+
+/* ---- streaming: images too large to hold ------------------------------------------------------ */
+
+/* Reads image rows [y, y + h) x columns [x, x + w) into `pixels`, rows packed: uint8
+ * h x w x channels (U8_NHWC) or float32 channels x h x w (F32_NCHW). Return 0, or nonzero to stop
+ * the run (unetgen_segment_stream then fails with CALLBACK). Regions lie inside the image; they
+ * overlap by the network's halo. */
+typedef int (*unetgen_read_fn)(void *user, int x, int y, int w, int h, void *pixels);
+/* Receives output rows [y, y + h) x columns [x, x + w): uint8 h x w (MASK) or float32
+ * classes x h x w (LOGITS, PROBS), rows packed, valid during the call. Every output pixel
+ * arrives exactly once, tile row after tile row, left to right. Return 0, or nonzero to stop. */
+typedef int (*unetgen_write_fn)(void *user, int x, int y, int w, int h, const void *values);
+
+typedef struct unetgen_stream_args {
+    unetgen_input_format input_format;
+    int channels, h, w;             /* the image (a batch of one) */
+    unetgen_read_fn read;
+    void *read_user;
+    unetgen_output_kind output_kind;
+    unetgen_write_fn write;
+    void *write_user;
+    size_t memory_budget;           /* as unetgen_segment_args; it includes the tile's pixels */
+    unetgen_border border;
+    unetgen_progress_fn progress;
+    void *progress_user;
+    int out_h, out_w;               /* set on success (and by unetgen_plan_stream) */
+} unetgen_stream_args;
+
+/* Segments an image read region by region and hands the results over tile by tile, within the
+ * memory budget: images larger than memory (OpenSlide, GDAL, a tiled TIFF). Host memory only.
+ * Errors: INVALID_ARGUMENT, BAD_SIZE, MEMORY_BUDGET, CALLBACK, OUT_OF_MEMORY, PIPELINE,
+ * UNSUPPORTED (a library built before windowed pipelines). */
+unetgen_status unetgen_segment_stream(const unetgen_model *model, unetgen_stream_args *args);
+
+/* The plan unetgen_segment_stream would run `args` with (callbacks are not called). */
+unetgen_status unetgen_plan_stream(const unetgen_model *model, const unetgen_stream_args *args,
+                                   unetgen_tile_plan *plan);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,7 @@ public:
     ~Library() { unetgen_library_close(lib_); }
 
     const unetgen_network_desc *network() const { return unetgen_library_network(lib_); }
+    const unetgen_library *get() const { return lib_; }
 
 private:
     unetgen_library *lib_ = nullptr;

@@ -20,13 +20,23 @@ struct halide_device_interface_t;
  *   weights float32 [packed_floats]      packed as the manifest says (folded BN, schedule layout)
  *   activate nonzero: apply the spec's output activation (sigmoid / softmax); zero: raw logits
  *   output  float32 [W_out, H_out, classes, N]
- * Returns 0 on success, a Halide error code otherwise. */
+ * Returns 0 on success, a Halide error code otherwise. Whole images only (mins 0). */
 typedef int (*unetgen_pipeline_fn)(struct halide_buffer_t *input, struct halide_buffer_t *weights,
                                    int activate, struct halide_buffer_t *output);
 
-/* 2 added the hooks after release_device. The runtime also takes descriptors of ABI 1 (it then
- * reads nothing past release_device: no Halide messages, no GPU weights kept on the device). */
-#define UNETGEN_ABI_VERSION 2
+/* The windowed pipeline (ABI 3): the same network on a window of an image_width x image_height
+ * image. `output` may be any window [min, min + extent) of the whole output (dims 0 and 1);
+ * `input` must hold (at least) the part of the image that window reads, with its mins in image
+ * coordinates; a bounds query (an input with host and device NULL) fills in that part. Channel
+ * and batch mins are 0. The values are the whole-image output's, wherever the window lies. */
+typedef int (*unetgen_window_pipeline_fn)(struct halide_buffer_t *input, struct halide_buffer_t *weights,
+                                          int activate, int image_width, int image_height,
+                                          struct halide_buffer_t *output);
+
+/* 2 added the hooks after release_device, 3 the windowed pipeline. The runtime also takes
+ * descriptors of ABI 1 and 2 (it then reads nothing past the fields of their version: no Halide
+ * messages or GPU weights kept on the device before 2, whole images only before 3). */
+#define UNETGEN_ABI_VERSION 3
 #define UNETGEN_ABI_VERSION_MIN 1
 
 typedef struct unetgen_network_desc {
@@ -51,6 +61,9 @@ typedef struct unetgen_network_desc {
      * the CUDA runtime API shares) instead of a context of Halide's own. NULL: Halide's default.
      * Call before the first pipeline run. */
     void (*set_cuda_context)(void *cu_context);
+    /* ---- ABI 3 ---- */
+    /* The windowed pipeline; `pipeline` above is it on a whole image (mins 0). */
+    unetgen_window_pipeline_fn window_pipeline;
 } unetgen_network_desc;
 
 /* A shared library from `unetgen build` exports this symbol (see unetgen_get_network_name). */

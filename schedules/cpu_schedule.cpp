@@ -52,16 +52,12 @@ int rows_per_task(const codegen::ConvStages &s, const CpuTiles &t) {
     return std::clamp(s.in_channels / t.channels_per_task_row, 1, 16);
 }
 
-// Storage extent of a channels-innermost activation: wide ones get one extra cache line per
-// pixel, so the px pixels a register tile broadcasts from (a pixel stride apart) do not all
-// map to the same few L1 sets (a 2 KiB / 4 KiB stride aliases them).
-int padded_channels(int channels, const CpuTiles &t) {
-    return channels * 4 >= t.pad_channel_bytes ? channels + 16 : channels;
-}
+// Storage extent of a channels-innermost activation (see stored_channels).
+int padded_channels(int channels, const CpuTiles &t) { return stored_channels(channels, t); }
 
 }  // namespace
 
-void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) {
+std::pair<int, int> schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) {
     codegen::Dims d;
     if (channels > 0) staged.bound(d.c, 0, channels);
     Var yo("yo"), yi("yi");
@@ -74,13 +70,14 @@ void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &t, int channels) 
             .reorder(d.c, d.x, yi, yo, d.n)
             .vectorize(d.c, t.vector)
             .parallel(yo);
-        return;
+        return {1, t.staged_rows};
     }
     staged.compute_root()
         .split(d.y, yo, yi, t.staged_rows, TailStrategy::RoundUp)
         .reorder(d.x, yi, d.c, yo, d.n)
         .vectorize(d.x, t.vector, TailStrategy::RoundUp)
         .parallel(yo);
+    return {t.vector, t.staged_rows};
 }
 
 // Pixel-vectorised conv (planar storage): for layers with too few output channels for a vector
@@ -113,6 +110,8 @@ static void schedule_conv_by_pixels(codegen::ConvStages &s, const CpuTiles &t) {
     // vectors + one weight fit the register file (no spills).
     upd.reorder(d.x, d.y, d.c, s.r.x, s.r.y, s.r.z).vectorize(d.x).unroll(d.y).unroll(d.c);
     if (s.in_channels <= 4) upd.unroll(s.r.y);  // first layer: a short reduction, unroll it more
+    s.round[0] = t.vector;
+    s.round[1] = t.y_tile;
 }
 
 // The tiling both channel-vectorised convs share: result stored channels-innermost in tiles of
@@ -139,6 +138,8 @@ static Halide::Stage schedule_channel_tiles(codegen::ConvStages &s, const CpuTil
         .vectorize(d.c, t.vector)
         .unroll(d.c)
         .unroll(d.x);
+    s.round[0] = px;
+    s.round[1] = 1;
     return s.accum.update();
 }
 
@@ -164,7 +165,11 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
     } else {
         schedule_conv_by_pixels(s, t);
     }
-    if (s.staged.defined()) schedule_cpu_staged(s.staged, t, s.in_channels);
+    if (s.staged.defined()) {
+        auto [rx, ry] = schedule_cpu_staged(s.staged, t, s.in_channels);
+        s.staged_round[0] = rx;
+        s.staged_round[1] = ry;
+    }
 }
 
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
@@ -200,6 +205,8 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
         .parallel(task);
     s.accum.compute_at(s.result, xo).vectorize(d.c).unroll(d.x);
     s.accum.update().reorder(d.c, d.x, s.r.x, s.r.y, s.r.z).vectorize(d.c).unroll(d.x).unroll(s.r.x).unroll(s.r.y);
+    s.round[0] = xt;
+    s.round[1] = 1;
 }
 
 void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,

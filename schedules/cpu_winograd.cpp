@@ -27,7 +27,7 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
     for (int c = 2; c <= t.max_c_vectors; c *= 2)
         if (s.out_channels % (c * V) == 0) cv = c;
     const int px = std::max(1, t.acc_regs / cv);
-    auto padded = [&](int channels) { return channels * 4 >= t.pad_channel_bytes ? channels + 16 : channels; };
+    auto padded = [&](int channels) { return stored_channels(channels, t); };
 
     Var tx("tx"), xf("xf"), ty("ty"), yf("yf"), tyi("tyi"), co("co"), ci("ci"), task("task");
     s.result.bound(d.c, 0, s.out_channels)
@@ -71,6 +71,13 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
         .vectorize(uci)
         .unroll(w.t)
         .parallel(w.ob);
+    // The result rounds to whole tiles; the GEMM to px tiles of a row, which its input transform
+    // (and so the staged input) must cover.
+    s.round[0] = s.round[1] = w.m;
+    s.grid_round[0] = px;
+    // Per task: V and M of `rows` tile rows, (m + 2)^2 values per tile and channel.
+    s.task_rows = rows * w.m;
+    s.task_bytes_per_column = int64_t(rows) * (w.m + 2) * (w.m + 2) * (padded(s.in_channels) + s.out_channels) * 4 / w.m;
 }
 
 }  // namespace unetgen::schedules

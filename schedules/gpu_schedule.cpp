@@ -95,6 +95,8 @@ void schedule_gpu_conv(codegen::ConvStages &s) {
         .gpu_lanes(xi)
         .unroll(yi)
         .unroll(ci);
+    s.round[0] = kWarp;
+    s.round[1] = t.rows;
 
     // The accumulators: computed per block (one warp), held in registers striped across the
     // lanes (lane = column), rows x o_tile of them per lane.

@@ -7,9 +7,11 @@
 #pragma once
 
 #include "codegen/lowering.h"
+#include "common/tile_geometry.h"
 
 #include <Halide.h>
 
+#include <utility>
 #include <vector>
 
 namespace unetgen::schedules {
@@ -31,6 +33,16 @@ struct CpuTiles {
     int pad_channel_bytes = 1024;         // activations with a pixel this wide get a cache line more
 };
 
+// Floats a pixel of a `channels`-channel activation takes in storage: wide ones get one extra
+// cache line per pixel, so the pixels a register tile broadcasts from (a pixel stride apart) do
+// not all map to the same few L1 sets (a 2 KiB / 4 KiB stride aliases them).
+int stored_channels(int channels, const CpuTiles &tiles);
+
+// The network's geometry and what `target`'s schedule stores per layer (buffer_footprint.cpp):
+// what the tile planner needs to know about memory. `ln` is the network lowered and scheduled
+// for `target` (the schedule records its rounding in the ConvStages).
+TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork &ln, const Halide::Target &target);
+
 // Tile sizes for a CPU target (by its widest vector ISA).
 CpuTiles cpu_tiles_for(const Halide::Target &target);
 
@@ -50,7 +62,8 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net);
 void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);  // direct or Winograd stages
 void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &tiles);
 // A materialised elementwise stage (a conv's zero-padded input with what is inlined into it).
-void schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0);  // channels > 0: bound c to [0, channels)
+// channels > 0: bound c to [0, channels). Returns the (x, y) granularity its loops round up to.
+std::pair<int, int> schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0);
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
 void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate, const CpuTiles &tiles);

@@ -19,7 +19,8 @@ packages=(
   libfmt-dev                # formatting of messages and reports
   libcli11-dev              # the `unetgen` command line
   nlohmann-json3-dev        # safetensors headers and build manifests
-  libpng-dev                # reading and writing images
+  libpng-dev                # reading and writing images (PNG)
+  libtiff-dev               # `unetgen run` on large images: TIFF / BigTIFF read and written tile by tile
   catch2                    # C++ unit tests (Catch2 v2)
   python3 python3-torch python3-numpy  # tools/export_pytorch.py and the PyTorch parity tests only
   graphviz                  # `unetgen check --svg` renders the network with dot

@@ -1,0 +1,65 @@
+// tiled_run.h — run_tiles(): segment an image window by window within a memory budget.
+//
+// The windowed pipeline (ABI 3) computes any output window of the whole image exactly, so a run
+// is: pick tiles (common/tile_plan.h), and per tile ask the pipeline which input it reads (a
+// Halide bounds query), hand it that input (the caller's array in place, or pixels read into
+// scratch), and deliver the tile's scores. With border = mirror the image is first extended by
+// reflection (shape_of), which only changes where the input pixels of a window come from.
+#pragma once
+
+#include "common/tile_plan.h"
+#include "runtime/model.h"
+
+#include <functional>
+
+namespace unetgen::rt {
+
+// The image, and the network input and output it maps to.
+struct RunShape {
+    int n = 1, channels = 0, h = 0, w = 0;  // the image
+    bool mirror = false;
+    int64_t net_w = 0, net_h = 0;           // the network's input (= w, h unless mirrored)
+    int64_t off_x = 0, off_y = 0;           // the image's origin in the network's input
+    Span crop_x, crop_y;                    // the delivered output (output coordinates)
+    int64_t out_w() const { return crop_x.size(); }
+    int64_t out_h() const { return crop_y.size(); }
+};
+
+// Checks the size (BAD_SIZE names the rule and the nearest sizes; with mirror any size goes) and
+// maps the image onto the network. `what` starts messages ("cannot segment a 1x3x570x570 input
+// with net").
+RunShape shape_of(const Manifest &m, int n, int channels, int h, int w, unetgen_border border, const std::string &what);
+
+// Reads image block x x y (image coordinates, inside the image) as normalised float32 planar
+// n x channels x h x w.
+using BlockReader = std::function<void(Span x, Span y, float *dst)>;
+// Receives the scores n x classes x h x w of output block x x y (coordinates from the crop's
+// origin); every delivered pixel once.
+using ScoreWriter = std::function<void(Span x, Span y, const float *scores)>;
+
+struct TileRun {
+    const float *direct_input = nullptr;  // the whole image (n x c x h x w), read in place (no mirror)
+    BlockReader read;                     // else
+    float *direct_output = nullptr;       // n x classes x out_h x out_w, written in place
+    ScoreWriter write;                    // else
+    int activate = 0;
+    unetgen_progress_fn progress = nullptr;
+    void *progress_user = nullptr;
+};
+
+// The bytes per pixel the run's own buffers take (what TilePlan adds to the intermediates).
+TileIo io_of(const Manifest &m, const RunShape &s, bool direct_input, bool direct_output, int64_t extra_input_bytes,
+             int64_t extra_output_bytes);
+
+// The plan for `s` within `budget` bytes (0: the default). Throws MEMORY_BUDGET naming the least
+// budget that works; libraries without geometry plan the whole image as one tile.
+TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, const TileIo &io, const std::string &what);
+
+// Runs every tile of `plan` in order (each on the library's whole thread pool).
+void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, const TileRun &run,
+               const std::string &what);
+
+// The plan as the C API reports it.
+unetgen_tile_plan plan_report(const RunShape &s, const TilePlan &p);
+
+}  // namespace unetgen::rt
