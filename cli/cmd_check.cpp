@@ -1,4 +1,4 @@
-// cmd_check.cpp — `unetgen check SPEC [--size CxHxW] [--json] [--dot] [--svg FILE]`.
+// cmd_check.cpp — `unetgen check SPEC [--size CxHxW] [--memory SIZE] [--json] [--dot] [--svg FILE]`.
 //
 // int run_check(const CheckOptions &opts)
 //   Reads and validates the spec (all errors at once, exit 1), lowers it to the layer IR, checks the
@@ -6,6 +6,8 @@
 //   sizes when it does not fit), then prints the layer table, the JSON report or the Graphviz text,
 //   and optionally renders an SVG with `dot`. Exit codes: 0 ok, 1 spec errors, 2 size / usage errors.
 #include "cli/commands.h"
+#include "cli/memory_size.h"
+#include "cli/tile_report.h"
 #include "dsl/check_report.h"
 #include "dsl/diagnostics.h"
 #include "dsl/network_ir.h"
@@ -30,6 +32,7 @@ namespace {
 struct CheckOptions {
     std::string spec;
     std::string size;   // CxHxW, empty = default
+    std::string memory; // budget for the tile plan, empty = the runtime's default
     bool json = false;
     bool dot = false;
     std::string svg;
@@ -170,9 +173,20 @@ int run_check(const CheckOptions &opts) {
     if (!odd.empty()) size_sink.warning({}, odd);
     size_sink.render(std::cerr);
 
+    size_t budget = 0;
+    if (!opts.memory.empty()) {
+        try {
+            budget = parse_memory_size(opts.memory);
+        } catch (const std::exception &e) {
+            std::cerr << "unetgen check: error: " << e.what() << '\n';
+            return 2;
+        }
+    }
+    const TileReport tiles = tile_report(net, in.h, in.w, budget);
     if (opts.json) {
         nlohmann::json report = check_json(net, in.h, in.w);
         report["default_size"] = defaulted;
+        report["tiling"] = tile_report_json(tiles);
         std::cout << report.dump(2) << '\n';
     } else if (opts.dot) {
         std::cout << network_dot(net, in.h, in.w);
@@ -183,6 +197,7 @@ int run_check(const CheckOptions &opts) {
                                              " that pools evenly; choose another with --size CxHxW)"
                                            : "");
         std::cout << layer_table(net, in.h, in.w);
+        std::cout << tile_report_text(tiles);
     }
     if (!opts.svg.empty()) {
         std::string error = render_svg(network_dot(net, in.h, in.w), opts.svg);
@@ -202,6 +217,8 @@ void add_check_command(CLI::App &app, int &exit_code) {
     sub->add_option("spec", opts->spec, "the .unet spec file");
     sub->add_option("--size", opts->size,
                     "input as CxHxW (default: the smallest square >= 256 the network takes that pools evenly)");
+    sub->add_option("--memory", opts->memory,
+                    "memory budget for the tile plan of --size, e.g. 2GB (default: the runtime's 2 GiB)");
     sub->add_flag("--json", opts->json, "print one JSON object instead of the table");
     sub->add_flag("--dot", opts->dot, "print the network as Graphviz text instead of the table (not with --json)");
     sub->add_option("--svg", opts->svg, "also draw the network into FILE with Graphviz's dot");

@@ -69,8 +69,11 @@ std::string class_summary(const std::vector<uint8_t> &mask, int top) {
     return s;
 }
 
-// The plan in a line, when it is more than one tile.
-void print_plan(const unetgen_tile_plan &p, size_t budget) {
+// The plan in a line, when it is more than one tile (and the mirror extension, when there is one).
+void print_plan(const unetgen_tile_plan &p, size_t budget, unetgen_border border) {
+    if (border == UNETGEN_BORDER_MIRROR)
+        std::printf("border mirror: the %dx%d image is extended to %dx%d (image at %d, %d), the output cropped back\n",
+                    p.out_h, p.out_w, p.in_h, p.in_w, p.image_y, p.image_x);
     if (p.rows * p.cols <= 1) return;
     std::printf("tiles: %d x %d of %dx%d output pixels (halo %d px, %.0f%% of the work recomputed in overlaps), "
                 "peak %s of a %s budget\n",
@@ -157,7 +160,7 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     a.border = border;
     unetgen_tile_plan plan{};
     throw_if_failed(unetgen_plan_segment(model.get(), &a, &plan));
-    print_plan(plan, budget);
+    print_plan(plan, budget, border);
     const size_t count = size_t(a.n) * size_t(plan.out_h) * size_t(plan.out_w) * size_t(kind == UNETGEN_OUTPUT_MASK ? 1 : classes);
     std::vector<float> scores(kind == UNETGEN_OUTPUT_MASK ? 0 : count);
     std::vector<uint8_t> mask(kind == UNETGEN_OUTPUT_MASK ? count : 0);
@@ -294,7 +297,7 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
     unetgen_tile_plan plan{};
     throw_if_failed(unetgen_plan_stream(model.get(), &a, &plan));
     std::printf("%s: %s input%s\n", model.name().c_str(), dims({1, c, a.h, a.w}).c_str(), described.c_str());
-    print_plan(plan, budget);
+    print_plan(plan, budget, border);
 
     std::unique_ptr<TiffMaskWriter> tiff_out;
     std::vector<uint8_t> mask;

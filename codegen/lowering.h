@@ -53,9 +53,6 @@ struct ConvStages {
     // Set by the schedule: the granularity (x, y) its loops round the computed span of result
     // and of staged up to (RoundUp tails), for the tile planner's memory model.
     int round[2] = {1, 1}, staged_round[2] = {1, 1};
-    // Winograd: the input is read in m-pixel tiles of the whole image's grid, grid_round[axis]
-    // tiles at a time (the GEMM's pixel tile along x).
-    int grid_round[2] = {1, 1};
     // ... and the scratch a parallel task allocates: bytes per output column of a task of
     // task_rows output rows (0: none worth counting).
     int task_rows = 0;

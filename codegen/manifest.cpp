@@ -72,10 +72,7 @@ json geometry_json(const TileGeometry &g) {
         }
         e["round"] = {l.round[0], l.round[1]};
         e["staged_round"] = {l.staged_round[0], l.staged_round[1]};
-        if (l.grid > 0) {
-            e["grid"] = l.grid;
-            e["grid_round"] = {l.grid_round[0], l.grid_round[1]};
-        }
+        if (l.grid > 0) e["grid"] = l.grid;
         if (l.task_rows > 0) {
             e["task_rows"] = l.task_rows;
             e["task_bytes_per_column"] = l.task_bytes_per_column;

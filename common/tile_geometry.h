@@ -55,8 +55,8 @@ struct GeometryLayer {
     // input copy's up to (Halide's RoundUp tails): a window computes, and reads, that much more.
     int round[2] = {1, 1}, staged_round[2] = {1, 1};
     // Winograd convs read their input in tiles of `grid` pixels on the whole image's grid (0:
-    // not Winograd), grid_round[axis] tiles at a time.
-    int grid = 0, grid_round[2] = {1, 1};
+    // not Winograd).
+    int grid = 0;
     // Scratch of one parallel task while it runs: bytes per column of its span, per task of
     // task_rows rows; as many tasks run at once as there are threads (and tasks).
     int64_t task_rows = 0, task_bytes_per_column = 0;
@@ -100,8 +100,7 @@ struct TileGeometry {
                 Span in{s.lo - l.pad, s.hi - l.pad + l.kernel - 1};
                 if (l.grid > 0) {
                     const int64_t t0 = floor_div(s.lo, l.grid), t1 = floor_div(s.hi - 1, l.grid) + 1;
-                    const int64_t tiles = (t1 - t0 + l.grid_round[axis] - 1) / l.grid_round[axis] * l.grid_round[axis];
-                    in = {l.grid * t0 - l.pad, l.grid * (t0 + tiles) - l.pad + l.kernel - 1};
+                    in = {l.grid * t0 - l.pad, l.grid * t1 - l.pad + l.kernel - 1};
                 }
                 if (l.staged_channels > 0) {
                     in = round_up(in, l.staged_round[axis]);

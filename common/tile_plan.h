@@ -49,10 +49,11 @@ struct TilePlan {
 };
 
 // The memory model (tile_geometry.h) follows the schedule's spans and allocation order, but
-// Halide's bounds inference aligns some spans differently at tile edges than the model does.
-// Measured (milesial_bilinear, pool allocator peak against the model, 1 and 2 threads, whole
-// images, strips and squares): from 0.72x to 1.08x of the model. The plan budgets 1.15x.
-constexpr double kModelMargin = 1.15;
+// Halide's bounds inference rounds some spans differently at tile edges than the model does.
+// Measured (milesial_bilinear 512x656, pool allocator peak against the model, 1 and 2 threads,
+// whole images, full-width strips, column strips and squares): from 0.76x to 1.23x of the
+// model (the model is exact on whole images). The plan budgets 1.3x.
+constexpr double kModelMargin = 1.3;
 
 // Output tile sizes worth trying along an axis of `extent` pixels: multiples of `align` growing
 // by about 1/8 at a time, and the whole extent.

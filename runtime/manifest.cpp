@@ -210,8 +210,8 @@ void read_geometry(const Reader &r, const json &layers, Manifest &m) {
             l.offset = int(r.integer(e, "offset", p + ".offset", -1, nodes));
         }
         if (e.contains("grid")) l.grid = int(r.integer(e, "grid", p + ".grid", 1, 64));
-        for (const char *key : {"round", "staged_round", "grid_round"}) {
-            int *dst = std::string(key) == "round" ? l.round : std::string(key) == "staged_round" ? l.staged_round : l.grid_round;
+        for (const char *key : {"round", "staged_round"}) {
+            int *dst = std::string(key) == "round" ? l.round : l.staged_round;
             auto it = e.find(key);
             if (it == e.end()) continue;  // 1 x 1
             if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() || !(*it)[1].is_number_integer() ||

@@ -138,9 +138,9 @@ TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, cons
                             pipeline_threads(*m.desc));
     if (!p.fits)
         fail(UNETGEN_ERR_MEMORY_BUDGET,
-             what + " within a memory budget of " + mib(limit) + ": the smallest tile it can take (" +
-                 std::to_string(p.tile_w) + "x" + std::to_string(p.tile_h) + " output pixels) needs " +
-                 mib(p.min_budget) + "; give it at least " + mib(p.min_budget));
+             what + " within a memory budget of " + mib(limit) + ": the least any tiling takes is " +
+                 mib(p.min_budget) + " (tiles of " + std::to_string(p.tile_w) + "x" + std::to_string(p.tile_h) +
+                 " output pixels); give it at least " + mib(p.min_budget));
     return p;
 }
 
@@ -148,6 +148,8 @@ unetgen_tile_plan plan_report(const RunShape &s, const TilePlan &p) {
     unetgen_tile_plan r{};
     r.in_h = int(s.net_h);
     r.in_w = int(s.net_w);
+    r.image_y = int(s.off_y);
+    r.image_x = int(s.off_x);
     r.out_h = int(s.out_h());
     r.out_w = int(s.out_w());
     r.tile_h = int(p.tile_h);

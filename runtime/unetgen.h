@@ -189,6 +189,7 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
 /* How a call will run (unetgen_plan_segment, unetgen_plan_stream). */
 typedef struct unetgen_tile_plan {
     int in_h, in_w;                 /* the network's input: the image, or the mirror-extended image */
+    int image_y, image_x;           /* where the image starts in it (0, 0 unless mirrored) */
     int out_h, out_w;               /* what the call delivers */
     int tile_h, tile_w;             /* output pixels of one tile (every tile has this size) */
     int rows, cols;                 /* tiles = rows x cols; 1 x 1: the whole image at once */

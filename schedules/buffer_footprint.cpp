@@ -45,11 +45,7 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
                 e.round[a] = s.round[a];
                 e.staged_round[a] = s.staged_round[a];
             }
-            if (s.winograd.enabled) {
-                e.grid = s.winograd.m;
-                e.grid_round[0] = s.grid_round[0];
-                e.grid_round[1] = s.grid_round[1];
-            }
+            if (s.winograd.enabled) e.grid = s.winograd.m;
             e.task_rows = s.task_rows;
             e.task_bytes_per_column = s.task_bytes_per_column;
             if (s.winograd.enabled) {

@@ -23,6 +23,8 @@ packages=(
   libtiff-dev               # `unetgen run` on large images: TIFF / BigTIFF read and written tile by tile
   catch2                    # C++ unit tests (Catch2 v2)
   python3 python3-torch python3-numpy  # tools/export_pytorch.py and the PyTorch parity tests only
+  python3-tifffile          # the large-image tests write their TIFF inputs with it
+  libtiff-tools             # ... and recompress them (tiffcp -c lzw; tifffile cannot write LZW)
   graphviz                  # `unetgen check --svg` renders the network with dot
 )
 if [[ "${1:-}" == "--train" ]]; then

@@ -11,7 +11,9 @@ output activation):
 Run with Debian's /usr/bin/python3 (PyTorch 1.13). Exit code 0 when every size passes.
 """
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -91,6 +93,11 @@ def main():
     ap.add_argument("--target", default="host", help="Halide target for unetgen build")
     ap.add_argument("--workdir", default=None, help="keep build and files here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tiled", default="", help="sizes also run in at least --min-tiles tiles under a small "
+                    "memory budget, against the whole-image PyTorch output")
+    ap.add_argument("--min-tiles", type=int, default=6)
+    ap.add_argument("--mirror", default="", help="image sizes run with --border mirror, against PyTorch on the "
+                    "reflect-extended image, cropped")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -113,6 +120,10 @@ def main():
          "--unetgen", args.unetgen])
 
     failures = 0
+    for size in (args.tiled.split(",") if args.tiled else []):
+        failures += check_tiled(args, libdir, weights, work, model, size)
+    for size in (args.mirror.split(",") if args.mirror else []):
+        failures += check_mirror(args, libdir, weights, work, model, size)
     for size in args.sizes.split(","):
         shape = parse_size(size, model_in_channels(model))
         x = torch.rand(shape, dtype=torch.float32) * 2 - 1
@@ -134,6 +145,71 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'} {args.spec} input {list(shape)} -> {list(want.shape)}: "
               f"max|diff| {err:.3g} (bound {bound:.3g}), max|torch| {np.max(np.abs(want)):.3g}, run {t_run:.2f} s")
     return 1 if failures else 0
+
+
+def compare(label, got, want):
+    if got.shape != want.shape:
+        print(f"FAIL {label}: shape {got.shape}, PyTorch {want.shape}")
+        return 1
+    err = float(np.max(np.abs(got.astype(np.float64) - want)))
+    bound = TOLERANCE * max(1.0, float(np.max(np.abs(want))))
+    ok = err <= bound and np.all(np.isfinite(got))
+    print(f"{'ok  ' if ok else 'FAIL'} {label}: max|diff| {err:.3g} (bound {bound:.3g}), max|torch| {np.max(np.abs(want)):.3g}")
+    return 0 if ok else 1
+
+
+def check_tiled(args, libdir, weights, work, model, size):
+    """Halves the memory budget from the whole image's need until `unetgen run` plans at least
+    --min-tiles tiles, then compares that tiled run with PyTorch on the whole image."""
+    shape = parse_size(size, model_in_channels(model))
+    x = torch.rand(shape, dtype=torch.float32) * 2 - 1
+    with torch.no_grad():
+        want = model(x).numpy()
+    xin = os.path.join(work, f"tiled_in_{size}.npy")
+    xout = os.path.join(work, f"tiled_out_{size}.npy")
+    np.save(xin, x.numpy())
+    spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
+    report = json.loads(run([args.unetgen, "check", spec, "--size", "x".join(map(str, shape[1:])), "--json"])[0])
+    budget = int(report["tiling"]["whole_image_bytes"])
+    for _ in range(12):
+        budget //= 2
+        p = subprocess.run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout,
+                            "--memory", str(budget)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            print(p.stdout)
+            print(f"FAIL {args.spec} tiled {size}: no budget gives {args.min_tiles} tiles")
+            return 1
+        m = re.search(r"tiles: (\d+) x (\d+) of", p.stdout)
+        tiles = int(m.group(1)) * int(m.group(2)) if m else 1
+        if tiles >= args.min_tiles:
+            print(p.stdout.strip().splitlines()[0])
+            return compare(f"{args.spec} input {list(shape)} in {tiles} tiles ({budget} B budget)", np.load(xout), want)
+    print(f"FAIL {args.spec} tiled {size}: still fewer than {args.min_tiles} tiles")
+    return 1
+
+
+def check_mirror(args, libdir, weights, work, model, size):
+    """--border mirror against PyTorch on the image extended with numpy's reflect padding (the
+    placement `unetgen run` reports), its output cropped to the image."""
+    shape = parse_size(size, model_in_channels(model))
+    x = np.random.RandomState(7).rand(*shape).astype(np.float32) * 2 - 1
+    xin = os.path.join(work, f"mirror_in_{size}.npy")
+    xout = os.path.join(work, f"mirror_out_{size}.npy")
+    np.save(xin, x)
+    out, _ = run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout,
+                  "--border", "mirror"])
+    m = re.search(r"extended to (\d+)x(\d+) \(image at (\d+), (\d+)\)", out)
+    if not m:
+        print(out)
+        print(f"FAIL {args.spec} mirror {size}: unetgen run did not report the extension")
+        return 1
+    eh, ew, oy, ox = map(int, m.groups())
+    h, w = shape[2], shape[3]
+    padded = np.pad(x, ((0, 0), (0, 0), (oy, eh - h - oy), (ox, ew - w - ox)), mode="reflect")
+    with torch.no_grad():
+        full = model(torch.from_numpy(padded)).numpy()
+    want = full[:, :, :h, :w]
+    return compare(f"{args.spec} mirror {list(shape)} (extended to {eh}x{ew})", np.load(xout), want)
 
 
 def model_in_channels(model):
