@@ -7,6 +7,7 @@
 // the model gets synthetic weights (timing does not depend on their values). Probabilities are
 // computed (activation included), as an application would ask for them.
 #include "cli/commands.h"
+#include "cli/memory_size.h"
 #include "runtime/manifest.h"
 #include "runtime/unetgen.hpp"
 
@@ -26,7 +27,7 @@ namespace unetgen::cli {
 namespace {
 
 struct BenchOptions {
-    std::string dir, weights, size;
+    std::string dir, weights, size, memory;
     int batch = 1, threads = 0, runs = 20, warmup = 3;
     bool json = false;
     bool profile = false;  // the library was built with --profile: print its per-layer report
@@ -131,6 +132,14 @@ void bench(const BenchOptions &o) {
     a.output_kind = UNETGEN_OUTPUT_PROBS;
     a.output = output.data();
     a.output_capacity = count;
+    a.memory_budget = o.memory.empty() ? 0 : parse_memory_size(o.memory);
+    unetgen_tile_plan plan{};
+    throw_if_failed(unetgen_plan_segment(model.get(), &a, &plan));
+    const std::string tiles = plan.rows * plan.cols == 1
+                                  ? "one pass"
+                                  : std::to_string(plan.rows) + "x" + std::to_string(plan.cols) + " tiles of " +
+                                        std::to_string(plan.tile_h) + "x" + std::to_string(plan.tile_w) + ", " +
+                                        std::to_string(int(plan.overlap * 100 + 0.5)) + "% recomputed";
 
     for (int i = 0; i < o.warmup; ++i) throw_if_failed(unetgen_segment(model.get(), &a));
     std::vector<double> ms;
@@ -155,7 +164,9 @@ void bench(const BenchOptions &o) {
                             {"runs", o.runs}, {"warmup", o.warmup}, {"median_ms", median},
                             {"mean_ms", mean}, {"min_ms", sorted.front()}, {"p10_ms", p10},
                             {"p90_ms", p90}, {"max_ms", sorted.back()}, {"times_ms", ms},
-                            {"output", {a.out_h, a.out_w}}, {"peak_rss_mib", rss_mib}};
+                            {"output", {a.out_h, a.out_w}}, {"peak_rss_mib", rss_mib},
+                            {"tiles", {plan.rows, plan.cols}}, {"tile", {plan.tile_h, plan.tile_w}},
+                            {"overlap", plan.overlap}, {"planned_peak_bytes", plan.peak_bytes}};
         if (flop > 0) {
             j["gflop"] = flop / 1e9;
             j["gflops"] = flop / 1e9 / (median / 1e3);
@@ -164,9 +175,9 @@ void bench(const BenchOptions &o) {
         if (o.profile) profile_note(o);
         return;
     }
-    std::printf("%s [%s] %dx%dx%d batch %d -> %dx%d, threads %s, %d runs after %d warmup\n", model.name().c_str(),
+    std::printf("%s [%s] %dx%dx%d batch %d -> %dx%d, threads %s, %d runs after %d warmup, %s\n", model.name().c_str(),
                 net->target ? net->target : "?", c, h, w, o.batch, a.out_h, a.out_w,
-                o.threads > 0 ? std::to_string(o.threads).c_str() : "default", o.runs, o.warmup);
+                o.threads > 0 ? std::to_string(o.threads).c_str() : "default", o.runs, o.warmup, tiles.c_str());
     std::printf("median: %.3f ms\n", median);
     std::printf("min %.3f / p10 %.3f / p90 %.3f / max %.3f ms, mean %.3f ms\n", sorted.front(), p10, p90, sorted.back(), mean);
     if (flop > 0) std::printf("GFLOP/s: %.2f (%.3f GFLOP per call)\n", flop / 1e9 / (median / 1e3), flop / 1e9);
@@ -187,6 +198,7 @@ void add_bench_command(CLI::App &app, int &exit_code) {
     sub->add_option("--threads", opts->threads, "Halide thread pool size (default: all cores)");
     sub->add_option("--runs", opts->runs, "timed calls (default 20)");
     sub->add_option("--warmup", opts->warmup, "untimed calls first (default 3)");
+    sub->add_option("--memory", opts->memory, "memory budget of segment(), e.g. 2GB (default 2 GiB): larger inputs run in tiles");
     sub->add_flag("--json", opts->json, "print one JSON object");
     sub->add_flag("--profile", opts->profile,
                   "print the per-layer profile (library built with `unetgen build --profile`) on stderr");

@@ -36,6 +36,7 @@ struct RunOptions {
     bool mask = false, probs = false, logits = false;
     int threads = 0;
     std::string memory, border = "none";
+    bool plan_only = false;
 };
 
 bool has_ext(const std::string &path, const std::string &ext) {
@@ -79,6 +80,12 @@ void print_plan(const unetgen_tile_plan &p, size_t budget, unetgen_border border
                 "peak %s of a %s budget\n",
                 p.rows, p.cols, p.tile_h, p.tile_w, p.halo, 100 * p.overlap, format_bytes(double(p.peak_bytes)).c_str(),
                 format_bytes(double(budget ? budget : UNETGEN_DEFAULT_MEMORY_BUDGET)).c_str());
+}
+
+// --plan-only: the plan in full, and nothing run or written.
+void print_plan_only(const unetgen_tile_plan &p) {
+    std::printf("plan: %d x %d tiles of %dx%d output pixels for a %dx%d output, peak %s (nothing run: --plan-only)\n",
+                p.rows, p.cols, p.tile_h, p.tile_w, p.out_h, p.out_w, format_bytes(double(p.peak_bytes)).c_str());
 }
 
 unetgen_output_kind output_kind_of(const RunOptions &o) {
@@ -161,6 +168,7 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     unetgen_tile_plan plan{};
     throw_if_failed(unetgen_plan_segment(model.get(), &a, &plan));
     print_plan(plan, budget, border);
+    if (o.plan_only) return print_plan_only(plan);
     const size_t count = size_t(a.n) * size_t(plan.out_h) * size_t(plan.out_w) * size_t(kind == UNETGEN_OUTPUT_MASK ? 1 : classes);
     std::vector<float> scores(kind == UNETGEN_OUTPUT_MASK ? 0 : count);
     std::vector<uint8_t> mask(kind == UNETGEN_OUTPUT_MASK ? count : 0);
@@ -298,6 +306,7 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
     throw_if_failed(unetgen_plan_stream(model.get(), &a, &plan));
     std::printf("%s: %s input%s\n", model.name().c_str(), dims({1, c, a.h, a.w}).c_str(), described.c_str());
     print_plan(plan, budget, border);
+    if (o.plan_only) return print_plan_only(plan);
 
     std::unique_ptr<TiffMaskWriter> tiff_out;
     std::vector<uint8_t> mask;
@@ -380,6 +389,7 @@ void add_run_command(CLI::App &app, int &exit_code) {
     sub->add_option("--border", opts->border,
                     "none: the image as it is; mirror: any size, extended by reflection and cropped back")
         ->check(CLI::IsMember({"none", "mirror"}));
+    sub->add_flag("--plan-only", opts->plan_only, "print the tile plan for this input and budget, run nothing");
     sub->callback([opts, &exit_code] {
         try {
             run(*opts);

@@ -159,8 +159,8 @@ def compare(label, got, want):
 
 
 def check_tiled(args, libdir, weights, work, model, size):
-    """Halves the memory budget from the whole image's need until `unetgen run` plans at least
-    --min-tiles tiles, then compares that tiled run with PyTorch on the whole image."""
+    """Halves the memory budget from the whole image's need until `unetgen run --plan-only` plans
+    at least --min-tiles tiles, then runs that plan and compares it with PyTorch on the whole image."""
     shape = parse_size(size, model_in_channels(model))
     x = torch.rand(shape, dtype=torch.float32) * 2 - 1
     with torch.no_grad():
@@ -171,19 +171,22 @@ def check_tiled(args, libdir, weights, work, model, size):
     spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
     report = json.loads(run([args.unetgen, "check", spec, "--size", "x".join(map(str, shape[1:])), "--json"])[0])
     budget = int(report["tiling"]["whole_image_bytes"])
+    cmd = [args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout]
     for _ in range(12):
-        budget //= 2
-        p = subprocess.run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout,
-                            "--memory", str(budget)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        budget = budget * 3 // 4
+        p = subprocess.run(cmd + ["--memory", str(budget), "--plan-only"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
         if p.returncode != 0:
             print(p.stdout)
             print(f"FAIL {args.spec} tiled {size}: no budget gives {args.min_tiles} tiles")
             return 1
-        m = re.search(r"tiles: (\d+) x (\d+) of", p.stdout)
+        m = re.search(r"plan: (\d+) x (\d+) tiles", p.stdout)
         tiles = int(m.group(1)) * int(m.group(2)) if m else 1
         if tiles >= args.min_tiles:
-            print(p.stdout.strip().splitlines()[0])
-            return compare(f"{args.spec} input {list(shape)} in {tiles} tiles ({budget} B budget)", np.load(xout), want)
+            out, t_run = run(cmd + ["--memory", str(budget)])
+            print(next((l for l in out.splitlines() if l.startswith("tiles:")), ""))
+            return compare(f"{args.spec} input {list(shape)} in {tiles} tiles ({budget} B budget, {t_run:.1f} s)",
+                           np.load(xout), want)
     print(f"FAIL {args.spec} tiled {size}: still fewer than {args.min_tiles} tiles")
     return 1
 

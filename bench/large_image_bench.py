@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""large_image_bench.py — tiled segmentation of large images: time per megapixel and peak memory.
+
+1. Tiling cost: milesial_bilinear (full width, random weights) on a 3x1024x1024 image in one
+   pass and on 3x2048x2048 under a 2 GB budget (tiled), `unetgen run` timing segment() itself,
+   median of --runs; prints the time per megapixel of each and their ratio.
+2. A 3x16384x16384 image: models/coins.png (a real photograph, 384x303) mirror-tiled to that size
+   (reproducible: no randomness), three channels (gray repeated, shifted per channel so they
+   differ), written as a tiled BigTIFF (256x256, deflate) tile by tile. `unetgen run` streams it
+   through milesial_bilinear under a 2 GB budget into a tiled BigTIFF mask, under /usr/bin/time
+   for the peak RSS. Skipped with --skip-huge.
+
+Writes bench/LARGE_RESULTS.json and prints a markdown table for bench/RESULTS.md. Records the
+CPU model. Run with Debian's /usr/bin/python3 (PyTorch, tifffile).
+
+usage: /usr/bin/python3 bench/large_image_bench.py --unetgen build/cli/unetgen [--runs 3] [--skip-huge]
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import zlib
+import struct
+
+import numpy as np
+import tifffile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+OUT = os.path.join(HERE, "out", "large")
+
+
+def sh(cmd):
+    p = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(f"$ {' '.join(map(str, cmd))}\n{p.stdout}\n")
+        raise SystemExit("large_image_bench: command failed")
+    return p.stdout
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def read_png_gray(path):
+    """The 8-bit grayscale PNG (no PIL in Debian's python3 here): IDAT inflated, filters undone."""
+    data = open(path, "rb").read()
+    pos, idat, w, h = 8, b"", 0, 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour == 0, "coins.png is 8-bit gray"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    img = np.zeros((h, w), np.uint8)
+    prev = np.zeros(w, np.int32)
+    for y in range(h):
+        f = raw[y * (w + 1)]
+        line = np.frombuffer(raw, np.uint8, w, y * (w + 1) + 1).astype(np.int32)
+        out = np.zeros(w, np.int32)
+        for x in range(w):
+            a = out[x - 1] if x else 0
+            b = prev[x]
+            c = prev[x - 1] if x else 0
+            if f == 0:
+                p = 0
+            elif f == 1:
+                p = a
+            elif f == 2:
+                p = b
+            elif f == 3:
+                p = (a + b) // 2
+            else:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            out[x] = (line[x] + p) & 255
+        img[y] = out
+        prev = out
+    return img
+
+
+def huge_tiles(base, size, tile):
+    """256x256 RGB tiles of `base` mirror-tiled to size x size (row-major), channel c shifted by 37c px."""
+    bh, bw = base.shape
+    period_y, period_x = 2 * bh, 2 * bw
+    ext = np.concatenate([base, base[::-1]], axis=0)
+    ext = np.concatenate([ext, ext[:, ::-1]], axis=1)  # one mirror period in each axis
+    for ty in range(0, size, tile):
+        rows = (np.arange(ty, ty + tile)) % period_y
+        for tx in range(0, size, tile):
+            t = np.empty((tile, tile, 3), np.uint8)
+            for c in range(3):
+                cols = (np.arange(tx, tx + tile) + 37 * c) % period_x
+                t[:, :, c] = ext[np.ix_(rows, cols)]
+            yield t
+
+
+def write_huge_tiff(path, size):
+    base = read_png_gray(os.path.join(ROOT, "models", "coins.png"))
+    tifffile.imwrite(path, huge_tiles(base, size, 256), shape=(size, size, 3), dtype=np.uint8, photometric="rgb",
+                     tile=(256, 256), compression="zlib", bigtiff=True)
+
+
+def segment_ms(out):
+    m = re.search(r"in ([\d.]+) ms", out)
+    return float(m.group(1)) if m else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--unetgen", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--size", type=int, default=16384, help="side of the huge image")
+    ap.add_argument("--skip-huge", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    spec = os.path.join(ROOT, "examples", "specs", "milesial_bilinear.unet")
+    lib = os.path.join(OUT, "milesial_bilinear")
+    weights = os.path.join(OUT, "milesial_bilinear.safetensors")
+    if not os.path.exists(os.path.join(lib, "build.json")):
+        sh([args.unetgen, "build", spec, "-o", lib])
+    if not os.path.exists(weights):
+        sh([sys.executable, os.path.join(ROOT, "tools", "export_pytorch.py"), "--spec", spec, "--module", REFERENCE,
+            "--model", "UNet001(3, 1, bilinear=True)", "--random-weights", "1", "--out", weights,
+            "--unetgen", args.unetgen])
+    results = {"cpu": cpu_model(), "threads": args.threads, "date": time.strftime("%Y-%m-%d")}
+    print(f"CPU: {results['cpu']}, {args.threads} threads")
+
+    rng = np.random.RandomState(0)
+    rows = []
+    for side, budget in [(1024, None), (2048, "2GB")]:
+        x = rng.rand(1, 3, side, side).astype(np.float32) * 2 - 1
+        xin = os.path.join(OUT, f"x{side}.npy")
+        np.save(xin, x)
+        cmd = ["/usr/bin/time", "-f", "RSS %M KB", args.unetgen, "run", lib, "-w", weights, "-i", xin,
+               "-o", os.path.join(OUT, f"y{side}.npy"), "--threads", args.threads]
+        if budget:
+            cmd += ["--memory", budget]
+        times, rss, plan = [], [], ""
+        for _ in range(args.runs):
+            out = sh(cmd)
+            times.append(segment_ms(out))
+            rss.append(int(re.search(r"RSS (\d+) KB", out).group(1)))
+            plan = next((line for line in out.splitlines() if line.startswith("tiles:")), "one pass")
+        ms = sorted(times)[len(times) // 2]
+        mp = side * side / 1e6
+        row = {"side": side, "budget": budget or "default (2 GiB)", "ms": ms, "ms_per_mp": ms / mp,
+               "peak_rss_mb": max(rss) / 1024, "plan": plan}
+        rows.append(row)
+        print(f"3x{side}x{side}: {ms:.0f} ms, {ms / mp:.0f} ms/MP, peak RSS {max(rss) / 1024:.0f} MB, {plan}")
+    ratio = rows[1]["ms_per_mp"] / rows[0]["ms_per_mp"]
+    print(f"time per MP, 2048^2 tiled / 1024^2 whole: {ratio:.2f}")
+    results["tiling"] = rows
+    results["tiling_ratio"] = ratio
+
+    if not args.skip_huge:
+        big = os.path.join(OUT, f"coins_{args.size}.tif")
+        if not os.path.exists(big):
+            t0 = time.time()
+            write_huge_tiff(big, args.size)
+            print(f"wrote {big} ({os.path.getsize(big) / 1e6:.0f} MB) in {time.time() - t0:.0f} s")
+        mask = os.path.join(OUT, f"mask_{args.size}.tif")
+        t0 = time.time()
+        out = sh(["/usr/bin/time", "-f", "RSS %M KB", args.unetgen, "run", lib, "-w", weights, "-i", big, "-o", mask,
+                  "--memory", "2GB", "--threads", args.threads])
+        wall = time.time() - t0
+        rss = int(re.search(r"RSS (\d+) KB", out).group(1)) / 1024
+        plan = next((line for line in out.splitlines() if line.startswith("tiles:")), "")
+        mem = next((line for line in out.splitlines() if line.startswith("memory:")), "")
+        with tifffile.TiffFile(mask) as t:
+            shape, tiled, bigtiff = t.pages[0].shape, t.pages[0].is_tiled, t.is_bigtiff
+        print(f"3x{args.size}x{args.size} BigTIFF: {wall:.0f} s wall, peak RSS {rss:.0f} MB, {plan}; {mem}; "
+              f"mask {shape} tiled={tiled} bigtiff={bigtiff}")
+        results["huge"] = {"side": args.size, "wall_s": wall, "peak_rss_mb": rss, "plan": plan, "memory": mem,
+                           "mp_per_s": args.size * args.size / 1e6 / wall}
+    with open(os.path.join(HERE, "LARGE_RESULTS.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
