@@ -2,8 +2,8 @@
 """large_image_bench.py — tiled segmentation of large images: time per megapixel and peak memory.
 
 1. Tiling cost: milesial_bilinear (full width, random weights) on a 3x1024x1024 image in one
-   pass and on 3x2048x2048 under a 2 GB budget (tiled), `unetgen run` timing segment() itself,
-   median of --runs; prints the time per megapixel of each and their ratio.
+   pass and on 3x2048x2048 under a 2 GB budget (tiled), `unetgen bench` (median of --runs after
+   one warm-up call); prints the time per megapixel of each and their ratio.
 2. A 3x16384x16384 image: models/coins.png (a real photograph, 384x303) mirror-tiled to that size
    (reproducible: no randomness), three channels (gray repeated, shifted per channel so they
    differ), written as a tiled BigTIFF (256x256, deflate) tile by tile. `unetgen run` streams it
@@ -140,28 +140,23 @@ def main():
     results = {"cpu": cpu_model(), "threads": args.threads, "date": time.strftime("%Y-%m-%d")}
     print(f"CPU: {results['cpu']}, {args.threads} threads")
 
-    rng = np.random.RandomState(0)
     rows = []
     for side, budget in [(1024, None), (2048, "2GB")]:
-        x = rng.rand(1, 3, side, side).astype(np.float32) * 2 - 1
-        xin = os.path.join(OUT, f"x{side}.npy")
-        np.save(xin, x)
-        cmd = ["/usr/bin/time", "-f", "RSS %M KB", args.unetgen, "run", lib, "-w", weights, "-i", xin,
-               "-o", os.path.join(OUT, f"y{side}.npy"), "--threads", args.threads]
+        # `unetgen bench`: one process, one warm-up call, the median of --runs (steady state, as
+        # every figure in RESULTS.md).
+        cmd = [args.unetgen, "bench", lib, "-w", weights, "-s", f"3x{side}x{side}", "--threads", args.threads,
+               "--runs", args.runs, "--warmup", 1, "--json"]
         if budget:
             cmd += ["--memory", budget]
-        times, rss, plan = [], [], ""
-        for _ in range(args.runs):
-            out = sh(cmd)
-            times.append(segment_ms(out))
-            rss.append(int(re.search(r"RSS (\d+) KB", out).group(1)))
-            plan = next((line for line in out.splitlines() if line.startswith("tiles:")), "one pass")
-        ms = sorted(times)[len(times) // 2]
-        mp = side * side / 1e6
+        j = json.loads(sh(cmd))
+        ms, mp = j["median_ms"], side * side / 1e6
+        plan = "one pass" if j["tiles"] == [1, 1] else (f"{j['tiles'][0]} x {j['tiles'][1]} tiles of "
+                                                        f"{j['tile'][0]}x{j['tile'][1]}, {100 * j['overlap']:.0f}% "
+                                                        "of the work recomputed")
         row = {"side": side, "budget": budget or "default (2 GiB)", "ms": ms, "ms_per_mp": ms / mp,
-               "peak_rss_mb": max(rss) / 1024, "plan": plan}
+               "peak_rss_mb": j["peak_rss_mib"], "plan": plan, "times_ms": j["times_ms"]}
         rows.append(row)
-        print(f"3x{side}x{side}: {ms:.0f} ms, {ms / mp:.0f} ms/MP, peak RSS {max(rss) / 1024:.0f} MB, {plan}")
+        print(f"3x{side}x{side}: {ms:.0f} ms, {ms / mp:.0f} ms/MP, peak RSS {j['peak_rss_mib']:.0f} MiB, {plan}")
     ratio = rows[1]["ms_per_mp"] / rows[0]["ms_per_mp"]
     print(f"time per MP, 2048^2 tiled / 1024^2 whole: {ratio:.2f}")
     results["tiling"] = rows
