@@ -180,6 +180,9 @@ def write_results(table, rows, peak, args):
         notes = os.path.join(HERE, "results_notes.md")  # hand-written analysis, kept across runs
         if os.path.exists(notes):
             f.write("\n" + open(notes).read())
+        large = os.path.join(HERE, "large_results.md")  # bench/large_image_bench.py's last run, kept
+        if os.path.exists(large):
+            f.write("\n" + open(large).read())
     try:
         import matplotlib
         matplotlib.use("Agg")

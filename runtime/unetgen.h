@@ -181,8 +181,9 @@ typedef struct unetgen_segment_args {
     void *progress_user;
 } unetgen_segment_args;
 
-/* Number of output elements (floats or mask bytes) for n images of h x w, into *count.
- * Errors: INVALID_ARGUMENT, BAD_SIZE. */
+/* Number of output elements (floats or mask bytes) for n images of h x w, into *count, with
+ * border = NONE (with MIRROR the output is the image's size: n x h x w, times classes for
+ * scores; unetgen_plan_segment reports it). Errors: INVALID_ARGUMENT, BAD_SIZE. */
 unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, int w, unetgen_output_kind kind,
                                     size_t *count);
 
