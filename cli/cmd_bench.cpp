@@ -8,6 +8,7 @@
 // computed (activation included), as an application would ask for them.
 #include "cli/commands.h"
 #include "cli/memory_size.h"
+#include "cli/synthetic_weights.h"
 #include "runtime/manifest.h"
 #include "runtime/unetgen.hpp"
 
@@ -32,35 +33,6 @@ struct BenchOptions {
     bool json = false;
     bool profile = false;  // the library was built with --profile: print its per-layer report
 };
-
-// A safetensors image with every tensor the manifest names: small pseudo-random values, running
-// variances near 1 (so BN folding stays finite).
-std::vector<uint8_t> synthetic_weights(const char *manifest_json) {
-    nlohmann::json m = nlohmann::json::parse(manifest_json);
-    nlohmann::json header = nlohmann::json::object();
-    std::vector<uint8_t> data;
-    uint32_t seed = 12345;
-    for (const auto &t : m.at("tensors")) {
-        std::string name = t.at("name").get<std::string>();
-        size_t n = 1;
-        for (const auto &d : t.at("shape")) n *= d.get<size_t>();
-        const bool var = name.size() >= 11 && name.compare(name.size() - 11, 11, "running_var") == 0;
-        size_t begin = data.size();
-        data.resize(begin + 4 * n);
-        for (size_t i = 0; i < n; ++i) {
-            seed = seed * 1664525u + 1013904223u;
-            float v = (float(seed >> 8) / float(1 << 24) - 0.5f) * 0.1f + (var ? 1.0f : 0.0f);
-            std::memcpy(&data[begin + 4 * i], &v, 4);
-        }
-        header[name] = {{"dtype", "F32"}, {"shape", t.at("shape")}, {"data_offsets", {begin, data.size()}}};
-    }
-    std::string h = header.dump();
-    std::vector<uint8_t> out(8 + h.size() + data.size());
-    for (int i = 0; i < 8; ++i) out[size_t(i)] = uint8_t(uint64_t(h.size()) >> (8 * i));
-    std::memcpy(out.data() + 8, h.data(), h.size());
-    if (!data.empty()) std::memcpy(out.data() + 8 + h.size(), data.data(), data.size());
-    return out;
-}
 
 // 2 x multiply-accumulates of one h x w image, or -1 when the manifest carries no "flops".
 double flops_per_image(const char *manifest_json, int h, int w) {

@@ -10,6 +10,8 @@
 // the memory a call takes is the pipeline's own peak of live bytes, which is what the tile
 // planner's model (common/tile_geometry.h) budgets for. Big blocks are mmap'd directly, so
 // what the pool lets go goes back to the system. Small blocks go to malloc.
+// unetgen_pool_release() (called by unetgen_library_close before dlclose) stops Halide's thread
+// pool and unmaps every cached block, so opening and closing a library leaks nothing.
 // Thread-safe (one mutex; Halide allocates rarely). unetgen_pool_stats() reports the counts.
 #include "codegen/pool_allocator.h"
 
@@ -113,6 +115,25 @@ void halide_free(void *user_context, void *ptr) {
     }
     pthread_mutex_unlock(&unetgen_pool_mutex);
     if (!keep) munmap(raw, cap);
+}
+
+/* Before the library is unloaded (unetgen_library_close): stop Halide's worker threads (their
+   stacks and the runtime's state would outlive dlclose) and give every cached block back. */
+extern void halide_shutdown_thread_pool(void);
+__attribute__((visibility("default"))) void unetgen_pool_release(void) {
+    halide_shutdown_thread_pool();
+    pthread_mutex_lock(&unetgen_pool_mutex);
+    int count = unetgen_pool_count;
+    char *raw[UNETGEN_POOL_SLOTS];
+    size_t cap[UNETGEN_POOL_SLOTS];
+    for (int k = 0; k < count; ++k) {
+        raw[k] = unetgen_pool[k].raw;
+        cap[k] = unetgen_pool[k].cap;
+    }
+    unetgen_pool_count = 0;
+    unetgen_pool_cached = 0;
+    pthread_mutex_unlock(&unetgen_pool_mutex);
+    for (int k = 0; k < count; ++k) munmap(raw[k], cap[k]);
 }
 
 /* Bytes of pooled blocks live now, the most live at once since the last reset, and cached.

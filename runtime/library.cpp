@@ -16,6 +16,7 @@ struct unetgen_library {
     void *handle = nullptr;
     const unetgen_network_desc *desc = nullptr;
     void (*pool_stats)(size_t *live, size_t *peak, size_t *cached, int reset) = nullptr;  // NULL: no pool
+    void (*pool_release)() = nullptr;  // thread pool and cached blocks, before dlclose (NULL: older build)
 };
 
 using namespace unetgen::rt;
@@ -71,6 +72,7 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
         }
         lib->desc = desc;
         lib->pool_stats = reinterpret_cast<decltype(lib->pool_stats)>(dlsym(lib->handle, "unetgen_pool_stats"));
+        lib->pool_release = reinterpret_cast<decltype(lib->pool_release)>(dlsym(lib->handle, "unetgen_pool_release"));
         *out = lib.release();
     });
 }
@@ -92,6 +94,7 @@ unetgen_status unetgen_library_memory(const unetgen_library *lib, int reset_peak
 void unetgen_library_close(unetgen_library *lib) {
     if (lib == nullptr) return;
     if (lib->desc && lib->desc->release_device) lib->desc->release_device();
+    if (lib->pool_release) lib->pool_release();
     dlclose(lib->handle);
     delete lib;
 }

@@ -82,7 +82,8 @@ typedef struct unetgen_memory_stats {
 } unetgen_memory_stats;
 unetgen_status unetgen_library_memory(const unetgen_library *lib, int reset_peak, unetgen_memory_stats *stats);
 
-/* Closes the library. Free every model of its network first. NULL is fine. */
+/* Closes the library: its device allocations, Halide's worker threads and its cached buffers
+ * are released before it is unloaded. Free every model of its network first. NULL is fine. */
 void unetgen_library_close(unetgen_library *lib);
 
 /* ---- models ---------------------------------------------------------------------------------- */
