@@ -1,5 +1,6 @@
 // model_api.cpp — the C API of models: load (file or memory), free, queries, sizes, last error.
 #include "runtime/input_sizes.h"
+#include "runtime/c_enums.h"
 #include "runtime/model.h"
 #include "runtime/pack_weights.h"
 #include "runtime/safetensors.h"
@@ -67,20 +68,20 @@ using namespace unetgen::rt;
 extern "C" {
 
 const char *unetgen_status_string(unetgen_status status) {
-    switch (status) {
-    case UNETGEN_OK: return "ok";
-    case UNETGEN_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case UNETGEN_ERR_IO: return "i/o error";
-    case UNETGEN_ERR_BAD_NETWORK: return "bad network";
-    case UNETGEN_ERR_BAD_WEIGHTS_FILE: return "bad weights file";
-    case UNETGEN_ERR_WEIGHTS_MISMATCH: return "weights do not match the spec";
-    case UNETGEN_ERR_BAD_SIZE: return "input size not accepted";
-    case UNETGEN_ERR_PIPELINE: return "pipeline failed";
-    case UNETGEN_ERR_OUT_OF_MEMORY: return "out of memory";
-    case UNETGEN_ERR_UNSUPPORTED: return "unsupported";
-    case UNETGEN_ERR_NO_DEVICE: return "no GPU device";
-    case UNETGEN_ERR_MEMORY_BUDGET: return "memory budget too small";
-    case UNETGEN_ERR_CALLBACK: return "callback failed";
+    switch (unetgen::rt::enum_bits(status)) {  // a C caller may pass any int (c_enums.h)
+    case int(UNETGEN_OK): return "ok";
+    case int(UNETGEN_ERR_INVALID_ARGUMENT): return "invalid argument";
+    case int(UNETGEN_ERR_IO): return "i/o error";
+    case int(UNETGEN_ERR_BAD_NETWORK): return "bad network";
+    case int(UNETGEN_ERR_BAD_WEIGHTS_FILE): return "bad weights file";
+    case int(UNETGEN_ERR_WEIGHTS_MISMATCH): return "weights do not match the spec";
+    case int(UNETGEN_ERR_BAD_SIZE): return "input size not accepted";
+    case int(UNETGEN_ERR_PIPELINE): return "pipeline failed";
+    case int(UNETGEN_ERR_OUT_OF_MEMORY): return "out of memory";
+    case int(UNETGEN_ERR_UNSUPPORTED): return "unsupported";
+    case int(UNETGEN_ERR_NO_DEVICE): return "no GPU device";
+    case int(UNETGEN_ERR_MEMORY_BUDGET): return "memory budget too small";
+    case int(UNETGEN_ERR_CALLBACK): return "callback failed";
     }
     return "unknown status";
 }

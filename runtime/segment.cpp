@@ -10,6 +10,7 @@
 // device memory the pipeline attached to this call's buffers is copied back (output) and freed
 // (into Halide's allocation cache) before returning, so no call leaves state behind for another;
 // caller device memory is wrapped for the call and detached after it.
+#include "runtime/c_enums.h"
 #include "runtime/halide_buffers.h"
 #include "runtime/input_sizes.h"
 #include "runtime/model.h"
@@ -55,6 +56,23 @@ void check_kinds(const Manifest &mf, unetgen_input_format format, unetgen_output
     if (kind == UNETGEN_OUTPUT_MASK && mf.classes > 256)
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "a uint8 mask holds at most 256 classes; the network has " +
                                                std::to_string(mf.classes) + " (ask for logits or probabilities)");
+}
+
+// Copies of the caller's structs whose enum fields were read as integers and checked first
+// (c_enums.h), so nothing below loads an out-of-range enum.
+unetgen_segment_args checked(const unetgen_segment_args &in, const std::string &ctx) {
+    unetgen_segment_args a = in;
+    a.input_format = checked_enum(in.input_format, 0, 1, ctx, "input_format", "is neither F32_NCHW nor U8_NHWC");
+    a.output_kind = checked_enum(in.output_kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
+    a.border = checked_enum(in.border, 0, 1, ctx, "border", "is neither NONE nor MIRROR");
+    return a;
+}
+unetgen_stream_args checked(const unetgen_stream_args &in, const std::string &ctx) {
+    unetgen_stream_args a = in;
+    a.input_format = checked_enum(in.input_format, 0, 1, ctx, "input_format", "is neither F32_NCHW nor U8_NHWC");
+    a.output_kind = checked_enum(in.output_kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
+    a.border = checked_enum(in.border, 0, 1, ctx, "border", "is neither NONE nor MIRROR");
+    return a;
 }
 
 // The pipeline's activation flag and the mask's sigmoid: a one-class mask thresholds a
@@ -146,9 +164,6 @@ void segment_host(const unetgen_model &m, unetgen_segment_args &a) {
 const halide_device_interface_t *check_memory(const unetgen_model &m, const unetgen_segment_args &a,
                                               unetgen_memory in_mem, unetgen_memory out_mem) {
     const std::string ctx = "cannot segment with " + m.manifest.name + ": ";
-    for (unetgen_memory mem : {in_mem, out_mem})
-        if (mem != UNETGEN_MEMORY_HOST && mem != UNETGEN_MEMORY_CUDA)
-            fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "memory kind " + std::to_string(int(mem)) + " is neither HOST nor CUDA");
     if (in_mem == UNETGEN_MEMORY_HOST && out_mem == UNETGEN_MEMORY_HOST) return nullptr;
     const halide_device_interface_t *iface = device_interface_of(*m.desc);
     if (iface == nullptr)
@@ -296,8 +311,9 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
     return guarded([&] {
         if (model == nullptr || count == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the model or count pointer is NULL");
-        check_kinds(model->manifest, UNETGEN_INPUT_F32_NCHW, kind, model->manifest.in_channels,
-                    "cannot count outputs of " + model->manifest.name + ": ");
+        const std::string ctx = "cannot count outputs of " + model->manifest.name + ": ";
+        kind = checked_enum(kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
+        check_kinds(model->manifest, UNETGEN_INPUT_F32_NCHW, kind, model->manifest.in_channels, ctx);
         if (n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the batch size must be >= 1");
         check_input_size(model->manifest, h, w);
         const int64_t px = output_extent(model->manifest, h) * output_extent(model->manifest, w);
@@ -310,7 +326,8 @@ unetgen_status unetgen_plan_segment(const unetgen_model *model, const unetgen_se
     return guarded([&] {
         if (model == nullptr || args == nullptr || plan == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot plan a segmentation: the model, args or plan pointer is NULL");
-        HostCall c = prepare(*model, *args, false);
+        const unetgen_segment_args a = checked(*args, "cannot plan a segmentation with " + model->manifest.name + ": ");
+        HostCall c = prepare(*model, a, false);
         *plan = plan_report(c.shape, c.plan);
     });
 }
@@ -324,9 +341,15 @@ unetgen_status unetgen_segment_memory(const unetgen_model *model, unetgen_segmen
     return guarded([&] {
         if (model == nullptr || args == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment: the model or args pointer is NULL");
-        const halide_device_interface_t *iface = check_memory(*model, *args, input_memory, output_memory);
-        if (iface == nullptr) segment_host(*model, *args);
-        else segment_device(*model, *args, input_memory, output_memory, iface);
+        const std::string ctx = "cannot segment with " + model->manifest.name + ": ";
+        unetgen_segment_args a = checked(*args, ctx);
+        const unetgen_memory in_mem = checked_enum(input_memory, 0, 1, ctx, "memory kind", "is neither HOST nor CUDA");
+        const unetgen_memory out_mem = checked_enum(output_memory, 0, 1, ctx, "memory kind", "is neither HOST nor CUDA");
+        const halide_device_interface_t *iface = check_memory(*model, a, in_mem, out_mem);
+        if (iface == nullptr) segment_host(*model, a);
+        else segment_device(*model, a, in_mem, out_mem, iface);
+        args->out_h = a.out_h;
+        args->out_w = a.out_w;
     });
 }
 
@@ -334,7 +357,8 @@ unetgen_status unetgen_plan_stream(const unetgen_model *model, const unetgen_str
     return guarded([&] {
         if (model == nullptr || args == nullptr || plan == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot plan a stream: the model, args or plan pointer is NULL");
-        StreamCall c = prepare_stream(*model, *args, false);
+        const unetgen_stream_args a = checked(*args, "cannot plan a stream with " + model->manifest.name + ": ");
+        StreamCall c = prepare_stream(*model, a, false);
         *plan = plan_report(c.shape, c.plan);
     });
 }
@@ -343,7 +367,10 @@ unetgen_status unetgen_segment_stream(const unetgen_model *model, unetgen_stream
     return guarded([&] {
         if (model == nullptr || args == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment a stream: the model or args pointer is NULL");
-        segment_stream(*model, *args);
+        unetgen_stream_args a = checked(*args, "cannot segment a stream with " + model->manifest.name + ": ");
+        segment_stream(*model, a);
+        args->out_h = a.out_h;
+        args->out_w = a.out_w;
     });
 }
 
