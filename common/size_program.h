@@ -6,6 +6,7 @@
 // check an input size and to suggest sizes the network can take. Header-only, no dependencies.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,33 +46,62 @@ struct SizeProgram {
     int floordiv_const(int a, int64_t k) { return add({SizeNode::Op::FloorDivConst, a, -1, k}); }
     int sub(int a, int b) { return add({SizeNode::Op::Sub, a, b, 0}); }
 
-    // Values of every node for input extent `in`.
-    std::vector<int64_t> evaluate(int64_t in) const {
+    // Values of every node for input extent `in`. Arithmetic is checked: a node that leaves
+    // int64 saturates and sets *overflow (when given), so no signed overflow ever happens.
+    std::vector<int64_t> evaluate(int64_t in, bool *overflow = nullptr) const {
         std::vector<int64_t> v(nodes.size(), 0);
+        bool over = false;
+        auto saturate = [&](bool failed, int64_t value, bool negative) {
+            if (!failed) return value;
+            over = true;
+            return negative ? INT64_MIN : INT64_MAX;
+        };
         for (size_t i = 0; i < nodes.size(); ++i) {
             const SizeNode &n = nodes[i];
+            int64_t r = 0;
             switch (n.op) {
-            case SizeNode::Op::Input: v[i] = in; break;
-            case SizeNode::Op::AddConst: v[i] = v[n.a] + n.k; break;
-            case SizeNode::Op::MulConst: v[i] = v[n.a] * n.k; break;
-            case SizeNode::Op::FloorDivConst: {
-                int64_t x = v[n.a], q = x / n.k;
-                if ((x % n.k != 0) && ((x < 0) != (n.k < 0))) --q;  // floor, like PyTorch's pooling
-                v[i] = q;
+            case SizeNode::Op::Input: r = in; break;
+            case SizeNode::Op::AddConst: {
+                const bool f = __builtin_add_overflow(v[n.a], n.k, &r);
+                r = saturate(f, r, n.k < 0);
                 break;
             }
-            case SizeNode::Op::Sub: v[i] = v[n.a] - v[n.b]; break;
-            case SizeNode::Op::Min: v[i] = v[n.a] < v[n.b] ? v[n.a] : v[n.b]; break;
+            case SizeNode::Op::MulConst: {
+                const bool f = __builtin_mul_overflow(v[n.a], n.k, &r);
+                r = saturate(f, r, (v[n.a] < 0) != (n.k < 0));
+                break;
             }
+            case SizeNode::Op::FloorDivConst: {
+                const int64_t x = v[n.a];
+                if (n.k == 0 || (x == INT64_MIN && n.k == -1)) {
+                    r = saturate(true, 0, false);
+                    break;
+                }
+                r = x / n.k;
+                if ((x % n.k != 0) && ((x < 0) != (n.k < 0))) --r;  // floor, like PyTorch's pooling
+                break;
+            }
+            case SizeNode::Op::Sub: {
+                const bool f = __builtin_sub_overflow(v[n.a], v[n.b], &r);
+                r = saturate(f, r, v[n.b] > 0);
+                break;
+            }
+            case SizeNode::Op::Min: r = v[n.a] < v[n.b] ? v[n.a] : v[n.b]; break;
+            }
+            v[i] = r;
         }
+        if (overflow) *overflow = over;
         return v;
     }
 
-    // Index of the first hard constraint violated at input extent `in`, or -1 if it is accepted.
+    // Index of the first hard constraint violated at input extent `in`, or -1 if it is accepted;
+    // -2 for an extent below 1, -3 when the size arithmetic overflows at `in` (never accepted).
     // Even constraints are advisory and never reject.
     int first_violation(int64_t in) const {
         if (in < 1) return -2;
-        std::vector<int64_t> v = evaluate(in);
+        bool overflow = false;
+        std::vector<int64_t> v = evaluate(in, &overflow);
+        if (overflow) return -3;
         for (size_t i = 0; i < constraints.size(); ++i) {
             const SizeConstraint &c = constraints[i];
             bool ok = true;

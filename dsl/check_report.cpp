@@ -128,6 +128,8 @@ std::string size_rejection(const Network &net, int64_t extent, const std::string
     if (bad == -1) return {};
     if (bad == -2) return fmt::format("cannot run {} {}: an input must be at least 1 pixel", net.spec.name,
                                       at_input(axis, extent));
+    if (bad == -3) return fmt::format("cannot run {} {}: its size arithmetic overflows 64 bits", net.spec.name,
+                                      at_input(axis, extent));
     const SizeConstraint &c = sp.constraints[size_t(bad)];
     const std::vector<int64_t> v = sp.evaluate(extent);
     switch (c.kind) {

@@ -46,6 +46,9 @@ void check_input_size(const Manifest &m, int64_t h, int64_t w) {
     int64_t bad_value = 0;
     for (int64_t v : {h, w}) {
         int c = m.sizes.first_violation(v);
+        if (c == -3)
+            fail(UNETGEN_ERR_BAD_SIZE, "cannot segment " + input + " with " + m.name + ": the network's size arithmetic "
+                                       "overflows 64 bits at " + std::to_string(v) + " (its manifest is broken)");
         if (c >= 0) {
             broken = rule_text(m.sizes, m.sizes.constraints[size_t(c)]);
             bad_value = v;

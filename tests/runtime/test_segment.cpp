@@ -1,5 +1,6 @@
 // segment(): 8-bit input normalisation, probabilities and masks, size errors with suggestions,
 // and concurrent calls on one model.
+#include "common/size_program.h"
 #include "runtime/segment_io.h"
 #include "runtime/unetgen.hpp"
 #include "tests/runtime/tiny_network.h"
@@ -163,4 +164,21 @@ TEST_CASE("null arguments and a missing thread hook give statuses, not crashes",
     CHECK(unetgen_model_load(nullptr, "x", &m) == UNETGEN_ERR_INVALID_ARGUMENT);
     CHECK(m == nullptr);
     CHECK(std::string(unetgen_status_string(UNETGEN_ERR_BAD_SIZE)) == "input size not accepted");
+}
+
+TEST_CASE("size programs with huge factors saturate and report overflow instead of wrapping", "[segment]") {
+    unetgen::SizeProgram p;
+    int node = p.input();
+    for (int i = 0; i < 3; ++i) node = p.mul_const(node, int64_t(1) << 20);  // H * 2^60
+    p.constraints.push_back({unetgen::SizeConstraint::Kind::Positive, node, -1, "huge"});
+    bool overflow = false;
+    std::vector<int64_t> v = p.evaluate(int64_t(1) << 24, &overflow);
+    CHECK(overflow);
+    CHECK(v[size_t(node)] == INT64_MAX);
+    CHECK(p.first_violation(int64_t(1) << 24) == -3);
+    CHECK_FALSE(p.accepts(int64_t(1) << 24));
+    CHECK(p.accepts(1));  // 2^60 still fits
+    overflow = true;
+    p.evaluate(0, &overflow);
+    CHECK_FALSE(overflow);
 }
