@@ -8,6 +8,8 @@
 
 namespace unetgen::cli {
 
+const uint64_t kMaxPngPixels = uint64_t(1) << 28;  // 16384 x 16384
+
 Image read_png(const std::string &path, int channels) {
     if (channels != 1 && channels != 3)
         throw std::runtime_error("cannot read " + path + " for a " + std::to_string(channels) +
@@ -17,6 +19,17 @@ Image read_png(const std::string &path, int channels) {
     img.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&img, path.c_str()))
         throw std::runtime_error("cannot read " + path + ": " + img.message);
+    // Decoding holds the whole image (4 bytes a pixel): refuse what a header claims beyond the
+    // limit before allocating anything (a 177-byte file may claim 100000 x 100000).
+    const uint64_t pixels = uint64_t(img.width) * uint64_t(img.height);
+    if (pixels > kMaxPngPixels) {
+        png_image_free(&img);
+        throw std::runtime_error("cannot read " + path + ": its header says " + std::to_string(img.width) + "x" +
+                                 std::to_string(img.height) + " (" + std::to_string(pixels / 1000000) +
+                                 " megapixels); a PNG input is decoded whole and may have at most " +
+                                 std::to_string(kMaxPngPixels / 1000000) +
+                                 " megapixels: convert it to a tiled TIFF, which `unetgen run` reads region by region");
+    }
     const bool colour = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
     if (channels == 1 && colour) {
         png_image_free(&img);
@@ -29,7 +42,7 @@ Image read_png(const std::string &path, int channels) {
     if (!png_image_finish_read(&img, nullptr, with_alpha.data(), 0, nullptr)) {
         std::string why = img.message;
         png_image_free(&img);
-        throw std::runtime_error("cannot read " + path + ": " + why);
+        throw std::runtime_error("cannot read " + path + ": its image data is truncated or corrupt (libpng: " + why + ")");
     }
     Image out;
     out.w = int(img.width);

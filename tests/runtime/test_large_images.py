@@ -21,8 +21,11 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import time
+import zlib
 
 import numpy as np
 import tifffile
@@ -262,6 +265,33 @@ def test_bad_input(net):
     check("cannot read " + junk in out, "a non-TIFF .tif is an error naming the file")
 
 
+def png_bytes(w, h, rows):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    raw = b"".join(b"\x00" + bytes(row) for row in rows)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_png_limits(net):
+    # A tiny file whose header claims 100000 x 100000: refused at once, nothing allocated.
+    huge = net.path("huge_header.png")
+    with open(huge, "wb") as f:
+        f.write(png_bytes(100000, 100000, [[0, 0, 0]]))
+    t0 = time.time()
+    out = net.segment("-i", huge, "-o", net.path("never.png"), expect=1)
+    check("cannot read " + huge in out and "megapixels" in out and time.time() - t0 < 5,
+          f"a PNG header claiming 100000x100000 is refused in {time.time() - t0:.1f} s: " + out.strip()[-120:])
+    # Truncated image data: named as such.
+    good = png_bytes(64, 48, [[(x * 3 + y) % 256 for x in range(64 * 3)] for y in range(48)])
+    cut = net.path("truncated.png")
+    with open(cut, "wb") as f:
+        f.write(good[: len(good) - 40])
+    out = net.segment("-i", cut, "-o", net.path("never.png"), expect=1)
+    check("cannot read " + cut in out and "truncated or corrupt" in out, "a truncated PNG names the file and the fault")
+    check(not os.path.exists(net.path("never.png")), "no mask written for a bad PNG")
+
+
 def test_mirror(net):
     for h, w in [(61, 47), (20, 33), (140, 131)]:
         x = np.random.RandomState(h).rand(1, 1, h, w).astype(np.float32) * 2 - 1
@@ -303,6 +333,7 @@ def main():
     test_tiled_equals_whole(bil)
     test_tiff(bil, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     test_bad_input(bil)
+    test_png_limits(bil)
     valid = Net(args, "tiny_valid", 12)
     test_mirror(valid)
     if failures:
