@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <climits>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -59,6 +60,12 @@ std::vector<Halide::Target> parse_targets(const std::string &name, const std::ve
         if (t.arch != first.arch || t.os != first.os || t.bits != first.bits)
             throw std::runtime_error("cannot build " + name + " for targets " + first.to_string() + " and " +
                                      t.to_string() + " together: one library needs one arch-os-bits");
+        // A library is a GPU library or not (its descriptor, weights upload and driver check are
+        // all or nothing), so a CPU variant beside a CUDA one could never be reached.
+        if (t.has_gpu_feature() != first.has_gpu_feature())
+            throw std::runtime_error("cannot build " + name + " for targets " + first.to_string() + " and " +
+                                     t.to_string() + " together: a library's targets must all use the GPU or none; "
+                                     "build the CPU library separately (--target host) as the fallback");
     }
     return targets;
 }
@@ -128,6 +135,11 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     }
 
     const WeightPlan plan = plan_weights(net, schedules::packing_policy_for(targets));
+    // The weights buffer is one Halide buffer: its extent and every offset are 32-bit.
+    if (plan.packed_floats > int64_t(INT32_MAX))
+        throw std::runtime_error("cannot build " + opts.name + ": its packed weights are " +
+                                 std::to_string(plan.packed_floats) + " floats, and a Halide buffer holds at most " +
+                                 std::to_string(INT32_MAX) + " (2^31 - 1)");
     // The first target's schedule decides the stored sizes the runtime plans tiles with (like
     // the weight layout, one manifest serves every target of a build).
     std::string manifest;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 namespace unetgen::rt {
@@ -283,7 +284,8 @@ Manifest parse_manifest(const char *json_text) {
         }
         m.tensors.push_back(std::move(t));
     }
-    m.packed_floats = r.integer(j, "packed_floats", "packed_floats", 0, int64_t(1) << 34);
+    // One Halide buffer holds the packed weights: 32-bit extent and offsets.
+    m.packed_floats = r.integer(j, "packed_floats", "packed_floats", 0, int64_t(INT32_MAX));
     const json &packing = r.array(j, "packing", "packing");
     for (size_t i = 0; i < packing.size(); ++i)
         m.packing.push_back(read_packing(r, packing[i], "packing[" + std::to_string(i) + "]", m.packed_floats));

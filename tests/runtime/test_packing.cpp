@@ -5,6 +5,7 @@
 #include "tests/runtime/tiny_network.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace unetgen::test;
 
@@ -54,6 +55,10 @@ TEST_CASE("a manifest that contradicts itself is a bad network, not a crash", "[
     past_end.replace(past_end.find("\"weight_offset\": 236"), 20, "\"weight_offset\": 280");
     CHECK(load_status(past_end, msg) == UNETGEN_ERR_BAD_NETWORK);
     CHECK_THAT(msg, Catch::Matchers::Contains("packing[2].weight_offset\" is 280, so its 48 floats run past packed_floats 290"));
+    nlohmann::json huge = nlohmann::json::parse(manifest);  // weights past Halide's 32-bit extent
+    huge["packed_floats"] = int64_t(1) << 31;
+    CHECK(load_status(huge.dump(), msg) == UNETGEN_ERR_BAD_NETWORK);
+    CHECK_THAT(msg, Catch::Matchers::Contains("\"packed_floats\" is 2147483648, outside [0, 2147483647]"));
     CHECK(load_status("{\"format\": 1", msg) == UNETGEN_ERR_BAD_NETWORK);
     CHECK_THAT(msg, Catch::Matchers::Contains("not valid JSON"));
     std::string bad_block = manifest;
