@@ -41,6 +41,43 @@ std::string library_in_build_dir(const std::string &dir) {
     return !lib.empty() && lib[0] == '/' ? lib : dir + "/" + lib;
 }
 
+// dlopen maps a shared library's segments straight from the file: a truncated file faults
+// (SIGBUS) inside dlopen. So read the ELF header first and refuse a file that is not a 64-bit
+// little-endian ELF or whose loadable segments or section table run past its end.
+void check_elf_file(const std::string &path) {
+    auto bad = [&](const std::string &why) { fail(UNETGEN_ERR_BAD_NETWORK, "cannot load network library " + path + ": " + why); };
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) fail(UNETGEN_ERR_IO, "cannot load network library " + path + ": the file cannot be opened");
+    const uint64_t size = uint64_t(in.tellg());
+    auto read = [&](uint64_t offset, void *dst, size_t n) {
+        if (offset + n > size) return false;
+        in.seekg(std::streamoff(offset));
+        return bool(in.read(static_cast<char *>(dst), std::streamsize(n)));
+    };
+    unsigned char ident[16] = {};
+    if (!read(0, ident, 16) || ident[0] != 0x7f || ident[1] != 'E' || ident[2] != 'L' || ident[3] != 'F')
+        bad("it is not an ELF shared library (" + std::to_string(size) + " bytes)");
+    if (ident[4] != 2 || ident[5] != 1) bad("it is not a 64-bit little-endian ELF file");
+    uint64_t phoff = 0, shoff = 0;
+    uint16_t phentsize = 0, phnum = 0, shentsize = 0, shnum = 0;
+    if (!read(0x20, &phoff, 8) || !read(0x28, &shoff, 8) || !read(0x36, &phentsize, 2) || !read(0x38, &phnum, 2) ||
+        !read(0x3A, &shentsize, 2) || !read(0x3C, &shnum, 2))
+        bad("its ELF header is truncated");
+    if (shoff + uint64_t(shnum) * shentsize > size)
+        bad("it is truncated: its section table ends at byte " + std::to_string(shoff + uint64_t(shnum) * shentsize) +
+            ", the file has " + std::to_string(size));
+    for (uint16_t i = 0; i < phnum; ++i) {
+        uint32_t type = 0;
+        uint64_t offset = 0, filesz = 0;
+        const uint64_t at = phoff + uint64_t(i) * phentsize;
+        if (!read(at, &type, 4) || !read(at + 8, &offset, 8) || !read(at + 32, &filesz, 8))
+            bad("it is truncated inside its program headers");
+        if (type == 1 && offset + filesz > size)  // PT_LOAD
+            bad("it is truncated: a loadable segment ends at byte " + std::to_string(offset + filesz) +
+                ", the file has " + std::to_string(size));
+    }
+}
+
 }  // namespace
 
 extern "C" {
@@ -53,6 +90,7 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
         std::string so = is_directory(path) ? library_in_build_dir(path) : std::string(path);
         // dlopen needs a slash to load a file rather than search the library path
         if (so.find('/') == std::string::npos) so = "./" + so;
+        check_elf_file(so);
         auto lib = std::make_unique<unetgen_library>();
         lib->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (lib->handle == nullptr) {
