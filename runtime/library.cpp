@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 struct unetgen_library {
@@ -26,6 +27,15 @@ namespace {
 bool is_directory(const std::string &p) {
     struct stat st;
     return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The manifest file a build directory's build.json names ("" when none).
+std::string manifest_in_build_dir(const std::string &dir) {
+    std::ifstream in(dir + "/build.json");
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("manifest") || !j["manifest"].is_string()) return "";
+    std::string m = j["manifest"].get<std::string>();
+    return !m.empty() && m[0] == '/' ? m : dir + "/" + m;
 }
 
 // The shared library a build directory's build.json names, as a path.
@@ -107,6 +117,21 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
                                                       " to " + std::to_string(UNETGEN_ABI_VERSION);
             dlclose(lib->handle);
             fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network library " + so + ": " + why);
+        }
+        // NAME.manifest.json is what a user reads about the build: it must say what the library
+        // runs. A file edited or copied from another build is refused, not silently ignored.
+        if (is_directory(path)) {
+            const std::string file = manifest_in_build_dir(path);
+            std::ifstream mf(file, std::ios::binary);
+            if (!file.empty() && mf) {
+                const std::string text((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
+                if (desc->manifest_json == nullptr || text != desc->manifest_json) {
+                    dlclose(lib->handle);
+                    fail(UNETGEN_ERR_BAD_NETWORK, "cannot use network build " + std::string(path) + ": " + file +
+                                                      " differs from the manifest compiled into " + so +
+                                                      " (edited, or from another build); rebuild, or restore the file");
+                }
+            }
         }
         lib->desc = desc;
         lib->pool_stats = reinterpret_cast<decltype(lib->pool_stats)>(dlsym(lib->handle, "unetgen_pool_stats"));
