@@ -118,6 +118,29 @@ void print_memory(const Library &lib, const unetgen_tile_plan &plan) {
                 format_bytes(double(m.peak)).c_str(), format_bytes(double(plan.peak_bytes)).c_str());
 }
 
+// 16-bit samples as the network's float input: v / 65535, then the spec's mean / std (what the
+// runtime does to 8-bit samples with 1 / 255), in float32 and that order.
+struct WideNormaliser {
+    std::vector<float> mean, stdev;
+    explicit WideNormaliser(const Model &model) {
+        const nlohmann::json m = nlohmann::json::parse(unetgen_model_manifest(model.get()));
+        for (int k = 0; k < model.in_channels(); ++k) {
+            mean.push_back(float(m.at("mean").at(size_t(k)).get<double>()));
+            stdev.push_back(float(m.at("std").at(size_t(k)).get<double>()));
+        }
+    }
+    // Interleaved h x w x c -> planar c x h x w.
+    void operator()(const uint16_t *src, size_t n, int c, float *dst) const {
+        for (int k = 0; k < c; ++k)
+            for (size_t i = 0; i < n; ++i)
+                dst[size_t(k) * n + i] = (float(src[i * size_t(c) + size_t(k)]) / 65535.0f - mean[size_t(k)]) / stdev[size_t(k)];
+    }
+};
+
+void print_notices(const Image &img) {
+    for (const std::string &n : img.notices) std::fprintf(stderr, "unetgen run: note: %s\n", n.c_str());
+}
+
 void progress_thunk(void *user, int64_t done, int64_t total) { static_cast<ProgressLine *>(user)->update(done, total); }
 
 // In memory: .npy / .png in and out, batches too.
@@ -130,12 +153,22 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     NpyArray npy;
     Image png;
     bool rank3 = false;
+    std::vector<float> wide_input;
     if (has_ext(o.input, ".png")) {
         png = read_png(o.input, c);
-        a.input_format = UNETGEN_INPUT_U8_NHWC;
-        a.input = png.pixels.data();
+        print_notices(png);
         a.h = png.h;
         a.w = png.w;
+        if (png.bits == 16) {
+            wide_input.resize(png.wide.size());
+            const WideNormaliser norm(model);
+            norm(png.wide.data(), size_t(png.w) * size_t(png.h), c, wide_input.data());
+            a.input_format = UNETGEN_INPUT_F32_NCHW;
+            a.input = wide_input.data();
+        } else {
+            a.input_format = UNETGEN_INPUT_U8_NHWC;
+            a.input = png.pixels.data();
+        }
     } else if (has_ext(o.input, ".npy")) {
         npy = read_npy_f32(o.input);
         rank3 = npy.shape.size() == 3;
@@ -239,7 +272,6 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
     std::unique_ptr<TiffReader> tiff;
     Image png;
     NpyArray npy;
-    std::vector<float> mean, stdev;
     std::vector<uint16_t> wide;
     std::string described;
     if (is_tiff_path(o.input)) {
@@ -251,34 +283,38 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
             a.input_format = UNETGEN_INPUT_U8_NHWC;
             ctx.read = [&](int x, int y, int w, int h, void *px) { tiff->read(x, y, w, h, px); };
         } else {
-            // 16-bit: scaled to [0, 1] by 1 / 65535, then the spec's mean / std, here (the
-            // runtime's 8-bit path divides by 255).
-            const nlohmann::json m = nlohmann::json::parse(unetgen_model_manifest(model.get()));
-            for (int k = 0; k < c; ++k) {
-                mean.push_back(float(m.at("mean").at(size_t(k)).get<double>()));
-                stdev.push_back(float(m.at("std").at(size_t(k)).get<double>()));
-            }
+            // 16-bit: normalised here (the runtime's 8-bit path divides by 255).
             a.input_format = UNETGEN_INPUT_F32_NCHW;
-            ctx.read = [&](int x, int y, int w, int h, void *px) {
+            ctx.read = [&, norm = WideNormaliser(model)](int x, int y, int w, int h, void *px) {
                 const size_t n = size_t(w) * size_t(h);
                 wide.resize(n * size_t(c));
                 tiff->read(x, y, w, h, wide.data());
-                float *dst = static_cast<float *>(px);
-                for (int k = 0; k < c; ++k)
-                    for (size_t i = 0; i < n; ++i)
-                        dst[size_t(k) * n + i] = (float(wide[i * size_t(c) + size_t(k)]) / 65535.0f - mean[size_t(k)]) / stdev[size_t(k)];
+                norm(wide.data(), n, c, static_cast<float *>(px));
             };
         }
     } else if (has_ext(o.input, ".png")) {
         png = read_png(o.input, c);
-        a.input_format = UNETGEN_INPUT_U8_NHWC;
+        print_notices(png);
         a.w = png.w;
         a.h = png.h;
-        ctx.read = [&](int x, int y, int w, int h, void *px) {
-            for (int r = 0; r < h; ++r)
-                std::memcpy(static_cast<uint8_t *>(px) + size_t(r) * size_t(w) * size_t(c),
-                            png.pixels.data() + (size_t(y + r) * size_t(png.w) + size_t(x)) * size_t(c), size_t(w) * size_t(c));
-        };
+        if (png.bits == 16) {
+            a.input_format = UNETGEN_INPUT_F32_NCHW;
+            ctx.read = [&, norm = WideNormaliser(model)](int x, int y, int w, int h, void *px) {
+                wide.resize(size_t(w) * size_t(h) * size_t(c));
+                for (int r = 0; r < h; ++r)
+                    std::memcpy(wide.data() + size_t(r) * size_t(w) * size_t(c),
+                                png.wide.data() + (size_t(y + r) * size_t(png.w) + size_t(x)) * size_t(c),
+                                size_t(w) * size_t(c) * sizeof(uint16_t));
+                norm(wide.data(), size_t(w) * size_t(h), c, static_cast<float *>(px));
+            };
+        } else {
+            a.input_format = UNETGEN_INPUT_U8_NHWC;
+            ctx.read = [&](int x, int y, int w, int h, void *px) {
+                for (int r = 0; r < h; ++r)
+                    std::memcpy(static_cast<uint8_t *>(px) + size_t(r) * size_t(w) * size_t(c),
+                                png.pixels.data() + (size_t(y + r) * size_t(png.w) + size_t(x)) * size_t(c), size_t(w) * size_t(c));
+            };
+        }
     } else if (has_ext(o.input, ".npy")) {
         npy = read_npy_f32(o.input);
         std::vector<int64_t> s = npy.shape;

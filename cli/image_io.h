@@ -11,12 +11,18 @@ extern const uint64_t kMaxPngPixels;
 
 struct Image {
     int w = 0, h = 0, channels = 0;  // interleaved rows, top to bottom
+    int bits = 8;                    // 8: `pixels`; 16: `wide`
     std::vector<uint8_t> pixels;
+    std::vector<uint16_t> wide;
+    std::vector<std::string> notices;  // what was dropped or ignored, for the user
 };
 
-// Reads a PNG as `channels` (1 or 3) 8-bit channels: gray stays gray, RGB(A) becomes RGB (alpha
-// dropped), gray becomes RGB by repetition, 16-bit is reduced to 8. A colour PNG for a
-// one-channel network is refused (converting it would guess a weighting the model never saw).
+// Reads a PNG as `channels` (1 or 3) channels, values as stored: 8-bit stays 8-bit, 16-bit stays
+// 16-bit (the caller scales it by 1/65535), no gamma correction (a gAMA chunk is ignored, with
+// a notice when it is not 1/2.2), gray of 1, 2 or 4 bits widened to 8. Channels: gray stays gray
+// or becomes RGB by repetition; RGB stays RGB; a palette becomes RGB, or gray when every entry
+// is gray; an alpha channel or tRNS transparency is dropped with a notice. Colour for a
+// one-channel network is refused (converting would guess a weighting the model never saw).
 // Errors throw std::runtime_error("cannot read FILE: <rule>"); a header claiming more than
 // kMaxPngPixels is refused before anything is allocated, truncated data is named as such.
 Image read_png(const std::string &path, int channels);

@@ -14,7 +14,9 @@ tests/parity). Checks:
 - --border mirror equals PyTorch on numpy's reflect-extended image, cropped, including images
   smaller than the extension;
 - a budget below the least tile, a truncated TIFF and a corrupt TIFF are clear errors, and no
-  output (nor .partial) file is left behind.
+  output (nor .partial) file is left behind; so are a PNG header claiming 100000x100000 and a
+  truncated PNG;
+- PNG pixels as stored: 16-bit as v / 65535, gAMA ignored, alpha and palettes by rule.
 """
 import argparse
 import json
@@ -273,6 +275,74 @@ def png_bytes(w, h, rows):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
+def png_file(path, img, colour, bits=8, gamma=None, palette=None):
+    """A PNG of `img` (h x w x samples, uint8 / uint16) with colour type `colour`, optional gAMA and PLTE."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    h, w = img.shape[:2]
+    body = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bits, colour, 0, 0, 0))
+    if gamma is not None:
+        body += chunk(b"gAMA", struct.pack(">I", int(round(gamma * 100000))))
+    if palette is not None:
+        body += chunk(b"PLTE", bytes(np.asarray(palette, np.uint8).reshape(-1)))
+    data = img.astype(">u2" if bits == 16 else np.uint8).reshape(h, -1)
+    raw = b"".join(b"\x00" + data[y].tobytes() for y in range(h))
+    body += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(body)
+
+
+def test_png_decoding(rgb_net, gray_net, mean, std):
+    """PNG pixels reach the network as stored: 16-bit as v / 65535, gamma chunks ignored, alpha and
+    palettes by the stated rule (issue 13: libpng's simplified API re-encoded them silently)."""
+    # 16-bit gray on the 1-channel net: equal to the .npy of v / 65535 (mean 0, std 1).
+    g16 = smooth_image(140, 131, 1, 21, bits=16)
+    g16[0, 0, 0] = 37377
+    png_file(gray_net.path("g16.png"), g16, 0, bits=16)
+    np.save(gray_net.path("g16.npy"), normalised(g16, [0.0], [1.0], 16))
+    gray_net.segment("-i", gray_net.path("g16.png"), "-o", gray_net.path("a.npy"), "--logits")
+    gray_net.segment("-i", gray_net.path("g16.npy"), "-o", gray_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(gray_net.path("a.npy")), np.load(gray_net.path("b.npy"))),
+          "a 16-bit gray PNG reaches the network as v / 65535")
+    # 8-bit gray with gAMA 1.0: the same values as without, and a note saying so.
+    g8 = smooth_image(140, 131, 1, 22)
+    png_file(gray_net.path("plain.png"), g8, 0)
+    png_file(gray_net.path("gamma.png"), g8, 0, gamma=1.0)
+    gray_net.segment("-i", gray_net.path("plain.png"), "-o", gray_net.path("a.npy"), "--logits")
+    out = gray_net.segment("-i", gray_net.path("gamma.png"), "-o", gray_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(gray_net.path("a.npy")), np.load(gray_net.path("b.npy"))) and "gAMA" in out,
+          "a gAMA 1.0 chunk changes no value and is noted")
+    # A gray palette on the 1-channel net: accepted, equal to the gray image.
+    pal = np.stack([np.arange(256)] * 3, axis=1)
+    png_file(gray_net.path("palette_gray.png"), g8, 3, palette=pal)
+    gray_net.segment("-i", gray_net.path("palette_gray.png"), "-o", gray_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(gray_net.path("a.npy")), np.load(gray_net.path("b.npy"))),
+          "a gray palette PNG is gray for a 1-channel network")
+    # A colour palette on the 1-channel net: refused with the rule.
+    pal_colour = pal.copy()
+    pal_colour[:, 0] = 255 - pal_colour[:, 0]
+    png_file(gray_net.path("palette_colour.png"), g8, 3, palette=pal_colour)
+    out = gray_net.segment("-i", gray_net.path("palette_colour.png"), "-o", gray_net.path("b.npy"), expect=1)
+    check("colour PNG for a 1-channel network" in out, "a colour palette PNG is refused for a 1-channel network")
+    # RGBA on the RGB net: alpha dropped with a note, equal to the RGB image.
+    rgb = smooth_image(120, 136, 3, 23)
+    rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 77, np.uint8)], axis=2)
+    png_file(rgb_net.path("rgb.png"), rgb, 2)
+    png_file(rgb_net.path("rgba.png"), rgba, 6)
+    rgb_net.segment("-i", rgb_net.path("rgb.png"), "-o", rgb_net.path("a.npy"), "--logits")
+    out = rgb_net.segment("-i", rgb_net.path("rgba.png"), "-o", rgb_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(rgb_net.path("a.npy")), np.load(rgb_net.path("b.npy"))) and "alpha channel" in out,
+          "an RGBA PNG's alpha is dropped with a note")
+    # 16-bit RGB on the RGB net: equal to the .npy of (v / 65535 - mean) / std.
+    rgb16 = smooth_image(120, 136, 3, 24, bits=16)
+    png_file(rgb_net.path("rgb16.png"), rgb16, 2, bits=16)
+    np.save(rgb_net.path("rgb16.npy"), normalised(rgb16, mean, std, 16))
+    rgb_net.segment("-i", rgb_net.path("rgb16.png"), "-o", rgb_net.path("a.npy"), "--logits")
+    rgb_net.segment("-i", rgb_net.path("rgb16.npy"), "-o", rgb_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(rgb_net.path("a.npy")), np.load(rgb_net.path("b.npy"))),
+          "a 16-bit RGB PNG reaches the network as (v / 65535 - mean) / std")
+
+
 def test_png_limits(net):
     # A tiny file whose header claims 100000 x 100000: refused at once, nothing allocated.
     huge = net.path("huge_header.png")
@@ -336,6 +406,7 @@ def main():
     test_png_limits(bil)
     valid = Net(args, "tiny_valid", 12)
     test_mirror(valid)
+    test_png_decoding(bil, valid, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
