@@ -11,6 +11,7 @@
 #include "codegen/generated_headers.h"
 #include "codegen/lowering.h"
 #include "codegen/manifest.h"
+#include "common/manifest_tag.h"
 #include "schedules/schedule.h"
 
 #include <Halide.h>
@@ -167,7 +168,15 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         schedules::apply_schedule(ln, target);
         if (manifest.empty())
             manifest = write_manifest(net, plan, opts.name, schedules::tile_geometry_of(net, ln, target));
-        return Halide::Pipeline(ln.output).compile_to_module(ln.arguments(), fn_name, target);
+        // The pipeline reads weights packed by this manifest only: a caller packing by another
+        // (an edited or swapped descriptor) gets an error, not a silently wrong result.
+        Halide::Pipeline pipeline(ln.output);
+        const int32_t tag = manifest_tag(manifest.c_str());
+        pipeline.add_requirement(ln.manifest_tag == tag, "cannot run", opts.name,
+                                 ": the weights were packed by another manifest than the one it was built with "
+                                 "(manifest tag", ln.manifest_tag, ", built with", tag,
+                                 "); the descriptor's manifest was edited or comes from another build");
+        return pipeline.compile_to_module(ln.arguments(), fn_name, target);
     };
     const std::string prefix = (dir / opts.name).string();
     try {

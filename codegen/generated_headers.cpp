@@ -6,6 +6,7 @@
 // is defined weak in the header: the linker keeps one copy, just as it does for the weak symbols
 // of Halide's runtime that the glue talks to.
 #include "codegen/generated_headers.h"
+#include "common/manifest_tag.h"
 
 #include <cstdio>
 
@@ -122,7 +123,8 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += "/* The descriptor's pipeline: the windowed pipeline on a whole image (mins 0). */\n";
     s += "static inline int " + n + "_whole_image(struct halide_buffer_t *input, struct halide_buffer_t *weights,\n";
     s += "                                       int activate, struct halide_buffer_t *output) {\n";
-    s += "    return " + n + "(input, weights, activate, input->dim[0].extent, input->dim[1].extent, output);\n}\n\n";
+    s += "    return " + n + "(input, weights, activate, input->dim[0].extent, input->dim[1].extent, " +
+         std::to_string(manifest_tag(info.manifest.c_str())) + " /* manifest tag */, output);\n}\n\n";
     s += "static inline const unetgen_network_desc *" + n + "_network(void) {\n";
     s += "    static const char manifest[] =\n    " + c_string_literal(info.manifest) + ";\n";
     s += "    static const unetgen_network_desc desc = {\n";

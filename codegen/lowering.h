@@ -140,13 +140,18 @@ struct LoweredNetwork {
     // output buffers are windows of it anywhere inside: every Func is defined in whole-image
     // coordinates, so a window's values are the whole image's (docs/large-images.md).
     Halide::Param<int32_t> image_width{"image_width"}, image_height{"image_height"};
+    // common/manifest_tag.h of the manifest the caller packed the weights by (checked against
+    // the one this pipeline was built with, see aot_build.cpp).
+    Halide::Param<int32_t> manifest_tag{"manifest_tag"};
     std::vector<Tensor> tensors;         // per layer, as consumers see it
     std::vector<ConvStages> convs;       // per layer; accum undefined for non-conv layers
     std::vector<LayerOp> ops;            // per layer
     Halide::Func output;                 // [W_out, H_out, classes, N]
     Halide::Func softmax_max, softmax_sum;
     Activation activation = Activation::None;
-    std::vector<Halide::Argument> arguments() const { return {input, weights, activate, image_width, image_height}; }
+    std::vector<Halide::Argument> arguments() const {
+        return {input, weights, activate, image_width, image_height, manifest_tag};
+    }
 };
 
 // Choices the target makes about the algorithm itself (schedules::lowering_options_for).

@@ -2,6 +2,7 @@
 // segment() call (one tile when the whole image fits the budget).
 #include "runtime/tiled_run.h"
 
+#include "common/manifest_tag.h"
 #include "runtime/halide_buffers.h"
 #include "runtime/input_sizes.h"
 
@@ -231,6 +232,7 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
 
     TileInput input;
     std::vector<float> scores, delivered;
+    const int tag = manifest_tag(m.desc->manifest_json);  // of the manifest `m.packed` follows
     auto check = [&](int err, const char *stage) {
         if (err == 0) return;
         std::string why = take_pipeline_error(*m.desc);
@@ -260,7 +262,7 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
             if (win) {
                 halide_dimension_t qd[4] = {};
                 FloatBuffer query(nullptr, qd);
-                check(m.desc->window_pipeline(&query.buf, weights, run.activate, int(s.net_w), int(s.net_h), &out.buf),
+                check(m.desc->window_pipeline(&query.buf, weights, run.activate, int(s.net_w), int(s.net_h), tag, &out.buf),
                       "bounds query");
                 ix = {query.dim[0].min, int64_t(query.dim[0].min) + query.dim[0].extent};
                 iy = {query.dim[1].min, int64_t(query.dim[1].min) + query.dim[1].extent};
@@ -278,7 +280,7 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
                 in_host = input.scratch.data();
             }
             FloatBuffer in(in_host, id);
-            int err = win ? m.desc->window_pipeline(&in.buf, weights, run.activate, int(s.net_w), int(s.net_h), &out.buf)
+            int err = win ? m.desc->window_pipeline(&in.buf, weights, run.activate, int(s.net_w), int(s.net_h), tag, &out.buf)
                           : m.desc->pipeline(&in.buf, weights, run.activate, &out.buf);
             int release_err = out.release(true);
             int in_err = in.release(false);

@@ -28,9 +28,11 @@ typedef int (*unetgen_pipeline_fn)(struct halide_buffer_t *input, struct halide_
  * image. `output` may be any window [min, min + extent) of the whole output (dims 0 and 1);
  * `input` must hold (at least) the part of the image that window reads, with its mins in image
  * coordinates; a bounds query (an input with host and device NULL) fills in that part. Channel
- * and batch mins are 0. The values are the whole-image output's, wherever the window lies. */
+ * and batch mins are 0. The values are the whole-image output's, wherever the window lies.
+ * manifest_tag: common/manifest_tag.h of the manifest the weights were packed by; the pipeline
+ * fails (Halide's requirement error) unless it is the manifest it was built with. */
 typedef int (*unetgen_window_pipeline_fn)(struct halide_buffer_t *input, struct halide_buffer_t *weights,
-                                          int activate, int image_width, int image_height,
+                                          int activate, int image_width, int image_height, int manifest_tag,
                                           struct halide_buffer_t *output);
 
 /* 2 added the hooks after release_device, 3 the windowed pipeline. The runtime also takes
