@@ -121,8 +121,16 @@ inline TilePlan plan_tiles(const TileGeometry &g, int64_t width, int64_t height,
         q.peak_bytes = peak;
         return peak;
     };
-    const int64_t align = tile_alignment(g);
     const int64_t halide_limit = (int64_t(1) << 31) - 1;
+    // One pass when it fits: no tiling does less work (tiles only add their halos), and at equal
+    // work the search below prefers fewer tiles, so it would choose this too. Checked first
+    // because segment() plans on every call, and a small image's search costs more than its run.
+    TilePlan whole = candidate(crop_x.size(), crop_y.size());
+    if (whole.largest_buffer <= halide_limit && whole.peak_bytes <= budget) {
+        whole.fits = true;
+        return whole;
+    }
+    const int64_t align = tile_alignment(g);
     std::vector<TilePlan> all;
     for (int64_t h : tile_sizes_to_try(crop_y.size(), align))
         for (int64_t w : tile_sizes_to_try(crop_x.size(), align)) {

@@ -42,14 +42,8 @@ std::string describe(const Manifest &mf, int n, int c, int h, int w) {
            std::to_string(w) + " input with " + mf.name;
 }
 
-void check_kinds(const Manifest &mf, unetgen_input_format format, unetgen_output_kind kind, int channels,
-                 const std::string &ctx) {
-    if (format != UNETGEN_INPUT_F32_NCHW && format != UNETGEN_INPUT_U8_NHWC)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input_format " + std::to_string(int(format)) +
-                                               " is neither F32_NCHW nor U8_NHWC");
-    if (kind != UNETGEN_OUTPUT_LOGITS && kind != UNETGEN_OUTPUT_PROBS && kind != UNETGEN_OUTPUT_MASK)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "output_kind " + std::to_string(int(kind)) +
-                                               " is not LOGITS, PROBS or MASK");
+// The rules on channels and kind every call shares (enum ranges were checked by checked()).
+void check_kinds(const Manifest &mf, unetgen_output_kind kind, int channels, const std::string &ctx) {
     if (channels != mf.in_channels)
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the input has " + std::to_string(channels) +
                                                " channels; the network takes " + std::to_string(mf.in_channels));
@@ -58,21 +52,23 @@ void check_kinds(const Manifest &mf, unetgen_input_format format, unetgen_output
                                                std::to_string(mf.classes) + " (ask for logits or probabilities)");
 }
 
-// Copies of the caller's structs whose enum fields were read as integers and checked first
-// (c_enums.h), so nothing below loads an out-of-range enum.
-unetgen_segment_args checked(const unetgen_segment_args &in, const std::string &ctx) {
-    unetgen_segment_args a = in;
+// A copy of the caller's unetgen_segment_args / unetgen_stream_args whose enum fields were read
+// as integers and checked first (c_enums.h), so nothing below loads an out-of-range enum.
+template <typename Args>
+Args checked(const Args &in, const std::string &ctx) {
+    Args a = in;
     a.input_format = checked_enum(in.input_format, 0, 1, ctx, "input_format", "is neither F32_NCHW nor U8_NHWC");
     a.output_kind = checked_enum(in.output_kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
     a.border = checked_enum(in.border, 0, 1, ctx, "border", "is neither NONE nor MIRROR");
     return a;
 }
-unetgen_stream_args checked(const unetgen_stream_args &in, const std::string &ctx) {
-    unetgen_stream_args a = in;
-    a.input_format = checked_enum(in.input_format, 0, 1, ctx, "input_format", "is neither F32_NCHW nor U8_NHWC");
-    a.output_kind = checked_enum(in.output_kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
-    a.border = checked_enum(in.border, 0, 1, ctx, "border", "is neither NONE nor MIRROR");
-    return a;
+
+// What every in-memory call (host or device) requires of its arguments.
+void check_call(const Manifest &mf, const unetgen_segment_args &a, bool need_pointers, const std::string &ctx) {
+    if (need_pointers && (a.input == nullptr || a.output == nullptr))
+        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
+    check_kinds(mf, a.output_kind, a.channels, ctx);
+    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
 }
 
 // The pipeline's activation flag and the mask's sigmoid: a one-class mask thresholds a
@@ -98,11 +94,7 @@ struct HostCall {
 
 HostCall prepare(const unetgen_model &m, const unetgen_segment_args &a, bool need_pointers) {
     const Manifest &mf = m.manifest;
-    const std::string ctx = "cannot segment with " + mf.name + ": ";
-    if (need_pointers && (a.input == nullptr || a.output == nullptr))
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
-    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
-    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
+    check_call(mf, a, need_pointers, "cannot segment with " + mf.name + ": ");
     HostCall c;
     c.what = describe(mf, a.n, a.channels, a.h, a.w);
     c.shape = shape_of(mf, a.n, a.channels, a.h, a.w, a.border, c.what);
@@ -184,9 +176,7 @@ void segment_device(const unetgen_model &m, unetgen_segment_args &a, unetgen_mem
                     unetgen_memory output_memory, const halide_device_interface_t *iface) {
     const Manifest &mf = m.manifest;
     const std::string ctx = "cannot segment with " + mf.name + ": ";
-    if (a.input == nullptr || a.output == nullptr) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "input or output is NULL");
-    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
-    if (a.n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the batch size is " + std::to_string(a.n) + "; it must be >= 1");
+    check_call(mf, a, true, ctx);
     check_input_size(mf, a.h, a.w);
     const int64_t out_h = output_extent(mf, a.h), out_w = output_extent(mf, a.w);
     const int64_t in_count = checked_count({a.n, a.channels, a.h, a.w});
@@ -216,16 +206,12 @@ void segment_device(const unetgen_model &m, unetgen_segment_args &a, unetgen_mem
         in.release(false);
         fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": the output pointer cannot be wrapped as CUDA memory: " + why);
     }
-    FloatBuffer host_weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
-    halide_dimension_t device_weights_dim = m.device_weights_dim;
-    halide_buffer_t device_weights = m.device_weights;
-    device_weights.dim = &device_weights_dim;
-    halide_buffer_t *weights = m.device_weights.device != 0 ? &device_weights : &host_weights.buf;
+    CallWeights weights(m);
     const int activate = activation_of(mf, a.output_kind).activate;
-    int err = m.desc->pipeline(&in.buf, weights, activate, &out.buf);
+    int err = m.desc->pipeline(&in.buf, weights.buffer(), activate, &out.buf);
     int release_err = out.release(true);
     int in_err = in.release(false);
-    host_weights.release(false);
+    weights.release();
     if (err == 0) err = release_err != 0 ? release_err : in_err;
     if (err != 0) {
         std::string why = take_pipeline_error(*m.desc);
@@ -248,8 +234,8 @@ StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, 
     const std::string ctx = "cannot segment a stream with " + mf.name + ": ";
     if (need_callbacks && (a.read == nullptr || a.write == nullptr))
         fail(UNETGEN_ERR_INVALID_ARGUMENT, ctx + "the read or write callback is NULL");
-    check_kinds(mf, a.input_format, a.output_kind, a.channels, ctx);
-    if (m.desc->abi_version < 3 || m.desc->window_pipeline == nullptr || mf.geometry.layers.empty())
+    check_kinds(mf, a.output_kind, a.channels, ctx);
+    if (!windowed(m))
         fail(UNETGEN_ERR_UNSUPPORTED, ctx + "streaming needs a library built by unetgen with windowed pipelines "
                                             "(runtime ABI 3); rebuild it");
     StreamCall c;
@@ -313,7 +299,7 @@ unetgen_status unetgen_output_count(const unetgen_model *model, int n, int h, in
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the model or count pointer is NULL");
         const std::string ctx = "cannot count outputs of " + model->manifest.name + ": ";
         kind = checked_enum(kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
-        check_kinds(model->manifest, UNETGEN_INPUT_F32_NCHW, kind, model->manifest.in_channels, ctx);
+        check_kinds(model->manifest, kind, model->manifest.in_channels, ctx);
         if (n < 1) fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot count outputs: the batch size must be >= 1");
         check_input_size(model->manifest, h, w);
         const int64_t px = output_extent(model->manifest, h) * output_extent(model->manifest, w);

@@ -17,11 +17,11 @@
 
 namespace unetgen::rt {
 
-namespace {
-
 bool windowed(const unetgen_model &m) {
     return m.desc->abi_version >= 3 && m.desc->window_pipeline != nullptr && !m.manifest.geometry.layers.empty();
 }
+
+namespace {
 
 // numpy's "reflect" (PyTorch's "reflect"): ... 2 1 | 0 1 2 ... S-1 | S-2 ..., for any offset.
 int64_t reflect(int64_t u, int64_t size) {
@@ -82,8 +82,6 @@ RunShape shape_of(const Manifest &m, int n, int channels, int h, int w, unetgen_
     s.channels = channels;
     s.h = h;
     s.w = w;
-    if (border != UNETGEN_BORDER_NONE && border != UNETGEN_BORDER_MIRROR)
-        fail(UNETGEN_ERR_INVALID_ARGUMENT, what + ": border " + std::to_string(int(border)) + " is neither NONE nor MIRROR");
     const int64_t limit = int64_t(1) << 24;
     if (border == UNETGEN_BORDER_NONE || h < 1 || w < 1 || h > limit || w > limit) {
         check_input_size(m, h, w);
@@ -222,13 +220,8 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
     const bool win = windowed(m);
     const int classes = mf.classes;
     const int64_t cw = s.crop_x.size(), ch = s.crop_y.size();
-    // Weights: the model's device copy when it has one (a private copy of the struct per call:
-    // Halide may write its fields), else the host array.
-    FloatBuffer host_weights(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1);
-    halide_dimension_t device_weights_dim = m.device_weights_dim;
-    halide_buffer_t device_weights = m.device_weights;
-    device_weights.dim = &device_weights_dim;
-    halide_buffer_t *weights = m.device_weights.device != 0 ? &device_weights : &host_weights.buf;
+    CallWeights call_weights(m);
+    halide_buffer_t *weights = call_weights.buffer();
 
     TileInput input;
     std::vector<float> scores, delivered;
@@ -284,7 +277,7 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
                           : m.desc->pipeline(&in.buf, weights, run.activate, &out.buf);
             int release_err = out.release(true);
             int in_err = in.release(false);
-            host_weights.release(false);
+            call_weights.release();
             check(err != 0 ? err : release_err != 0 ? release_err : in_err, "run");
             if (!run.direct_output) {
                 // Each delivered pixel once: the shifted last column / row skips what the one

@@ -8,11 +8,36 @@
 #pragma once
 
 #include "common/tile_plan.h"
+#include "runtime/halide_buffers.h"
 #include "runtime/model.h"
 
 #include <functional>
 
 namespace unetgen::rt {
+
+// Whether the model's library has the windowed pipeline and the geometry tiles need (ABI 3);
+// older ones segment whole images only.
+bool windowed(const unetgen_model &m);
+
+// The weights buffer a call hands the pipeline: the model's device copy when it has one (a
+// private copy of the struct per call, since Halide may write its fields), else the host array.
+class CallWeights {
+public:
+    explicit CallWeights(const unetgen_model &m)
+        : host_(const_cast<float *>(m.packed.data()), {int64_t(m.packed.size()), 0, 0, 0}, 1),
+          device_dim_(m.device_weights_dim), device_(m.device_weights), on_device_(m.device_weights.device != 0) {
+        device_.dim = &device_dim_;
+    }
+    CallWeights(const CallWeights &) = delete;
+    halide_buffer_t *buffer() { return on_device_ ? &device_ : &host_.buf; }
+    void release() { host_.release(false); }  // what a GPU pipeline attached to the host array
+
+private:
+    FloatBuffer host_;
+    halide_dimension_t device_dim_;
+    halide_buffer_t device_;
+    bool on_device_;
+};
 
 // The image, and the network input and output it maps to.
 struct RunShape {
@@ -26,7 +51,7 @@ struct RunShape {
 };
 
 // Checks the size (BAD_SIZE names the rule and the nearest sizes; with mirror any size goes) and
-// maps the image onto the network. `what` starts messages ("cannot segment a 1x3x570x570 input
+// maps the image onto the network; `border` is a value already range-checked. `what` starts messages ("cannot segment a 1x3x570x570 input
 // with net").
 RunShape shape_of(const Manifest &m, int n, int channels, int h, int w, unetgen_border border, const std::string &what);
 
