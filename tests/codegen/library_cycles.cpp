@@ -3,13 +3,12 @@
 // while a closed library's cached buffers and Halide worker threads stayed behind).
 //
 // usage: library_cycles BUILD_DIR [CYCLES]
-#include "cli/synthetic_weights.h"
-#include "runtime/unetgen.h"
+#include "tests/codegen/library_test_support.h"
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <unistd.h>
-#include <vector>
 
 namespace {
 
@@ -25,25 +24,11 @@ long resident_kib() {
 bool cycle(const char *dir) {
     unetgen_library *lib = nullptr;
     if (unetgen_library_open(dir, &lib) != UNETGEN_OK) return std::fprintf(stderr, "%s\n", unetgen_last_error()), false;
-    const unetgen_network_desc *net = unetgen_library_network(lib);
-    std::vector<uint8_t> weights = unetgen::cli::synthetic_weights(net->manifest_json);
+    std::string message;
     unetgen_model *model = nullptr;
-    if (unetgen_model_load_from_memory(net, weights.data(), weights.size(), &model) != UNETGEN_OK)
-        return std::fprintf(stderr, "%s\n", unetgen_last_error()), false;
-    const int c = unetgen_model_in_channels(model), h = 160, w = 192;
-    std::vector<float> in(size_t(c) * h * w, 0.25f);
-    size_t count = 0;
-    unetgen_output_count(model, 1, h, w, UNETGEN_OUTPUT_PROBS, &count);
-    std::vector<float> out(count);
-    unetgen_segment_args a{};
-    a.input_format = UNETGEN_INPUT_F32_NCHW;
-    a.input = in.data();
-    a.n = 1, a.channels = c, a.h = h, a.w = w;
-    a.output_kind = UNETGEN_OUTPUT_PROBS;
-    a.output = out.data();
-    a.output_capacity = count;
-    const bool ok = unetgen_segment(model, &a) == UNETGEN_OK;
-    if (!ok) std::fprintf(stderr, "%s\n", unetgen_last_error());
+    bool ok = load_synthetic(unetgen_library_network(lib), &model, message) == UNETGEN_OK &&
+              segment_constant(model, 160, 192, 0.25f, UNETGEN_OUTPUT_PROBS, message) == UNETGEN_OK;
+    if (!ok) std::fprintf(stderr, "%s\n", message.c_str());
     unetgen_model_free(model);
     unetgen_library_close(lib);
     return ok;

@@ -4,38 +4,18 @@
 // differs (segment must fail with the requirement's message).
 //
 // usage: manifest_tie BUILD_DIR
-#include "cli/synthetic_weights.h"
-#include "runtime/unetgen.h"
+#include "tests/codegen/library_test_support.h"
 
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <vector>
 
 namespace {
 
 unetgen_status segment_with(const unetgen_network_desc *net, std::string &message) {
-    std::vector<uint8_t> weights = unetgen::cli::synthetic_weights(net->manifest_json);
     unetgen_model *model = nullptr;
-    unetgen_status s = unetgen_model_load_from_memory(net, weights.data(), weights.size(), &model);
-    if (s != UNETGEN_OK) {
-        message = unetgen_last_error();
-        return s;
-    }
-    const int c = unetgen_model_in_channels(model), h = 64, w = 64;
-    std::vector<float> in(size_t(c) * h * w, 0.5f);
-    size_t count = 0;
-    unetgen_output_count(model, 1, h, w, UNETGEN_OUTPUT_LOGITS, &count);
-    std::vector<float> out(count);
-    unetgen_segment_args a{};
-    a.input_format = UNETGEN_INPUT_F32_NCHW;
-    a.input = in.data();
-    a.n = 1, a.channels = c, a.h = h, a.w = w;
-    a.output_kind = UNETGEN_OUTPUT_LOGITS;
-    a.output = out.data();
-    a.output_capacity = count;
-    s = unetgen_segment(model, &a);
-    message = s == UNETGEN_OK ? "" : unetgen_last_error();
+    unetgen_status s = load_synthetic(net, &model, message);
+    if (s == UNETGEN_OK) s = segment_constant(model, 64, 64, 0.5f, UNETGEN_OUTPUT_LOGITS, message);
     unetgen_model_free(model);
     return s;
 }

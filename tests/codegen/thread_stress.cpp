@@ -3,8 +3,7 @@
 // call made alone on one thread, bit for bit.
 //
 // usage: thread_stress BUILD_DIR [THREADS] [CALLS_PER_THREAD]
-#include "cli/synthetic_weights.h"
-#include "runtime/unetgen.h"
+#include "tests/codegen/library_test_support.h"
 
 #include <atomic>
 #include <cstdio>
@@ -58,10 +57,9 @@ int main(int argc, char **argv) {
     unetgen_library *lib = nullptr;
     if (unetgen_library_open(argv[1], &lib) != UNETGEN_OK) return std::fprintf(stderr, "%s\n", unetgen_last_error()), 1;
     const unetgen_network_desc *net = unetgen_library_network(lib);
-    std::vector<uint8_t> weights = unetgen::cli::synthetic_weights(net->manifest_json);
     unetgen_model *model = nullptr;
-    if (unetgen_model_load_from_memory(net, weights.data(), weights.size(), &model) != UNETGEN_OK)
-        return std::fprintf(stderr, "%s\n", unetgen_last_error()), 1;
+    std::string load_error;
+    if (load_synthetic(net, &model, load_error) != UNETGEN_OK) return std::fprintf(stderr, "%s\n", load_error.c_str()), 1;
     unetgen_set_num_threads(model, 2);
     const std::vector<Call> mix = {
         {64, 64, UNETGEN_OUTPUT_PROBS, 0, UNETGEN_BORDER_NONE, 1},

@@ -125,25 +125,10 @@ def main():
     for size in (args.mirror.split(",") if args.mirror else []):
         failures += check_mirror(args, libdir, weights, work, model, size)
     for size in args.sizes.split(","):
-        shape = parse_size(size, model_in_channels(model))
-        x = torch.rand(shape, dtype=torch.float32) * 2 - 1
-        with torch.no_grad():
-            want = model(x).numpy()
-        xin = os.path.join(work, f"in_{size}.npy")
-        xout = os.path.join(work, f"out_{size}.npy")
-        np.save(xin, x.numpy())
+        shape, want, xin, xout = random_case(work, model, size, "")
         _, t_run = run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout])
-        got = np.load(xout)
-        if got.shape != want.shape:
-            print(f"FAIL {args.spec} {size}: shape {got.shape}, PyTorch {want.shape}")
-            failures += 1
-            continue
-        err = float(np.max(np.abs(got.astype(np.float64) - want)))
-        bound = TOLERANCE * max(1.0, float(np.max(np.abs(want))))
-        ok = err <= bound and np.all(np.isfinite(got))
-        failures += 0 if ok else 1
-        print(f"{'ok  ' if ok else 'FAIL'} {args.spec} input {list(shape)} -> {list(want.shape)}: "
-              f"max|diff| {err:.3g} (bound {bound:.3g}), max|torch| {np.max(np.abs(want)):.3g}, run {t_run:.2f} s")
+        failures += compare(f"{args.spec} input {list(shape)} -> {list(want.shape)}, run {t_run:.2f} s",
+                            np.load(xout), want)
     return 1 if failures else 0
 
 
@@ -158,16 +143,23 @@ def compare(label, got, want):
     return 0 if ok else 1
 
 
-def check_tiled(args, libdir, weights, work, model, size):
-    """Halves the memory budget from the whole image's need until `unetgen run --plan-only` plans
-    at least --min-tiles tiles, then runs that plan and compares it with PyTorch on the whole image."""
+def random_case(work, model, size, prefix):
+    """A random input of SIZE saved for `unetgen run`, PyTorch's output on it, and the file names."""
     shape = parse_size(size, model_in_channels(model))
     x = torch.rand(shape, dtype=torch.float32) * 2 - 1
     with torch.no_grad():
         want = model(x).numpy()
-    xin = os.path.join(work, f"tiled_in_{size}.npy")
-    xout = os.path.join(work, f"tiled_out_{size}.npy")
+    xin = os.path.join(work, f"{prefix}in_{size}.npy")
+    xout = os.path.join(work, f"{prefix}out_{size}.npy")
     np.save(xin, x.numpy())
+    return shape, want, xin, xout
+
+
+def check_tiled(args, libdir, weights, work, model, size):
+    """Shrinks the memory budget from the whole image's need by a quarter at a time until
+    `unetgen run --plan-only` plans at least --min-tiles tiles, then runs that plan and compares
+    it with PyTorch on the whole image."""
+    shape, want, xin, xout = random_case(work, model, size, "tiled_")
     spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
     report = json.loads(run([args.unetgen, "check", spec, "--size", "x".join(map(str, shape[1:])), "--json"])[0])
     budget = int(report["tiling"]["whole_image_bytes"])

@@ -12,7 +12,6 @@ module too many) fail with messages naming both sides. tests/export covers the v
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 
@@ -28,7 +27,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(MODELS))
 import seed_models  # noqa: E402
 sys.path.insert(0, os.path.join(REPO, "python"))
-from unetgen.torch import randomize_  # noqa: E402
+from unetgen.torch import randomize_, read_safetensors  # noqa: E402
 
 # small.unet: conv units (conv+bias, BN) per level 4/8/32/64, transposed convs k3, decoder 32/8/16, 32 classes.
 SMALL_UNITS = [("enc0", 3, 4), ("enc1", 4, 8), ("enc2", 8, 32), ("enc3", 32, 64)]
@@ -64,21 +63,6 @@ SEED_TO_CANONICAL = {
 }
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    header.pop("__metadata__", None)
-    data = blob[8 + n:]
-    out = {}
-    for name, e in header.items():
-        assert e["dtype"] == "F32", name
-        b, end = e["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32).reshape(e["shape"])
-    return out, list(header.keys())
-
-
 def run_exporter(*args):
     proc = subprocess.run([sys.executable, EXPORTER, "--spec", SPEC, "--module", MODELS] + list(args),
                           capture_output=True, text=True)
@@ -92,7 +76,8 @@ def expect(cond, what):
 
 
 def check_export(path, model, order):
-    tensors, names = read_safetensors(path)
+    tensors = read_safetensors(path)  # in file order
+    names = list(tensors)
     expect(names == [w["name"] for w in small_weights()], "tensors come in canonical order: " + str(len(names)))
     sd = model.state_dict()
     for key, value in sd.items():
@@ -124,7 +109,7 @@ def main():
     model = seed_models.UNet003Small(3, 32)
     randomize_(model, 5)
     check_export(out, model, "randomized")
-    tensors, _ = read_safetensors(out)
+    tensors = read_safetensors(out)
     rv, rm, g = tensors["enc2.bn0.running_var"], tensors["enc2.bn0.running_mean"], tensors["enc2.bn0.weight"]
     expect(not torch.allclose(rv, torch.ones_like(rv)) and rv.min() > 0, "running_var is non-trivial and positive")
     expect(rm.abs().max() > 0.01 and not torch.allclose(g, torch.ones_like(g)), "running_mean and gamma are non-trivial")
