@@ -11,6 +11,7 @@
 #include "codegen/generated_headers.h"
 #include "codegen/lowering.h"
 #include "codegen/manifest.h"
+#include "common/file_digest.h"
 #include "common/manifest_tag.h"
 #include "schedules/schedule.h"
 
@@ -200,8 +201,13 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     link_shared_library(opts, dir);
     progress("  link " + opts.name + ".so " + format_seconds(stage.seconds()));
 
+    // The runtime checks NAME.so against these before dlopen (a truncated or swapped file).
+    const FileDigest so = file_digest((dir / (opts.name + ".so")).string());
+    if (!so.ok) throw std::runtime_error("cannot record " + opts.name + ".so in build.json: the file cannot be read");
     nlohmann::ordered_json build = {{"name", opts.name},
                                     {"shared_library", opts.name + ".so"},
+                                    {"shared_library_bytes", so.bytes},
+                                    {"shared_library_fnv1a64", so.hex()},
                                     {"static_library", opts.name + ".a"},
                                     {"targets", target_strings},
                                     {"manifest", opts.name + ".manifest.json"}};

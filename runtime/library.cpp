@@ -4,6 +4,8 @@
 // each library's Halide runtime copy and symbols to itself, so several networks can be open.
 #include "runtime/model.h"
 
+#include "common/file_digest.h"
+
 #include <nlohmann/json.hpp>
 
 #include <dlfcn.h>
@@ -21,6 +23,8 @@ struct unetgen_library {
 };
 
 using namespace unetgen::rt;
+using unetgen::FileDigest;
+using unetgen::file_digest;
 
 namespace {
 
@@ -29,26 +33,59 @@ bool is_directory(const std::string &p) {
     return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The manifest file a build directory's build.json names ("" when none).
-std::string manifest_in_build_dir(const std::string &dir) {
-    std::ifstream in(dir + "/build.json");
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("manifest") || !j["manifest"].is_string()) return "";
-    std::string m = j["manifest"].get<std::string>();
-    return !m.empty() && m[0] == '/' ? m : dir + "/" + m;
+// What a build directory's build.json says: the shared library, the manifest file ("" when
+// none), and the library's size and hash (absent in builds before they were recorded).
+struct BuildDir {
+    std::string library, manifest;
+    bool has_digest = false;
+    uint64_t bytes = 0;
+    std::string fnv1a64;
+};
+
+std::string in_dir(const std::string &dir, const std::string &file) {
+    return !file.empty() && file[0] == '/' ? file : dir + "/" + file;
 }
 
-// The shared library a build directory's build.json names, as a path.
-std::string library_in_build_dir(const std::string &dir) {
-    const std::string manifest = dir + "/build.json";
-    std::ifstream in(manifest);
+BuildDir read_build_dir(const std::string &dir) {
+    std::ifstream in(dir + "/build.json");
     if (!in) fail(UNETGEN_ERR_IO, "cannot open network build " + dir + ": it has no build.json (run unetgen build)");
     nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("shared_library") || !j["shared_library"].is_string())
         fail(UNETGEN_ERR_BAD_NETWORK, "cannot open network build " + dir +
                                           ": build.json is not a JSON object with a string \"shared_library\"");
-    std::string lib = j["shared_library"].get<std::string>();
-    return !lib.empty() && lib[0] == '/' ? lib : dir + "/" + lib;
+    BuildDir b;
+    b.library = in_dir(dir, j["shared_library"].get<std::string>());
+    if (j.contains("manifest") && j["manifest"].is_string() && !j["manifest"].get<std::string>().empty())
+        b.manifest = in_dir(dir, j["manifest"].get<std::string>());
+    const bool has_bytes = j.contains("shared_library_bytes"), has_hash = j.contains("shared_library_fnv1a64");
+    if (has_bytes || has_hash) {
+        if (!has_bytes || !has_hash || !j["shared_library_bytes"].is_number_unsigned() ||
+            !j["shared_library_fnv1a64"].is_string())
+            fail(UNETGEN_ERR_BAD_NETWORK, "cannot open network build " + dir +
+                                              ": build.json's shared_library_bytes (a count) and shared_library_fnv1a64 "
+                                              "(hex) must come together");
+        b.has_digest = true;
+        b.bytes = j["shared_library_bytes"].get<uint64_t>();
+        b.fnv1a64 = j["shared_library_fnv1a64"].get<std::string>();
+    }
+    return b;
+}
+
+// A library that is not the file `unetgen build` wrote (a partial copy, one from another build)
+// is refused before dlopen maps it.
+void check_digest(const std::string &dir, const BuildDir &b) {
+    if (!b.has_digest) return;
+    const FileDigest d = file_digest(b.library);
+    if (!d.ok) fail(UNETGEN_ERR_IO, "cannot load network library " + b.library + ": the file cannot be read");
+    const std::string rebuild = "; rebuild with unetgen build, or copy the whole directory again";
+    if (d.bytes != b.bytes)
+        fail(UNETGEN_ERR_BAD_NETWORK, "cannot load network library " + b.library + ": it has " + std::to_string(d.bytes) +
+                                          " bytes, " + dir + "/build.json recorded " + std::to_string(b.bytes) +
+                                          " (truncated or replaced)" + rebuild);
+    if (d.hex() != b.fnv1a64)
+        fail(UNETGEN_ERR_BAD_NETWORK, "cannot load network library " + b.library + ": its FNV-1a hash " + d.hex() +
+                                          " is not the " + b.fnv1a64 + " that " + dir +
+                                          "/build.json recorded (modified, or from another build)" + rebuild);
 }
 
 // dlopen maps a shared library's segments straight from the file: a truncated file faults
@@ -97,9 +134,12 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
         if (out == nullptr || path == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot open a network library: path or output pointer is NULL");
         *out = nullptr;
-        std::string so = is_directory(path) ? library_in_build_dir(path) : std::string(path);
+        const bool dir = is_directory(path);
+        const BuildDir build = dir ? read_build_dir(path) : BuildDir{};
+        std::string so = dir ? build.library : std::string(path);
         // dlopen needs a slash to load a file rather than search the library path
         if (so.find('/') == std::string::npos) so = "./" + so;
+        if (dir) check_digest(path, build);
         check_elf_file(so);
         auto lib = std::make_unique<unetgen_library>();
         lib->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -120,8 +160,8 @@ unetgen_status unetgen_library_open(const char *path, unetgen_library **out) {
         }
         // NAME.manifest.json is what a user reads about the build: it must say what the library
         // runs. A file edited or copied from another build is refused, not silently ignored.
-        if (is_directory(path)) {
-            const std::string file = manifest_in_build_dir(path);
+        if (dir) {
+            const std::string &file = build.manifest;
             std::ifstream mf(file, std::ios::binary);
             if (!file.empty() && mf) {
                 const std::string text((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
