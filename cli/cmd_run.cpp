@@ -1,5 +1,6 @@
 // cmd_run.cpp — `unetgen run DIR --weights W --input IN --output OUT [--mask|--probs|--logits]
-// [--threads N] [--memory SIZE] [--border none|mirror]`: segment one input with a built network.
+// [--threads N] [--memory SIZE] [--border none|mirror] [--gray|--rgb]`: segment one input with a built
+// network.
 //
 // IN: .npy float32/float64, NCHW or CHW, already normalised; .png (gray, RGB, RGBA -> RGB); or
 // .tif (TIFF / BigTIFF, 8- or 16-bit, read region by region), normalised with the spec's
@@ -37,6 +38,11 @@ struct RunOptions {
     int threads = 0;
     std::string memory, border = "none";
     bool plan_only = false;
+    bool gray = false, rgb = false;  // channel conversions the user asked for (check_channels)
+
+    ChannelConversion conversion() const {
+        return gray ? ChannelConversion::to_gray : rgb ? ChannelConversion::to_rgb : ChannelConversion::none;
+    }
 };
 
 bool has_ext(const std::string &path, const std::string &ext) {
@@ -155,7 +161,7 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     bool rank3 = false;
     std::vector<float> wide_input;
     if (has_ext(o.input, ".png")) {
-        png = read_png(o.input, c);
+        png = read_png(o.input, c, o.conversion());
         print_notices(png);
         a.h = png.h;
         a.w = png.w;
@@ -275,7 +281,8 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
     std::vector<uint16_t> wide;
     std::string described;
     if (is_tiff_path(o.input)) {
-        tiff = std::make_unique<TiffReader>(o.input, c);
+        tiff = std::make_unique<TiffReader>(o.input, c, o.conversion());
+        if (!tiff->notice().empty()) std::fprintf(stderr, "unetgen run: note: %s\n", tiff->notice().c_str());
         a.w = tiff->width();
         a.h = tiff->height();
         described = " (" + tiff->describe() + ")";
@@ -293,7 +300,7 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
             };
         }
     } else if (has_ext(o.input, ".png")) {
-        png = read_png(o.input, c);
+        png = read_png(o.input, c, o.conversion());
         print_notices(png);
         a.w = png.w;
         a.h = png.h;
@@ -425,6 +432,10 @@ void add_run_command(CLI::App &app, int &exit_code) {
     sub->add_option("--border", opts->border,
                     "none: the image as it is; mirror: any size, extended by reflection and cropped back")
         ->check(CLI::IsMember({"none", "mirror"}));
+    CLI::Option *gray = sub->add_flag("--gray", opts->gray,
+                                      "a colour PNG / TIFF for a 1-channel network: convert it by BT.601 luma "
+                                      "(0.299 R + 0.587 G + 0.114 B, PIL's convert(\"L\"))");
+    sub->add_flag("--rgb", opts->rgb, "a gray PNG / TIFF for a 3-channel network: repeat it into R, G and B")->excludes(gray);
     sub->add_flag("--plan-only", opts->plan_only, "print the tile plan for this input and budget, run nothing");
     sub->callback([opts, &exit_code] {
         try {

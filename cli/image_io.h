@@ -1,6 +1,8 @@
 // image_io.h — read_png() / write_mask_png(): 8-bit images in and class masks out, via libpng.
 #pragma once
 
+#include "cli/channel_conversion.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,13 +21,13 @@ struct Image {
 
 // Reads a PNG as `channels` (1 or 3) channels, values as stored: 8-bit stays 8-bit, 16-bit stays
 // 16-bit (the caller scales it by 1/65535), no gamma correction (a gAMA chunk is ignored, with
-// a notice when it is not 1/2.2), gray of 1, 2 or 4 bits widened to 8. Channels: gray stays gray
-// or becomes RGB by repetition; RGB stays RGB; a palette becomes RGB, or gray when every entry
-// is gray; an alpha channel or tRNS transparency is dropped with a notice. Colour for a
-// one-channel network is refused (converting would guess a weighting the model never saw).
+// a notice when it is not 1/2.2), gray of 1, 2 or 4 bits widened to 8. Channels: a palette is
+// RGB, or gray when every entry is gray; an alpha channel or tRNS transparency is dropped with a
+// notice; gray for an RGB network or colour for a gray one follows check_channels (converted
+// only as `conversion` asks, else refused with the rule).
 // Errors throw std::runtime_error("cannot read FILE: <rule>"); a header claiming more than
 // kMaxPngPixels is refused before anything is allocated, truncated data is named as such.
-Image read_png(const std::string &path, int channels);
+Image read_png(const std::string &path, int channels, ChannelConversion conversion = ChannelConversion::none);
 
 // Writes an h x w class mask so the classes are visible: two classes (or one, thresholded) as
 // 0 / 255 gray, more as RGB from a fixed palette (class 0 black).

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 namespace unetgen::cli {
 
@@ -38,7 +39,7 @@ void on_error(png_structp png, png_const_charp message) {
 void on_warning(png_structp, png_const_charp) {}
 
 // Returns "" or why the file cannot be read; `d` holds the pixels.
-std::string decode(FILE *f, Decoded &d) {
+std::string decode(FILE *f, uint64_t file_bytes, Decoded &d) {
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d, on_error, on_warning);
     if (!png) return "libpng cannot start";
     png_infop info = png_create_info_struct(png);
@@ -81,6 +82,18 @@ std::string decode(FILE *f, Decoded &d) {
     d.bits = png_get_bit_depth(png, info);
     d.samples = png_get_channels(png, info);
     const size_t row_bytes = png_get_rowbytes(png, info);
+    // Deflate expands at most 1032:1, so a header claiming more pixels than the file's bytes
+    // could hold is refused before the image buffer is allocated and zeroed (a 177-byte file
+    // claiming 16384x16384 RGB would otherwise cost 800 MB and seconds before failing).
+    const uint64_t decoded = (uint64_t(row_bytes) + 1) * d.h;
+    if (decoded > 1100 * file_bytes + 65536) {
+        std::snprintf(d.error, sizeof d.error, "its header claims %ux%u pixels (%llu bytes decoded), more than its %llu bytes "
+                      "of compressed data can hold: it is truncated or forged", unsigned(d.w), unsigned(d.h),
+                      (unsigned long long)decoded, (unsigned long long)file_bytes);
+        png_destroy_read_struct(&png, &info, nullptr);
+        delete rows;
+        return d.error;
+    }
     d.data.assign(row_bytes * d.h, 0);
     rows->resize(d.h);
     for (png_uint_32 y = 0; y < d.h; ++y) (*rows)[y] = d.data.data() + size_t(y) * row_bytes;
@@ -93,7 +106,7 @@ std::string decode(FILE *f, Decoded &d) {
 
 }  // namespace
 
-Image read_png(const std::string &path, int channels) {
+Image read_png(const std::string &path, int channels, ChannelConversion conversion) {
     auto bad = [&](const std::string &rule) { throw std::runtime_error("cannot read " + path + ": " + rule); };
     if (channels != 1 && channels != 3)
         throw std::runtime_error("cannot read " + path + " for a " + std::to_string(channels) +
@@ -102,13 +115,15 @@ Image read_png(const std::string &path, int channels) {
     if (!f) bad("the file cannot be opened");
     unsigned char sig[8] = {};
     const bool is_png = std::fread(sig, 1, 8, f) == 8 && png_sig_cmp(sig, 0, 8) == 0;
+    std::fseek(f, 0, SEEK_END);
+    const long file_bytes = std::ftell(f);
     std::rewind(f);
     if (!is_png) {
         std::fclose(f);
         bad("it is not a PNG file");
     }
     Decoded d;
-    const std::string why = decode(f, d);
+    const std::string why = decode(f, file_bytes < 0 ? 0 : uint64_t(file_bytes), d);
     std::fclose(f);
     if (why == "too large")
         bad("its header says " + std::to_string(d.w) + "x" + std::to_string(d.h) + " (" +
@@ -118,8 +133,7 @@ Image read_png(const std::string &path, int channels) {
     if (!why.empty()) bad(why);
 
     const bool colour = d.samples >= 3 && !(d.palette && d.palette_gray);
-    if (channels == 1 && colour)
-        bad("it is a colour PNG for a 1-channel network; convert it to grayscale first");
+    check_channels(path, "PNG", colour, channels, conversion);
     Image out;
     out.w = int(d.w);
     out.h = int(d.h);
@@ -130,23 +144,29 @@ Image read_png(const std::string &path, int channels) {
     if (d.has_gamma && std::fabs(d.gamma - 1.0 / 2.2) > 1e-3)
         out.notices.push_back(path + " has a gAMA chunk of " + std::to_string(d.gamma) +
                               "; it is ignored (values are used as stored)");
-    // Source sample of each output channel: gray repeated for RGB networks, channel 0 of a gray
-    // palette (expanded to equal R, G, B), alpha never.
-    const int gray_source = 0;
-    int source[3] = {gray_source, gray_source, gray_source};
+    const bool luma = channels == 1 && colour;  // check_channels allowed it: --gray
+    if (luma) out.notices.push_back(path + " is colour; converted to gray by BT.601 luma (--gray)");
+    if (channels == 3 && !colour) out.notices.push_back(path + " is gray; repeated into R, G and B (--rgb)");
+    // Source sample of each output channel: gray (or channel 0 of a gray palette, expanded to
+    // equal R, G, B) repeated, R G B as stored, alpha never.
+    int source[3] = {0, 0, 0};
     if (d.samples >= 3 && channels == 3) source[1] = 1, source[2] = 2;
-    const size_t n = size_t(d.w) * d.h;
-    if (d.bits == 16) {
-        const uint16_t *src = reinterpret_cast<const uint16_t *>(d.data.data());
-        out.wide.resize(n * size_t(channels));
-        for (size_t i = 0; i < n; ++i)
-            for (int c = 0; c < channels; ++c) out.wide[i * size_t(channels) + size_t(c)] = src[i * size_t(d.samples) + size_t(source[c])];
-    } else {
-        out.pixels.resize(n * size_t(channels));
-        for (size_t i = 0; i < n; ++i)
-            for (int c = 0; c < channels; ++c)
-                out.pixels[i * size_t(channels) + size_t(c)] = d.data[i * size_t(d.samples) + size_t(source[c])];
-    }
+    const size_t n = size_t(d.w) * d.h, step = size_t(d.samples);
+    auto convert = [&](const auto *src, auto &dst) {
+        using T = typename std::decay_t<decltype(dst)>::value_type;
+        dst.resize(n * size_t(channels));
+        for (size_t i = 0; i < n; ++i) {
+            const auto *px = src + i * step;
+            if (luma)
+                dst[i] = T(luma_601(px[0], px[1], px[2]));
+            else
+                for (int c = 0; c < channels; ++c) dst[i * size_t(channels) + size_t(c)] = px[source[c]];
+        }
+    };
+    if (d.bits == 16)
+        convert(reinterpret_cast<const uint16_t *>(d.data.data()), out.wide);
+    else
+        convert(d.data.data(), out.pixels);
     return out;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 namespace unetgen::cli {
@@ -68,7 +69,7 @@ struct TiffReader::Chunk {
     std::vector<uint8_t> bytes;
 };
 
-TiffReader::TiffReader(const std::string &path, int channels, size_t cache_bytes)
+TiffReader::TiffReader(const std::string &path, int channels, ChannelConversion conversion, size_t cache_bytes)
     : path_(path), channels_(channels), cache_bytes_(cache_bytes) {
     install_handlers();
     auto bad = [&](const std::string &rule) { throw std::runtime_error("cannot read " + path + ": " + rule); };
@@ -103,7 +104,8 @@ TiffReader::TiffReader(const std::string &path, int channels, size_t cache_bytes
     if (photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_RGB)
         bad("its photometric interpretation (" + std::to_string(photo) + ") is not gray (min-is-black) or RGB");
     if (spp != 1 && spp != 3 && spp != 4) bad("it has " + std::to_string(spp) + " samples per pixel; 1, 3 or 4 (RGBA) are read");
-    if (channels == 1 && spp != 1) bad("it is a colour TIFF for a 1-channel network; convert it to grayscale first");
+    check_channels(path, "TIFF", spp >= 3, channels, conversion);
+    luma_ = channels == 1 && spp >= 3;
     if (TIFFIsTiled(tif_)) {
         tiled_ = true;
         TIFFGetField(tif_, TIFFTAG_TILEWIDTH, &chunk_w_);
@@ -156,18 +158,38 @@ const TiffReader::Chunk &TiffReader::chunk(uint32_t index) {
     return *cache_.back();
 }
 
+std::string TiffReader::notice() const {
+    if (luma_) return path_ + " is colour; converted to gray by BT.601 luma (--gray)";
+    if (channels_ == 3 && samples_ == 1) return path_ + " is gray; repeated into R, G and B (--rgb)";
+    return "";
+}
+
 void TiffReader::read(int x, int y, int w, int h, void *dst) {
     if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > w_ || y + h > h_)
         throw std::runtime_error("cannot read " + path_ + ": region outside the image");
-    const size_t bytes = size_t(bits_ / 8);
     // Which file sample feeds each channel: gray repeated for RGB networks, alpha never read.
-    int source[3] = {0, samples_ == 1 ? 0 : 1, samples_ == 1 ? 0 : 2};
+    const int source[3] = {0, samples_ == 1 ? 0 : 1, samples_ == 1 ? 0 : 2};
+    if (!luma_) return read_samples(x, y, w, h, source, channels_, dst);
+    const size_t n = size_t(w) * size_t(h);
+    std::vector<uint16_t> rgb(n * 3);  // wide enough for either depth
+    read_samples(x, y, w, h, source, 3, rgb.data());
+    auto reduce = [&](const auto *px, auto *out) {
+        for (size_t i = 0; i < n; ++i, px += 3) out[i] = std::remove_reference_t<decltype(*out)>(luma_601(px[0], px[1], px[2]));
+    };
+    if (bits_ == 16)
+        reduce(rgb.data(), static_cast<uint16_t *>(dst));
+    else
+        reduce(reinterpret_cast<const uint8_t *>(rgb.data()), static_cast<uint8_t *>(dst));
+}
+
+void TiffReader::read_samples(int x, int y, int w, int h, const int *source, int count, void *dst) {
+    const size_t bytes = size_t(bits_ / 8);
     const uint32_t cx0 = uint32_t(x) / chunk_w_, cx1 = uint32_t(x + w - 1) / chunk_w_;
     const uint32_t cy0 = uint32_t(y) / chunk_h_, cy1 = uint32_t(y + h - 1) / chunk_h_;
     uint8_t *out = static_cast<uint8_t *>(dst);
     for (uint32_t cy = cy0; cy <= cy1; ++cy)
         for (uint32_t cx = cx0; cx <= cx1; ++cx)
-            for (int ch = 0; ch < channels_; ++ch) {
+            for (int ch = 0; ch < count; ++ch) {
                 const int sample = source[ch];
                 // Chunky files hold every sample in one chunk; planar ones a chunk per sample.
                 const uint32_t px = cx * chunk_w_, py = cy * chunk_h_;
@@ -183,7 +205,7 @@ void TiffReader::read(int x, int y, int w, int h, void *dst) {
                         throw std::runtime_error("cannot read " + path_ + ": a chunk is shorter than its rows");
                     for (int q = q0; q < q1; ++q) {
                         const uint8_t *s = c.bytes.data() + ((row + size_t(q - int(px))) * step + (planar_ ? 0 : size_t(sample))) * bytes;
-                        uint8_t *d = out + ((size_t(r - y) * size_t(w) + size_t(q - x)) * size_t(channels_) + size_t(ch)) * bytes;
+                        uint8_t *d = out + ((size_t(r - y) * size_t(w) + size_t(q - x)) * size_t(count) + size_t(ch)) * bytes;
                         std::memcpy(d, s, bytes);
                     }
                 }

@@ -2,6 +2,8 @@
 // via libtiff, so `unetgen run` segments images that do not fit in memory.
 #pragma once
 
+#include "cli/channel_conversion.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,9 +20,10 @@ namespace unetgen::cli {
 class TiffReader {
 public:
     // Opens `path` for a network of `channels` (1 or 3) channels, with the rules of read_png:
-    // gray becomes RGB by repetition, colour for a 1-channel network is refused. Errors throw
+    // gray for RGB or colour for gray only as `conversion` asks (check_channels). Errors throw
     // std::runtime_error("cannot read FILE: <rule>").
-    TiffReader(const std::string &path, int channels, size_t cache_bytes = size_t(256) << 20);
+    TiffReader(const std::string &path, int channels, ChannelConversion conversion = ChannelConversion::none,
+               size_t cache_bytes = size_t(256) << 20);
     ~TiffReader();
     TiffReader(const TiffReader &) = delete;
 
@@ -28,6 +31,7 @@ public:
     int height() const { return h_; }
     int bits() const { return bits_; }  // 8 or 16
     std::string describe() const;       // "16384x16384, 3 x 8-bit, tiled 256x256, LZW, BigTIFF"
+    std::string notice() const;         // the conversion made, "" when none
 
     // Region [x, x + w) x [y, y + h) as `channels` interleaved values per pixel, rows packed:
     // uint8 for 8-bit files, uint16 for 16-bit ones (`dst` holds w * h * channels of them).
@@ -36,11 +40,13 @@ public:
 private:
     struct Chunk;
     const Chunk &chunk(uint32_t index);
+    // The file samples source[0 .. count) of each pixel of the region, interleaved.
+    void read_samples(int x, int y, int w, int h, const int *source, int count, void *dst);
 
     std::string path_;
     TIFF *tif_ = nullptr;
     int w_ = 0, h_ = 0, samples_ = 0, bits_ = 0, channels_ = 0;
-    bool tiled_ = false, planar_ = false, big_ = false;
+    bool tiled_ = false, planar_ = false, big_ = false, luma_ = false;
     uint32_t chunk_w_ = 0, chunk_h_ = 0;  // tile size, or (width, rows per strip)
     int compression_ = 0;
     size_t cache_bytes_ = 0, cached_ = 0;

@@ -174,26 +174,26 @@ def test_tiled_equals_whole(net):
 
 
 def write_tiff_variants(net, img8, img16, gray8):
-    """(name, path, pixels the runtime should see as float input) for each TIFF layout."""
+    """(name, path, pixels the runtime should see as float input, bits, flags) for each TIFF layout."""
     v = []
     p = net.path("strips_deflate.tif")
     tifffile.imwrite(p, img8, photometric="rgb", rowsperstrip=16, compression="zlib")
-    v.append(("striped 8-bit RGB, deflate", p, img8, 8))
+    v.append(("striped 8-bit RGB, deflate", p, img8, 8, []))
     p = net.path("tiled_lzw.tif")
     tmp = net.path("tiled_raw.tif")
     tifffile.imwrite(tmp, img8, photometric="rgb", tile=(64, 48))
     subprocess.run(["tiffcp", "-c", "lzw", tmp, p], check=True)
-    v.append(("tiled 64x48 8-bit RGB, LZW", p, img8, 8))
+    v.append(("tiled 64x48 8-bit RGB, LZW", p, img8, 8, []))
     p = net.path("planar_big.tif")
     tifffile.imwrite(p, np.transpose(img8, (2, 0, 1)), photometric="rgb", planarconfig="separate", bigtiff=True,
                      tile=(32, 32))
-    v.append(("planar tiled 8-bit RGB, BigTIFF", p, img8, 8))
+    v.append(("planar tiled 8-bit RGB, BigTIFF", p, img8, 8, []))
     p = net.path("rgb16.tif")
     tifffile.imwrite(p, img16, photometric="rgb", rowsperstrip=7)
-    v.append(("striped 16-bit RGB", p, img16, 16))
+    v.append(("striped 16-bit RGB", p, img16, 16, []))
     p = net.path("gray.tif")
     tifffile.imwrite(p, gray8, photometric="minisblack", compression="zlib")
-    v.append(("8-bit gray for an RGB network", p, np.repeat(gray8[:, :, None], 3, axis=2), 8))
+    v.append(("8-bit gray for an RGB network, --rgb", p, np.repeat(gray8[:, :, None], 3, axis=2), 8, ["--rgb"]))
     return v
 
 
@@ -203,13 +203,13 @@ def test_tiff(net, mean, std):
     img8 = smooth_image(h, w, 3, 5)
     img16 = smooth_image(h, w, 3, 6, bits=16)
     gray8 = smooth_image(h, w, 1, 7)[:, :, 0]
-    for name, path, pixels, bits in write_tiff_variants(net, img8, img16, gray8):
+    for name, path, pixels, bits, flags in write_tiff_variants(net, img8, img16, gray8):
         ref = normalised(pixels, mean, std, bits)
         np.save(net.path("ref_in.npy"), ref)
         net.segment("-i", net.path("ref_in.npy"), "-o", net.path("ref_mask.npy"), "--mask")
         want = np.load(net.path("ref_mask.npy"))
         out_tif = net.path("mask.tif")
-        out, _ = net.tiled(6, "-i", path, "-o", out_tif)
+        out, _ = net.tiled(6, "-i", path, "-o", out_tif, *flags)
         tiles = tiles_of(out)
         got = tifffile.imread(out_tif)
         same = got.shape == want.shape[-2:] and float(np.mean(got == want.reshape(got.shape))) if got.shape == want.shape[-2:] else 0.0
@@ -219,6 +219,9 @@ def test_tiff(net, mean, std):
             check(t.is_bigtiff and page.is_tiled and page.dtype == np.uint8, f"{name}: the mask is a tiled 8-bit BigTIFF")
         check("tile " in out and "MP/s" in out, f"{name}: progress lines in the log")
         check(not os.path.exists(out_tif + ".partial"), f"{name}: no .partial file left")
+    # Gray for an RGB network is converted only when asked (issue 13: it was repeated silently).
+    out = net.segment("-i", net.path("gray.tif"), "-o", net.path("never.tif"), expect=1)
+    check("gray TIFF for a 3-channel (RGB) network; pass --rgb" in out, "a gray TIFF without --rgb is refused with the rule")
     # A TIFF mask from an in-memory .npy input, and a .npy result from a TIFF input.
     net.tiled(4, "-i", net.path("strips_deflate.tif"), "-o", net.path("from_tif.npy"), "--probs")
     np.save(net.path("ref_in.npy"), normalised(img8, mean, std, 8))
@@ -352,6 +355,15 @@ def test_png_limits(net):
     out = net.segment("-i", huge, "-o", net.path("never.png"), expect=1)
     check("cannot read " + huge in out and "megapixels" in out and time.time() - t0 < 5,
           f"a PNG header claiming 100000x100000 is refused in {time.time() - t0:.1f} s: " + out.strip()[-120:])
+    # A header within the pixel limit that its few bytes could never fill: refused before the
+    # image buffer is allocated (deflate expands at most 1032:1).
+    forged = net.path("forged_header.png")
+    with open(forged, "wb") as f:
+        f.write(png_bytes(16000, 16000, [[0, 0, 0]]))
+    t0 = time.time()
+    out = net.segment("-i", forged, "-o", net.path("never.png"), expect=1)
+    check("cannot read " + forged in out and "truncated or forged" in out and time.time() - t0 < 5,
+          f"a 16000x16000 header on a tiny file is refused in {time.time() - t0:.1f} s: " + out.strip()[-120:])
     # Truncated image data: named as such.
     good = png_bytes(64, 48, [[(x * 3 + y) % 256 for x in range(64 * 3)] for y in range(48)])
     cut = net.path("truncated.png")
@@ -360,6 +372,43 @@ def test_png_limits(net):
     out = net.segment("-i", cut, "-o", net.path("never.png"), expect=1)
     check("cannot read " + cut in out and "truncated or corrupt" in out, "a truncated PNG names the file and the fault")
     check(not os.path.exists(net.path("never.png")), "no mask written for a bad PNG")
+
+
+def luma_601(rgb):
+    """BT.601 luma in 16.16 fixed point, as PIL's convert("L") (and unetgen run --gray) computes it."""
+    r, g, b = (rgb[..., i].astype(np.uint64) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(rgb.dtype)
+
+
+def test_channel_conversions(rgb_net, gray_net, mean, std):
+    """Gray for an RGB network and colour for a gray one: refused with the rule, converted by
+    --rgb (repetition) or --gray (BT.601 luma) and then equal to the converted .npy."""
+    g8 = smooth_image(120, 136, 1, 31)
+    png_file(rgb_net.path("gray.png"), g8, 0)
+    out = rgb_net.segment("-i", rgb_net.path("gray.png"), "-o", rgb_net.path("a.npy"), "--logits", expect=1)
+    check("gray PNG for a 3-channel (RGB) network; pass --rgb" in out, "a gray PNG on an RGB network needs --rgb")
+    out = rgb_net.segment("-i", rgb_net.path("gray.png"), "-o", rgb_net.path("a.npy"), "--logits", "--rgb")
+    np.save(rgb_net.path("gray3.npy"), normalised(np.repeat(g8, 3, axis=2), mean, std, 8))
+    rgb_net.segment("-i", rgb_net.path("gray3.npy"), "-o", rgb_net.path("b.npy"), "--logits")
+    check(np.array_equal(np.load(rgb_net.path("a.npy")), np.load(rgb_net.path("b.npy"))) and "--rgb" in out,
+          "--rgb repeats a gray PNG into R, G and B, with a note")
+    for bits in (8, 16):
+        rgb = smooth_image(140, 131, 3, 32 + bits, bits=bits)
+        png_file(gray_net.path("colour.png"), rgb, 2, bits=bits)
+        out = gray_net.segment("-i", gray_net.path("colour.png"), "-o", gray_net.path("a.npy"), "--logits", expect=1)
+        check("pass --gray" in out, f"a {bits}-bit colour PNG on a gray network needs --gray")
+        out = gray_net.segment("-i", gray_net.path("colour.png"), "-o", gray_net.path("a.npy"), "--logits", "--gray")
+        np.save(gray_net.path("luma.npy"), normalised(luma_601(rgb)[:, :, None], [0.0], [1.0], bits))
+        gray_net.segment("-i", gray_net.path("luma.npy"), "-o", gray_net.path("b.npy"), "--logits")
+        check(np.array_equal(np.load(gray_net.path("a.npy")), np.load(gray_net.path("b.npy"))) and "BT.601" in out,
+              f"--gray converts a {bits}-bit colour PNG by BT.601 luma, with a note")
+        tif = gray_net.path("colour.tif")
+        tifffile.imwrite(tif, rgb, photometric="rgb", tile=(32, 32))
+        gray_net.segment("-i", tif, "-o", gray_net.path("c.npy"), "--logits", "--gray")
+        check(np.array_equal(np.load(gray_net.path("c.npy")), np.load(gray_net.path("b.npy"))),
+              f"--gray converts a {bits}-bit colour TIFF the same way")
+    out = gray_net.segment("-i", tif, "-o", gray_net.path("c.npy"), "--gray", "--rgb", expect=2)
+    check("excludes" in out, "--gray and --rgb together are refused")
 
 
 def test_mirror(net):
@@ -407,6 +456,7 @@ def main():
     valid = Net(args, "tiny_valid", 12)
     test_mirror(valid)
     test_png_decoding(bil, valid, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    test_channel_conversions(bil, valid, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
