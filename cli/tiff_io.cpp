@@ -4,6 +4,8 @@
 
 #include <tiffio.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
@@ -78,45 +80,55 @@ TiffReader::TiffReader(const std::string &path, int channels, ChannelConversion 
             "; pass a .npy");
     tif_ = TIFFOpen(path.c_str(), "r");
     if (!tif_) bad("it is not a TIFF file libtiff can open (" + take_error() + ")");
-    uint32_t w = 0, h = 0;
-    uint16_t spp = 1, bps = 1, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG, photo = PHOTOMETRIC_MINISBLACK;
-    uint16_t comp = COMPRESSION_NONE;
-    TIFFGetField(tif_, TIFFTAG_IMAGEWIDTH, &w);
-    TIFFGetField(tif_, TIFFTAG_IMAGELENGTH, &h);
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLESPERPIXEL, &spp);
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_BITSPERSAMPLE, &bps);
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLEFORMAT, &fmt);
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_PLANARCONFIG, &planar);
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_COMPRESSION, &comp);
-    if (!TIFFGetField(tif_, TIFFTAG_PHOTOMETRIC, &photo)) photo = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
-    w_ = int(w);
-    h_ = int(h);
-    samples_ = spp;
-    bits_ = bps;
-    planar_ = planar == PLANARCONFIG_SEPARATE;
-    compression_ = comp;
-    big_ = TIFFIsBigTIFF(tif_) != 0;
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24))
-        bad("its size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or above 2^24 pixels a side");
-    if (bps != 8 && bps != 16) bad("it has " + std::to_string(bps) + "-bit samples; 8- and 16-bit images are read");
-    if (fmt != SAMPLEFORMAT_UINT) bad("its samples are not unsigned integers (floating-point or signed TIFF: pass a .npy)");
-    if (photo == PHOTOMETRIC_PALETTE) bad("it is a palette image; convert it to gray or RGB first");
-    if (photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_RGB)
-        bad("its photometric interpretation (" + std::to_string(photo) + ") is not gray (min-is-black) or RGB");
-    if (spp != 1 && spp != 3 && spp != 4) bad("it has " + std::to_string(spp) + " samples per pixel; 1, 3 or 4 (RGBA) are read");
-    check_channels(path, "TIFF", spp >= 3, channels, conversion);
-    luma_ = channels == 1 && spp >= 3;
-    if (TIFFIsTiled(tif_)) {
-        tiled_ = true;
-        TIFFGetField(tif_, TIFFTAG_TILEWIDTH, &chunk_w_);
-        TIFFGetField(tif_, TIFFTAG_TILELENGTH, &chunk_h_);
-    } else {
-        uint32_t rows = h;
-        TIFFGetFieldDefaulted(tif_, TIFFTAG_ROWSPERSTRIP, &rows);
-        chunk_w_ = w;
-        chunk_h_ = std::min(rows, h);
+    struct stat st;
+    file_bytes_ = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+    // A refused file must not leak its handle: the destructor does not run for a constructor
+    // that throws (the TIFF fuzzer found this).
+    try {
+        uint32_t w = 0, h = 0;
+        uint16_t spp = 1, bps = 1, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG, photo = PHOTOMETRIC_MINISBLACK;
+        uint16_t comp = COMPRESSION_NONE;
+        TIFFGetField(tif_, TIFFTAG_IMAGEWIDTH, &w);
+        TIFFGetField(tif_, TIFFTAG_IMAGELENGTH, &h);
+        TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLESPERPIXEL, &spp);
+        TIFFGetFieldDefaulted(tif_, TIFFTAG_BITSPERSAMPLE, &bps);
+        TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLEFORMAT, &fmt);
+        TIFFGetFieldDefaulted(tif_, TIFFTAG_PLANARCONFIG, &planar);
+        TIFFGetFieldDefaulted(tif_, TIFFTAG_COMPRESSION, &comp);
+        if (!TIFFGetField(tif_, TIFFTAG_PHOTOMETRIC, &photo)) photo = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+        w_ = int(w);
+        h_ = int(h);
+        samples_ = spp;
+        bits_ = bps;
+        planar_ = planar == PLANARCONFIG_SEPARATE;
+        compression_ = comp;
+        big_ = TIFFIsBigTIFF(tif_) != 0;
+        if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24))
+            bad("its size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or above 2^24 pixels a side");
+        if (bps != 8 && bps != 16) bad("it has " + std::to_string(bps) + "-bit samples; 8- and 16-bit images are read");
+        if (fmt != SAMPLEFORMAT_UINT) bad("its samples are not unsigned integers (floating-point or signed TIFF: pass a .npy)");
+        if (photo == PHOTOMETRIC_PALETTE) bad("it is a palette image; convert it to gray or RGB first");
+        if (photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_RGB)
+            bad("its photometric interpretation (" + std::to_string(photo) + ") is not gray (min-is-black) or RGB");
+        if (spp != 1 && spp != 3 && spp != 4) bad("it has " + std::to_string(spp) + " samples per pixel; 1, 3 or 4 (RGBA) are read");
+        check_channels(path, "TIFF", spp >= 3, channels, conversion);
+        luma_ = channels == 1 && spp >= 3;
+        if (TIFFIsTiled(tif_)) {
+            tiled_ = true;
+            TIFFGetField(tif_, TIFFTAG_TILEWIDTH, &chunk_w_);
+            TIFFGetField(tif_, TIFFTAG_TILELENGTH, &chunk_h_);
+        } else {
+            uint32_t rows = h;
+            TIFFGetFieldDefaulted(tif_, TIFFTAG_ROWSPERSTRIP, &rows);
+            chunk_w_ = w;
+            chunk_h_ = std::min(rows, h);
+        }
+        if (chunk_w_ == 0 || chunk_h_ == 0) bad("its tile or strip size is 0");
+    } catch (...) {
+        TIFFClose(tif_);
+        tif_ = nullptr;
+        throw;
     }
-    if (chunk_w_ == 0 || chunk_h_ == 0) bad("its tile or strip size is 0");
 }
 
 TiffReader::~TiffReader() {
@@ -142,6 +154,16 @@ const TiffReader::Chunk &TiffReader::chunk(uint32_t index) {
     c->index = index;
     c->used = ++clock_;
     const tmsize_t size = tiled_ ? TIFFTileSize(tif_) : TIFFStripSize(tif_);
+    // The codecs of TIFF images expand a chunk at most about 1400 times (deflate 1032:1, LZW with
+    // its 4096-entry table about 1365:1, PackBits 64:1), so a chunk whose decoded size is beyond
+    // 2048 times its stored bytes (which the file must hold) is forged or damaged: refused before
+    // its buffer is allocated (a 200-byte file must not cost gigabytes). Up to 64 MiB is allowed
+    // whatever the ratio (zstd packs a blank chunk tighter than that).
+    const uint64_t stored = std::min<uint64_t>(TIFFGetStrileByteCount(tif_, index), file_bytes_);
+    if (size <= 0 || (uint64_t(size) > (uint64_t(64) << 20) && uint64_t(size) > stored * 2048))
+        throw std::runtime_error("cannot read " + path_ + ": " + std::string(tiled_ ? "tile " : "strip ") +
+                                 std::to_string(index) + " claims " + std::to_string(int64_t(size)) +
+                                 " decoded bytes from " + std::to_string(stored) + " stored (forged or damaged)");
     c->bytes.assign(size_t(size), 0);
     const tmsize_t got = tiled_ ? TIFFReadEncodedTile(tif_, index, c->bytes.data(), size)
                                 : TIFFReadEncodedStrip(tif_, index, c->bytes.data(), size);

@@ -49,6 +49,7 @@ private:
     bool tiled_ = false, planar_ = false, big_ = false, luma_ = false;
     uint32_t chunk_w_ = 0, chunk_h_ = 0;  // tile size, or (width, rows per strip)
     int compression_ = 0;
+    uint64_t file_bytes_ = 0;  // bounds what a chunk's stored bytes can be
     size_t cache_bytes_ = 0, cached_ = 0;
     uint64_t clock_ = 0;
     std::vector<std::unique_ptr<Chunk>> cache_;
