@@ -5,6 +5,7 @@
 
 int main(int argc, char **argv) {
     CLI::App app{"unetgen: compile U-Net spec files into native segmentation libraries"};
+    app.set_version_flag("--version", "unetgen " UNETGEN_VERSION);
     app.require_subcommand(1);
     int exit_code = 0;
     unetgen::cli::add_check_command(app, exit_code);

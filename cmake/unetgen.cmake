@@ -5,9 +5,10 @@
 #
 # Runs `unetgen build` at build time (re-run when the spec or the unetgen executable changes) and
 # defines `seg`: an imported static library (seg.a: the pipeline and its Halide runtime) that
-# brings the generated headers' directory and the unetgen runtime with it. Inside the unetgen
-# project the `unetgen` target is used; elsewhere the `unetgen` program is looked up on PATH (or
-# set UNETGEN_EXECUTABLE).
+# brings the generated headers' directory and the unetgen runtime with it, and links through the
+# C++ driver (the runtime is C++), so a C application links too. find_package(unetgen) includes
+# this file with UNETGEN_EXECUTABLE set to the installed compiler; inside the unetgen project the
+# `unetgen` and `unetgen_runtime` targets are used.
 include_guard(GLOBAL)
 
 function(unetgen_add_library name)
@@ -32,10 +33,21 @@ function(unetgen_add_library name)
   if (TARGET unetgen)
     set(exe "$<TARGET_FILE:unetgen>")
     set(exe_dep unetgen)
-  else ()
-    find_program(UNETGEN_EXECUTABLE unetgen REQUIRED)
+  elseif (UNETGEN_EXECUTABLE AND EXISTS "${UNETGEN_EXECUTABLE}")
     set(exe "${UNETGEN_EXECUTABLE}")
     set(exe_dep "${UNETGEN_EXECUTABLE}")
+  else ()
+    message(FATAL_ERROR "unetgen_add_library(${name}): cannot find the unetgen compiler: use "
+                        "find_package(unetgen CONFIG REQUIRED) (with CMAKE_PREFIX_PATH naming the install prefix), "
+                        "which sets UNETGEN_EXECUTABLE")
+  endif ()
+  if (TARGET unetgen_runtime)
+    set(runtime unetgen_runtime)
+  elseif (TARGET unetgen::runtime)
+    set(runtime unetgen::runtime)
+  else ()
+    message(FATAL_ERROR "unetgen_add_library(${name}): cannot link without the unetgen runtime: "
+                        "use find_package(unetgen CONFIG REQUIRED) first")
   endif ()
   set(target_args "")
   foreach (t IN LISTS ARG_TARGETS)
@@ -59,9 +71,7 @@ function(unetgen_add_library name)
                                            INTERFACE_INCLUDE_DIRECTORIES "${out}")
   add_dependencies(${name} ${name}_unetgen_build)
   find_package(Threads REQUIRED)
-  set(deps Threads::Threads ${CMAKE_DL_LIBS})
-  if (TARGET unetgen_runtime)
-    list(PREPEND deps unetgen_runtime)
-  endif ()
-  set_property(TARGET ${name} APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${deps})
+  # The pipeline's Halide runtime needs libm, threads and dl; the unetgen runtime is C++.
+  set_property(TARGET ${name} APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${runtime} Threads::Threads ${CMAKE_DL_LIBS} m)
+  set_property(TARGET ${name} PROPERTY IMPORTED_LINK_INTERFACE_LANGUAGES CXX)
 endfunction()

@@ -9,6 +9,9 @@
 #include "common/manifest_tag.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
 
 namespace unetgen::codegen {
 
@@ -174,7 +177,17 @@ std::string shared_library_source(const std::string &name) {
 }
 
 std::vector<std::string> generated_include_dirs() {
-    return {UNETGEN_RUNTIME_INCLUDE_DIR, UNETGEN_HALIDE_RUNTIME_INCLUDE_DIR};
+    // The SDK headers sit at ../include/unetgen from the unetgen executable, in a build tree
+    // (BUILD/cli/unetgen -> BUILD/include/unetgen) and in an install (PREFIX/bin/unetgen ->
+    // PREFIX/include/unetgen) alike: found from /proc/self/exe, never a compiled-in path.
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::filesystem::path dir = exe.parent_path().parent_path() / "include" / "unetgen";
+    if (ec || !std::filesystem::exists(dir / "unetgen_network.h") || !std::filesystem::exists(dir / "HalideRuntime.h"))
+        throw std::runtime_error("cannot link a network library: the SDK headers (unetgen_network.h, HalideRuntime.h) "
+                                 "are not in " + dir.string() + ", beside the unetgen executable " + exe.string() +
+                                 " (an incomplete install: reinstall, or build the unetgen_sdk_headers target)");
+    return {dir.string()};
 }
 
 }  // namespace unetgen::codegen

@@ -23,7 +23,8 @@ std::string cpp_header_source(const GeneratedHeaderInfo &info);
 // The C file NAME.so is built from: exports unetgen_get_network() and nothing else.
 std::string shared_library_source(const std::string &name);
 
-// Include directories the generated headers need (runtime/ and Halide's runtime header).
+// Include directories the generated headers need: the SDK's (unetgen_network.h and Halide's
+// runtime headers), ../include/unetgen from the running executable. Throws when absent.
 std::vector<std::string> generated_include_dirs();
 
 // `text` as a C string literal, one source line per line of text.
