@@ -229,7 +229,14 @@ struct StreamCall {
     TilePlan plan;
 };
 
-StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, bool need_callbacks) {
+// An output window [x, x + w) x [y, y + h) of the delivered output; whole: the whole output.
+struct Window {
+    bool whole = true;
+    int x = 0, y = 0, w = 0, h = 0;
+};
+
+StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, bool need_callbacks,
+                          const Window &win = {}) {
     const Manifest &mf = m.manifest;
     const std::string ctx = "cannot segment a stream with " + mf.name + ": ";
     if (need_callbacks && (a.read == nullptr || a.write == nullptr))
@@ -241,6 +248,18 @@ StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, 
     StreamCall c;
     c.what = describe(mf, 1, a.channels, a.h, a.w);
     c.shape = shape_of(mf, 1, a.channels, a.h, a.w, a.border, c.what);
+    if (!win.whole) {
+        // Any window is exact: the pipeline computes in whole-image coordinates.
+        RunShape &s = c.shape;
+        if (win.w < 1 || win.h < 1 || win.x < 0 || win.y < 0 || int64_t(win.x) + win.w > s.out_w() ||
+            int64_t(win.y) + win.h > s.out_h())
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, c.what + ": the window " + std::to_string(win.w) + "x" +
+                                                   std::to_string(win.h) + " at (" + std::to_string(win.x) + ", " +
+                                                   std::to_string(win.y) + ") is not inside the " +
+                                                   std::to_string(s.out_w()) + "x" + std::to_string(s.out_h()) + " output");
+        s.crop_x = {s.crop_x.lo + win.x, s.crop_x.lo + win.x + win.w};
+        s.crop_y = {s.crop_y.lo + win.y, s.crop_y.lo + win.y + win.h};
+    }
     const int64_t pixel = a.input_format == UNETGEN_INPUT_U8_NHWC ? a.channels : 0;  // the reader's bytes
     const int64_t result = a.output_kind == UNETGEN_OUTPUT_MASK ? 1 : int64_t(mf.classes) * 4;
     c.plan = plan_run(m, c.shape, a.memory_budget, io_of(mf, c.shape, false, false, pixel, result), c.what);
@@ -252,9 +271,10 @@ std::string region(Span x, Span y) {
            std::to_string(x.hi);
 }
 
-void segment_stream(const unetgen_model &m, unetgen_stream_args &a) {
+void segment_stream(const unetgen_model &m, unetgen_stream_args &a, const Window &win = {}) {
     const Manifest &mf = m.manifest;
-    StreamCall c = prepare_stream(m, a, true);
+    StreamCall c = prepare_stream(m, a, true, win);
+    const int64_t wx = win.whole ? 0 : win.x, wy = win.whole ? 0 : win.y;  // the writer sees output coordinates
     const Activation act = activation_of(mf, a.output_kind);
     TileRun run;
     run.activate = act.activate;
@@ -280,12 +300,19 @@ void segment_stream(const unetgen_model &m, unetgen_stream_args &a) {
                        mask.data());
             values = mask.data();
         }
-        if (int rc = a.write(a.write_user, int(x.lo), int(y.lo), int(x.size()), int(y.size()), values); rc != 0)
+        if (int rc = a.write(a.write_user, int(wx + x.lo), int(wy + y.lo), int(x.size()), int(y.size()), values); rc != 0)
             fail(UNETGEN_ERR_CALLBACK, c.what + ": the writer returned " + std::to_string(rc) + " for " + region(x, y));
     };
     run_tiles(m, c.shape, c.plan, run, c.what);
     a.out_h = int(c.shape.out_h());
     a.out_w = int(c.shape.out_w());
+}
+
+Window window_of(int x, int y, int w, int h) {
+    Window win;
+    win.whole = false;
+    win.x = x, win.y = y, win.w = w, win.h = h;
+    return win;
 }
 
 }  // namespace
@@ -357,6 +384,36 @@ unetgen_status unetgen_segment_stream(const unetgen_model *model, unetgen_stream
         segment_stream(*model, a);
         args->out_h = a.out_h;
         args->out_w = a.out_w;
+    });
+}
+
+unetgen_status unetgen_segment_window(const unetgen_model *model, unetgen_stream_args *args, int x, int y, int w,
+                                      int h) {
+    return guarded([&] {
+        if (model == nullptr || args == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment a window: the model or args pointer is NULL");
+        unetgen_stream_args a = checked(*args, "cannot segment a window with " + model->manifest.name + ": ");
+        segment_stream(*model, a, window_of(x, y, w, h));
+        args->out_h = h;
+        args->out_w = w;
+    });
+}
+
+unetgen_status unetgen_window_input(const unetgen_model *model, const unetgen_stream_args *args, int x, int y, int w,
+                                    int h, int region[4]) {
+    return guarded([&] {
+        if (model == nullptr || args == nullptr || region == nullptr)
+            fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot find a window's input: the model, args or region pointer is NULL");
+        const unetgen_stream_args a = checked(*args, "cannot find a window's input with " + model->manifest.name + ": ");
+        StreamCall c = prepare_stream(*model, a, false, window_of(x, y, w, h));
+        Span rx, ry;
+        TileRun run;
+        run.bounds = [&](Span bx, Span by) {
+            rx.unite(bx);
+            ry.unite(by);
+        };
+        run_tiles(*model, c.shape, c.plan, run, c.what);
+        region[0] = int(rx.lo), region[1] = int(ry.lo), region[2] = int(rx.size()), region[3] = int(ry.size());
     });
 }
 

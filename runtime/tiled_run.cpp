@@ -143,6 +143,21 @@ TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, cons
     return p;
 }
 
+std::pair<Span, Span> image_region(const RunShape &s, Span ix, Span iy) {
+    if (!s.mirror) return {ix, iy};
+    auto axis = [](Span net, int64_t off, int64_t size) {
+        Span b{INT64_MAX, INT64_MIN};
+        // A span of at least 2 * size - 2 pixels reaches every pixel of the axis.
+        if (net.size() >= 2 * size) return Span{0, size};
+        for (int64_t u = net.lo; u < net.hi; ++u) {
+            const int64_t v = reflect(u - off, size);
+            b = {std::min(b.lo, v), std::max(b.hi, v + 1)};
+        }
+        return b;
+    };
+    return {axis(ix, s.off_x, s.w), axis(iy, s.off_y, s.h)};
+}
+
 unetgen_tile_plan plan_report(const RunShape &s, const TilePlan &p) {
     unetgen_tile_plan r{};
     r.in_h = int(s.net_h);
@@ -177,15 +192,9 @@ struct TileInput {
         }
         // Extended coordinates -> image coordinates by reflection; read the bounding block once.
         std::vector<int64_t> cols(size_t(ix.size())), rows(size_t(iy.size()));
-        Span bx{INT64_MAX, INT64_MIN}, by{INT64_MAX, INT64_MIN};
-        for (int64_t k = 0; k < ix.size(); ++k) {
-            cols[size_t(k)] = reflect(ix.lo + k - s.off_x, s.w);
-            bx = {std::min(bx.lo, cols[size_t(k)]), std::max(bx.hi, cols[size_t(k)] + 1)};
-        }
-        for (int64_t k = 0; k < iy.size(); ++k) {
-            rows[size_t(k)] = reflect(iy.lo + k - s.off_y, s.h);
-            by = {std::min(by.lo, rows[size_t(k)]), std::max(by.hi, rows[size_t(k)] + 1)};
-        }
+        for (int64_t k = 0; k < ix.size(); ++k) cols[size_t(k)] = reflect(ix.lo + k - s.off_x, s.w);
+        for (int64_t k = 0; k < iy.size(); ++k) rows[size_t(k)] = reflect(iy.lo + k - s.off_y, s.h);
+        const auto [bx, by] = image_region(s, ix, iy);
         block.resize(planes * size_t(bx.size()) * size_t(by.size()));
         run.read(bx, by, block.data());
         float *dst = scratch.data();
@@ -237,11 +246,14 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
     for (int64_t j = 0; j < plan.rows; ++j) {
         for (int64_t i = 0; i < plan.cols; ++i) {
             const Span tx = plan.tile_x(i), ty = plan.tile_y(j);
-            // Output: in place in the caller's array, or tile scores in scratch.
+            // Output: in place in the caller's array, or tile scores in scratch (none for a
+            // bounds-only run: the query reads only the output's dimensions).
             halide_dimension_t od[4];
-            float *out_host;
+            float *out_host = nullptr;
             size_t off = 0;
-            if (run.direct_output) {
+            if (run.bounds) {
+                window_dims(od, tx, ty, tx.lo, ty.lo, tx.size(), ty.size(), classes, s.n, off);
+            } else if (run.direct_output) {
                 window_dims(od, tx, ty, s.crop_x.lo, s.crop_y.lo, cw, ch, classes, s.n, off);
                 out_host = run.direct_output + off;
             } else {
@@ -261,6 +273,11 @@ void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, 
                 iy = {query.dim[1].min, int64_t(query.dim[1].min) + query.dim[1].extent};
                 if (ix.lo < 0 || iy.lo < 0 || ix.hi > s.net_w || iy.hi > s.net_h)
                     fail(UNETGEN_ERR_PIPELINE, what + ": the pipeline asks for input outside the image");
+            }
+            if (run.bounds) {
+                const auto [rx, ry] = image_region(s, ix, iy);
+                run.bounds(rx, ry);
+                continue;
             }
             halide_dimension_t id[4];
             float *in_host;

@@ -12,6 +12,7 @@
 #include "runtime/model.h"
 
 #include <functional>
+#include <utility>
 
 namespace unetgen::rt {
 
@@ -62,7 +63,11 @@ using BlockReader = std::function<void(Span x, Span y, float *dst)>;
 // origin); every delivered pixel once.
 using ScoreWriter = std::function<void(Span x, Span y, const float *scores)>;
 
+// Receives the image region (image coordinates) one tile reads.
+using RegionSink = std::function<void(Span x, Span y)>;
+
 struct TileRun {
+    RegionSink bounds;                    // when set: only the bounds queries run, nothing is read or computed
     const float *direct_input = nullptr;  // the whole image (n x c x h x w), read in place (no mirror)
     BlockReader read;                     // else
     float *direct_output = nullptr;       // n x classes x out_h x out_w, written in place
@@ -83,6 +88,10 @@ TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, cons
 // Runs every tile of `plan` in order (each on the library's whole thread pool).
 void run_tiles(const unetgen_model &m, const RunShape &s, const TilePlan &plan, const TileRun &run,
                const std::string &what);
+
+// The image region (image coordinates) that network-input span ix x iy reads: itself, or with
+// border = mirror the bounding box of the pixels its reflection reaches.
+std::pair<Span, Span> image_region(const RunShape &s, Span ix, Span iy);
 
 // The plan as the C API reports it.
 unetgen_tile_plan plan_report(const RunShape &s, const TilePlan &p);

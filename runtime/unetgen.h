@@ -269,6 +269,25 @@ unetgen_status unetgen_segment_stream(const unetgen_model *model, unetgen_stream
 unetgen_status unetgen_plan_stream(const unetgen_model *model, const unetgen_stream_args *args,
                                    unetgen_tile_plan *plan);
 
+/* ---- windows: one part of an image ------------------------------------------------------------ */
+
+/* Segments only the output window [x, x + w) x [y, y + h) of the image `args` describes (output
+ * coordinates of what unetgen_segment_stream would deliver: with border = MIRROR, the image's own
+ * pixels), with exactly the values that part of the whole-image result has: the pipeline computes
+ * in whole-image coordinates, so windows tile an image with no seams. The reader is asked only
+ * for the input the window needs (unetgen_window_input says which, before any call); the writer
+ * gets whole-output coordinates. For Dask-style block processing of mosaics, many processes
+ * each taking a window. Sets args->out_h = h, out_w = w. Errors: as unetgen_segment_stream;
+ * INVALID_ARGUMENT for a window not inside the output. */
+unetgen_status unetgen_segment_window(const unetgen_model *model, unetgen_stream_args *args, int x, int y, int w,
+                                      int h);
+
+/* The image region (x, y, w, h in region[0..3], image coordinates) unetgen_segment_window reads
+ * for that window with these args: the union of its tiles' inputs, as the pipeline's own bounds
+ * queries give them (nothing is read or computed; callbacks are not called). */
+unetgen_status unetgen_window_input(const unetgen_model *model, const unetgen_stream_args *args, int x, int y, int w,
+                                    int h, int region[4]);
+
 #ifdef __cplusplus
 }
 #endif

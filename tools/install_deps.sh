@@ -24,6 +24,7 @@ packages=(
   catch2                    # C++ unit tests (Catch2 v2)
   python3 python3-torch python3-numpy  # tools/export_pytorch.py and the PyTorch parity tests only
   python3-tifffile          # the large-image tests write their TIFF inputs with it
+  python3-dask python3-distributed  # unetgen.dask (map_overlap on a cluster) and its LocalCluster test
   libtiff-tools             # ... and recompress them (tiffcp -c lzw; tifffile cannot write LZW)
   graphviz                  # `unetgen check --svg` renders the network with dot
 )

@@ -58,3 +58,19 @@ message(STATUS "install check: ${step_output}")
 if (NOT step_output MATCHES "coins segmented 64x64")
   message(FATAL_ERROR "install check: c_app printed no result")
 endif ()
+
+# The installed Python package finds the installed runtime by itself and segments with the
+# library the C application's build made (Debian's python3 with numpy; PYTHONPATH is the prefix's
+# dist-packages, which Debian's python3 reads by default when the prefix is /usr).
+set(py "import unetgen, numpy as np, os
+m = unetgen.load('${WORK}/c_app_build/unetgen/coins', '${models}/coins.safetensors')
+from unetgen import _native
+assert os.path.realpath(_native.lib()._name).startswith(os.path.realpath('${prefix}')), _native.lib()._name
+mask = m.segment(np.zeros((64, 80), np.uint8))
+print('python:', m, mask.shape, mask.dtype, 'runtime', _native.lib()._name)")
+step("the installed Python package" ${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/lib/python3/dist-packages
+     /usr/bin/python3 -c "${py}")
+message(STATUS "install check: ${step_output}")
+if (NOT step_output MATCHES "python: <unetgen.Model coins.*\\(64, 80\\) uint8")
+  message(FATAL_ERROR "install check: the Python package printed no result")
+endif ()
