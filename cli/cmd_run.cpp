@@ -39,6 +39,7 @@ struct RunOptions {
     std::string memory, border = "none";
     bool plan_only = false;
     bool gray = false, rgb = false;  // channel conversions the user asked for (check_channels)
+    std::string png_mask = "picture";  // MaskPng
 
     ChannelConversion conversion() const {
         return gray ? ChannelConversion::to_gray : rgb ? ChannelConversion::to_rgb : ChannelConversion::none;
@@ -106,6 +107,18 @@ unetgen_output_kind output_kind_of(const RunOptions &o) {
         throw std::runtime_error("cannot write " + std::string(kind == UNETGEN_OUTPUT_LOGITS ? "logits" : "probabilities") +
                                  " to " + o.output + ": a " + (png_out ? "PNG" : "TIFF") + " output holds a class mask; write a .npy");
     return kind;
+}
+
+// The mask PNG in the style asked for, and what its pixels mean.
+void write_png_mask(const RunOptions &o, const std::vector<uint8_t> &mask, int h, int w, int classes) {
+    const MaskPng style = o.png_mask == "index" ? MaskPng::index : MaskPng::picture;
+    write_mask_png(o.output, mask.data(), h, w, classes, style);
+    if (style == MaskPng::index)
+        std::printf("mask PNG: 8-bit gray, pixel value = class index (0 .. %d)\n", classes - 1);
+    else if (classes <= 2)
+        std::printf("mask PNG: gray, 0 = class 0, 255 = class 1\n");
+    else
+        std::printf("mask PNG: indexed colour, palette index = class; legend: %s\n", mask_legend(classes).c_str());
 }
 
 // What the result is, for the summary line.
@@ -229,7 +242,7 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     if (kind == UNETGEN_OUTPUT_MASK) shape = {a.n, a.out_h, a.out_w};
     else shape = {a.n, classes, a.out_h, a.out_w};
     if (rank3) shape.erase(shape.begin());
-    if (png_out) write_mask_png(o.output, mask.data(), a.out_h, a.out_w, classes);
+    if (png_out) write_png_mask(o, mask, a.out_h, a.out_w, classes);
     else if (kind == UNETGEN_OUTPUT_MASK) write_npy_u8(o.output, shape, mask.data());
     else write_npy_f32(o.output, shape, scores.data());
 
@@ -391,7 +404,7 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
     throw_if_failed(st);
     print_memory(lib, plan);
     if (tiff_out) tiff_out->finish();
-    else if (has_ext(o.output, ".png")) write_mask_png(o.output, mask.data(), a.out_h, a.out_w, classes);
+    else if (has_ext(o.output, ".png")) write_png_mask(o, mask, a.out_h, a.out_w, classes);
     else if (kind == UNETGEN_OUTPUT_MASK) write_npy_u8(o.output, {a.out_h, a.out_w}, mask.data());
     else write_npy_f32(o.output, {1, classes, a.out_h, a.out_w}, scores.data());
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -436,6 +449,10 @@ void add_run_command(CLI::App &app, int &exit_code) {
                                       "a colour PNG / TIFF for a 1-channel network: convert it by BT.601 luma "
                                       "(0.299 R + 0.587 G + 0.114 B, PIL's convert(\"L\"))");
     sub->add_flag("--rgb", opts->rgb, "a gray PNG / TIFF for a 3-channel network: repeat it into R, G and B")->excludes(gray);
+    sub->add_option("--png-mask", opts->png_mask,
+                    "a .png mask as a picture (gray for 2 classes, else indexed colour: palette index = class, "
+                    "the legend printed) or as class indices (8-bit gray, value = class)")
+        ->check(CLI::IsMember({"picture", "index"}));
     sub->add_flag("--plan-only", opts->plan_only, "print the tile plan for this input and budget, run nothing");
     sub->callback([opts, &exit_code] {
         try {

@@ -29,8 +29,24 @@ struct Image {
 // kMaxPngPixels is refused before anything is allocated, truncated data is named as such.
 Image read_png(const std::string &path, int channels, ChannelConversion conversion = ChannelConversion::none);
 
-// Writes an h x w class mask so the classes are visible: two classes (or one, thresholded) as
-// 0 / 255 gray, more as RGB from a fixed palette (class 0 black).
-void write_mask_png(const std::string &path, const uint8_t *mask, int h, int w, int classes);
+// How a class mask is written as PNG (`unetgen run --png-mask`).
+enum class MaskPng {
+    picture,  // visible: one or two classes as 0 / 255 gray; more as an indexed-colour PNG whose
+              // palette index is the class (so tools reading indices get the classes back) and
+              // whose colours are mask_colour()
+    index,    // 8-bit gray whose value is the class index (0, 1, 2, ...), for further processing
+};
+
+// The picture's colour of class c, 0xRRGGBB: class 0 black; class c > 0 takes the top 24 bits of
+// the 32-bit product c * 2654435761 (Knuth's multiplicative hash, so neighbouring classes differ),
+// with 0x20 added to red's high bits so no class but 0 is black.
+uint32_t mask_colour(int c);
+
+// "class 0 #000000, class 1 #9e3779, ..." for the first `classes` classes (at most `limit` named).
+std::string mask_legend(int classes, int limit = 16);
+
+// Writes an h x w class mask as PNG in `style`.
+void write_mask_png(const std::string &path, const uint8_t *mask, int h, int w, int classes,
+                    MaskPng style = MaskPng::picture);
 
 }  // namespace unetgen::cli

@@ -51,6 +51,37 @@ def close(name, got, ref):
         raise AssertionError("%s: shapes %s / %s, max |diff| %g > %g" % (name, got.shape, ref.shape, diff, bound))
 
 
+def read_png(path):
+    """(8-bit pixels H x W, colour type, palette as [(r, g, b)]) of a non-interlaced 8-bit PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, idat, palette = 8, b"", []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+        elif kind == b"PLTE":
+            palette = [tuple(body[i:i + 3]) for i in range(0, len(body), 3)]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert depth == 8 and colour in (0, 3), (depth, colour)
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, w + 1)
+    out = np.zeros((h, w), np.int32)
+    for y in range(h):
+        f, line = raw[y, 0], raw[y, 1:].astype(np.int32)
+        up = out[y - 1] if y else np.zeros(w, np.int32)
+        for x in range(w):
+            a = out[y, x - 1] if x else 0
+            b, c = up[x], (up[x - 1] if x else 0)
+            p = a + b - c
+            pred = {0: 0, 1: a, 2: b, 3: (a + b) // 2,
+                    4: a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else (b if abs(p - b) <= abs(p - c) else c)}[f]
+            out[y, x] = (line[x] + pred) & 255
+    return out.astype(np.uint8), colour, palette
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
@@ -99,6 +130,24 @@ def main():
     out = sh(args.unetgen, "run", lib, "--weights", weights, "--input", os.path.join(wd, "in.png"),
              "--output", os.path.join(wd, "mask.png"))
     assert "class mask" in out and os.path.getsize(os.path.join(wd, "mask.png")) > 0
+    # The mask PNG: 32 classes as indexed colour (palette index = class, the documented colours,
+    # the legend printed), or with --png-mask index as gray class values; both equal the .npy mask.
+    sh(args.unetgen, "run", lib, "--weights", weights, "--input", os.path.join(wd, "in.png"),
+       "--output", os.path.join(wd, "png_mask.npy"), "--mask")
+    want = np.load(os.path.join(wd, "png_mask.npy")).reshape(24, 40)
+    pixels, colour_type, palette = read_png(os.path.join(wd, "mask.png"))
+    colours = [(0, 0, 0)] + [(((c * 2654435761) & 0xFFFFFFFF) >> 8 | 0x200000) for c in range(1, 32)]
+    colours = [colours[0]] + [((v >> 16) & 255, (v >> 8) & 255, v & 255) for v in colours[1:]]
+    if colour_type != 3 or not np.array_equal(pixels, want) or palette[:32] != colours:
+        raise AssertionError("the mask picture is not an indexed PNG of the classes with the documented palette")
+    if "palette index = class; legend: class 0 #000000, class 1 #%02x%02x%02x" % colours[1] not in out:
+        raise AssertionError("unetgen run printed no legend: " + out)
+    out = sh(args.unetgen, "run", lib, "--weights", weights, "--input", os.path.join(wd, "in.png"),
+             "--output", os.path.join(wd, "mask_index.png"), "--png-mask", "index")
+    pixels, colour_type, _ = read_png(os.path.join(wd, "mask_index.png"))
+    if colour_type != 0 or not np.array_equal(pixels, want) or "value = class index" not in out:
+        raise AssertionError("--png-mask index did not write the class indices as gray")
+    print("%-28s indexed picture and --png-mask index equal the .npy mask" % "mask PNGs")
 
     # a wrong size is refused with suggestions, through the real size program
     np.save(os.path.join(wd, "odd.npy"), np.zeros((1, 3, 30, 32), np.float32))
