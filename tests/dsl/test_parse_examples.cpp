@@ -1,6 +1,6 @@
 // test_parse_examples.cpp — each example spec parses cleanly to the network of its reference class.
 //
-// The expected fields were read off ../shared/reference/seed_models.py by hand (the comment
+// The expected fields were read off the seed reference models (now examples/pytorch/example_networks.py) by hand (the comment
 // above each case says where each number comes from); they are not copied from parser output.
 #include "spec_test_support.h"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """spec_from_pytorch: specs written from modules are the networks the modules compute.
 
-  - the seven seed reference modules (../shared/reference/seed_models.py, when it is beside the
-    checkout) give specs whose layers (ops, widths, kernels, paddings, norms, skips, output shapes)
+  - the seven example networks (examples/pytorch/example_networks.py, the project's references)
+    give specs whose layers (ops, widths, kernels, paddings, norms, skips, output shapes)
     and parameter counts equal those of examples/specs/, and which verify against the modules;
   - modules in other styles (tools/train_demo.py's CoinsUNet, tests/export/variant_models.py's
     functional TinyUNet and variants of it) give the spec they implement, through the CLI;
@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TOOL = os.path.join(REPO, "tools", "spec_from_pytorch.py")
 VARIANTS = os.path.join(HERE, "variant_models.py")
-REFERENCE = os.path.normpath(os.path.join(REPO, "..", "shared", "reference", "seed_models.py"))
+REFERENCE = os.path.join(REPO, "examples", "pytorch", "example_networks.py")
 sys.path[:0] = [os.path.join(REPO, "python"), HERE]
 
 import torch  # noqa: E402
@@ -45,9 +45,6 @@ def layers(ir, ignore=()):
 
 
 def test_seeds(unetgen):
-    if not os.path.exists(REFERENCE):
-        print("skip seed references: %s is not beside the checkout" % REFERENCE)
-        return
     namespace = {}
     with open(REFERENCE) as f:
         exec(compile(f.read(), REFERENCE, "exec"), namespace)

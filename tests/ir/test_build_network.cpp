@@ -2,7 +2,7 @@
 // canonical weight order, size programs (crop / pad / exact), costs and the check report helpers.
 //
 // Parameter totals are those PyTorch reports for the reference models in
-// shared/reference/seed_models.py (sum(p.numel() for p in model.parameters())); the Python test
+// examples/pytorch/example_networks.py (sum(p.numel() for p in model.parameters())); the Python test
 // tests/ir/test_param_counts.py recomputes them from the models themselves.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>

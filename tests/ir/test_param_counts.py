@@ -114,7 +114,7 @@ def main():
     ap.add_argument("--reference", required=True)
     args = ap.parse_args()
     sys.path.insert(0, args.reference)
-    import seed_models as m
+    import example_networks as m
     torch.set_num_threads(2)
     torch.manual_seed(0)
 

@@ -24,7 +24,9 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+# The project's own references of the example networks (checked against the seed references by
+# tests/reference when those are beside the checkout).
+REFERENCE = os.path.join(ROOT, "examples", "pytorch", "example_networks.py")
 
 # spec name -> (reference expression, output activation applied by the reference's forward)
 MODELS = {

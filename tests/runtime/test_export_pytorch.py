@@ -19,13 +19,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXPORTER = os.path.join(REPO, "tools", "export_pytorch.py")
 SPEC = os.path.join(REPO, "examples", "specs", "small.unet")
-# CI and developers have the shared folder beside the checkout.
-MODELS = os.path.normpath(os.path.join(REPO, "..", "shared", "reference", "seed_models.py"))
+# The project's references of the example networks.
+MODELS = os.path.join(REPO, "examples", "pytorch", "example_networks.py")
 
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(MODELS))
-import seed_models  # noqa: E402
+import example_networks  # noqa: E402
 sys.path.insert(0, os.path.join(REPO, "python"))
 from unetgen.torch import randomize_, read_safetensors  # noqa: E402
 
@@ -106,7 +106,7 @@ def main():
     rc, log = run_exporter("--model", "UNet003Small(3, 32)", "--out", out, "--unetgen", args.unetgen,
                            "--random-weights", "5")
     expect(rc == 0, "export of UNet003Small succeeds: " + log.strip())
-    model = seed_models.UNet003Small(3, 32)
+    model = example_networks.UNet003Small(3, 32)
     randomize_(model, 5)
     check_export(out, model, "randomized")
     tensors = read_safetensors(out)
@@ -116,7 +116,7 @@ def main():
 
     # 2. a checkpoint round trip
     ckpt = os.path.join(args.workdir, "small.pt")
-    trained = seed_models.UNet003Small(3, 32)
+    trained = example_networks.UNet003Small(3, 32)
     randomize_(trained, 9)
     torch.save({"state_dict": trained.state_dict()}, ckpt)
     out2 = os.path.join(args.workdir, "small_ckpt.safetensors")

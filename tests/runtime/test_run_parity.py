@@ -19,11 +19,11 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-REFERENCE_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "reference"))  # beside the checkout
+REFERENCE_DIR = os.path.join(REPO, "examples", "pytorch")  # the project's references
 sys.path.insert(0, REFERENCE_DIR)
 sys.path.insert(0, os.path.join(REPO, "python"))
 from unetgen.torch import randomize_  # noqa: E402
-import seed_models  # noqa: E402
+import example_networks  # noqa: E402
 
 
 def sh(*cmd):
@@ -94,9 +94,9 @@ def main():
     sh(args.unetgen, "build", spec, "-o", lib)
     weights = os.path.join(wd, "small.safetensors")
     sh(sys.executable, os.path.join(REPO, "tools", "export_pytorch.py"), "--spec", spec, "--module",
-       os.path.join(REFERENCE_DIR, "seed_models.py"), "--model", "UNet003Small(3, 32)", "--random-weights", "21",
+       os.path.join(REFERENCE_DIR, "example_networks.py"), "--model", "UNet003Small(3, 32)", "--random-weights", "21",
        "--out", weights, "--unetgen", args.unetgen)
-    model = seed_models.UNet003Small(3, 32)
+    model = example_networks.UNet003Small(3, 32)
     randomize_(model, 21)
     model.eval()
 
