@@ -1,4 +1,5 @@
-// cmd_build.cpp — `unetgen build SPEC [-o DIR] [--target T ...] [--name NAME] [--profile]`.
+// cmd_build.cpp — `unetgen build SPEC [-o DIR] [--target T ...] [--name NAME] [--profile]
+// [--no-winograd] [--winograd4-max-channels N] [--winograd-max-pairs N]`.
 //
 // `--profile` adds Halide's `profile` target feature (per-Func timing, Funcs named after layers).
 //
@@ -32,6 +33,7 @@ struct BuildCommandOptions {
     std::vector<std::string> targets;
     std::string name;
     bool profile = false;  // add Halide's profiler: the library reports time per Func (per layer)
+    codegen::BuildSwitches switches;
 };
 
 // The target strings with Halide's `profile` feature added ("host" resolved first).
@@ -72,6 +74,7 @@ int run_build(const BuildCommandOptions &opts) {
     aot.targets = opts.profile ? with_profiler(opts.targets) : opts.targets;
     aot.spec_file = opts.spec;
     if (const char *cc = std::getenv("CC"); cc && *cc) aot.cc = cc;
+    aot.switches = opts.switches;
     try {
         codegen::build_library(net, aot, progress);
     } catch (const std::exception &e) {
@@ -98,6 +101,17 @@ void add_build_command(CLI::App &app, int &exit_code) {
     sub->add_flag("--profile", opts->profile,
                   "add Halide's profiler: `unetgen bench --profile` then reports time per layer");
     sub->add_option("--name", opts->name, "library and function name (default: the spec's network name)");
+    // Algorithm switches for experiments (recorded in build.json's "switches"; docs/architecture.md).
+    sub->add_flag("--no-winograd", [opts](int64_t) { opts->switches.winograd = false; },
+                  "compute every 3x3 conv directly (no Winograd F(2x2,3x3) / F(4x4,3x3)), e.g. to compare speed or rounding");
+    sub->add_option("--winograd4-max-channels", opts->switches.winograd4_max_channels,
+                    "use Winograd F(4x4,3x3) for 3x3 convs with up to N input and output channels (default: the "
+                    "schedule's choice, off)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--winograd-max-pairs", opts->switches.winograd_max_pairs,
+                    "use Winograd only for convs with at most N input x output channel pairs (default: the schedule's "
+                    "choice, 524288)")
+        ->check(CLI::NonNegativeNumber);
     sub->callback([opts, &exit_code] { exit_code = run_build(*opts); });
 }
 

@@ -160,12 +160,25 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         if (!current.empty()) progress("  " + current + " " + format_seconds(stage.seconds()));
         current.clear();
     };
+    nlohmann::ordered_json switches;  // as the first target applied them (build.json)
+    bool recorded = false;
     auto factory = [&](const std::string &fn_name, const Halide::Target &target) {
         close_stage();
         stage = Stopwatch();
         current = "compile " + target.to_string();
         progress("  lowering and scheduling for " + target.to_string() + " ...");
-        LoweredNetwork ln = lower_network(net, plan, schedules::lowering_options_for(target));
+        LoweringOptions lo = schedules::lowering_options_for(target);
+        const BuildSwitches &sw = opts.switches;
+        lo.winograd = lo.winograd && sw.winograd;
+        if (sw.winograd4_max_channels >= 0) lo.winograd4_max_channels = sw.winograd4_max_channels;
+        if (sw.winograd_max_pairs >= 0) lo.winograd_max_pairs = sw.winograd_max_pairs;
+        if (!recorded) {
+            recorded = true;
+            switches = {{"winograd", lo.winograd},
+                        {"winograd4_max_channels", lo.winograd4_max_channels},
+                        {"winograd_max_pairs", lo.winograd_max_pairs}};
+        }
+        LoweredNetwork ln = lower_network(net, plan, lo);
         schedules::apply_schedule(ln, target);
         if (manifest.empty())
             manifest = write_manifest(net, plan, opts.name, schedules::tile_geometry_of(net, ln, target));
@@ -210,7 +223,8 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
                                     {"shared_library_fnv1a64", so.hex()},
                                     {"static_library", opts.name + ".a"},
                                     {"targets", target_strings},
-                                    {"manifest", opts.name + ".manifest.json"}};
+                                    {"manifest", opts.name + ".manifest.json"},
+                                    {"switches", switches}};
     write_file(dir / "build.json", build.dump(2) + "\n");
     progress("  done in " + format_seconds(total.seconds()) + ": " + dir.string());
 }

@@ -9,12 +9,22 @@
 
 namespace unetgen::codegen {
 
+// The algorithm switches of `unetgen build` for experiments and diagnosis (documented build
+// options, recorded in build.json's "switches"; docs/architecture.md). Defaults: the schedules'
+// choices per target.
+struct BuildSwitches {
+    bool winograd = true;             // false (--no-winograd): every 3x3 conv direct
+    int winograd4_max_channels = -1;  // >= 0 (--winograd4-max-channels N): F(4x4, 3x3) for convs up to N channels
+    int64_t winograd_max_pairs = -1;  // >= 0 (--winograd-max-pairs N): Winograd only up to N channel pairs
+};
+
 struct AotOptions {
     std::string name;                  // library / function name (a C identifier)
     std::string out_dir;               // created if missing
     std::vector<std::string> targets;  // Halide target strings ("host" allowed); empty = host
     std::string spec_file;             // for the generated headers' comments
     std::string cc = "cc";             // the system C compiler that links NAME.so
+    BuildSwitches switches;
 };
 
 // Progress lines ("stage ... 1.2 s") go here; the driver never prints on its own.

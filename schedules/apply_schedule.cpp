@@ -5,8 +5,6 @@
 // (4 x 3 = 12 accumulators plus loads). Measured with tests/codegen/bench_conv.
 #include "schedules/schedule.h"
 
-#include <cstdlib>
-
 namespace unetgen::schedules {
 
 CpuTiles cpu_tiles_for(const Halide::Target &target) {
@@ -44,9 +42,7 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
 
 codegen::LoweringOptions lowering_options_for(const Halide::Target &target) {
     codegen::LoweringOptions o;
-    o.winograd = !target.has_gpu_feature() && std::getenv("UNETGEN_NO_WINOGRAD") == nullptr;
-    if (const char *m = std::getenv("UNETGEN_WINOGRAD4_MAX")) o.winograd4_max_channels = std::atoi(m);
-    if (const char *m = std::getenv("UNETGEN_WINOGRAD_MAX_PAIRS")) o.winograd_max_pairs = std::atoll(m);
+    o.winograd = !target.has_gpu_feature();  // `unetgen build --no-winograd` and friends adjust these (BuildSwitches)
     return o;
 }
 

@@ -184,7 +184,7 @@ TEST_CASE("Winograd 3x3 convs with the production packing and CPU schedule match
 // (b) Direct convs as a CPU build has them: 'ohwi' o_block 16 (8 for 24 channels), channel- or
 // pixel-vectorised by the schedule depending on whether o_block holds whole vectors. A CPU build
 // takes this path for 1x1 convs, channels not in whole 16-blocks, layers over
-// winograd_max_pairs, and every 3x3 conv under UNETGEN_NO_WINOGRAD (the 16 -> 32 case).
+// winograd_max_pairs, and every 3x3 conv of `unetgen build --no-winograd` (the 16 -> 32 case).
 TEST_CASE("direct convs with the production packing and CPU schedule match the reference",
           "[codegen][conv][direct]") {
     const ConvCase cases[] = {
