@@ -104,7 +104,7 @@ def set_runtime_library(path):
     with _lock:
         if _lib is not None and _explicit != path:
             raise RuntimeError("cannot switch the unetgen runtime to %s: %s is loaded already" % (path, _lib._name))
-        _explicit = path
+        _explicit = os.path.abspath(path) if os.path.sep in path else path
 
 
 def _candidates():
