@@ -32,7 +32,7 @@ import tifffile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+REFERENCE = os.path.join(ROOT, "examples", "pytorch", "example_networks.py")  # the project's references
 OUT = os.path.join(HERE, "out", "large")
 
 

@@ -19,7 +19,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "seed_models.py"))
+REFERENCE = os.path.join(ROOT, "examples", "pytorch", "example_networks.py")  # the project's references
 OUT = os.path.join(HERE, "out")
 
 # name, spec, reference expression, input C, H, W

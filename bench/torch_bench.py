@@ -12,7 +12,7 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "reference", "seed_models.py"))
+REFERENCE = os.path.normpath(os.path.join(HERE, "..", "examples", "pytorch", "example_networks.py"))
 
 
 def main():
