@@ -6,6 +6,7 @@
 // zero padding, bilinear index math and skip offsets all use the whole image's sizes. Weights are read from the packed
 // buffer at the offsets of `plan`; nothing about the trained values is baked in.
 #include "codegen/lowering.h"
+#include "dsl/layer_ops.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -13,10 +14,6 @@
 namespace unetgen::codegen {
 
 namespace {
-
-bool is_materialised(LayerOp op) {
-    return op == LayerOp::Conv || op == LayerOp::ConvTranspose || op == LayerOp::Head;
-}
 
 const LayerPacking &packing_of(const WeightPlan &plan, int li, const Layer &l) {
     const LayerPacking *p = plan.find(li);
@@ -66,7 +63,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.pad = l.pad;
             op.relu = l.op == LayerOp::Conv && l.relu;
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
-            op.stage_input = !is_materialised(net.layers[l.inputs.at(0)].op);
+            op.stage_input = !layer_op_info(net.layers[l.inputs.at(0)].op).materialised;
             const LayerPacking &packing = packing_of(plan, int(li), l);
             const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_pairs);
             const int m = std::max(packing.in_channels, packing.out_channels) <= options.winograd4_max_channels ? 4 : 2;
@@ -98,6 +95,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             out = lower_concat(input_of(0), input_of(1), l.skip_order, l.skip_match, ox, oy, name);
             break;
         }
+        case LayerOp::Count: throw std::logic_error("cannot lower layer " + l.name + ": LayerOp::Count is not an op");
         }
         // The size program is the authority on extents (it is what the runtime checks against).
         if (l.op != LayerOp::Input) {

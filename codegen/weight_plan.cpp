@@ -3,6 +3,7 @@
 // Offsets follow the canonical order (the order the runtime reads tensors in), each block
 // aligned so the schedule's vector loads of weights start on a cache line.
 #include "codegen/weight_plan.h"
+#include "dsl/layer_ops.h"
 
 #include <cstring>
 #include <stdexcept>
@@ -31,7 +32,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
     int64_t at = 0;
     for (size_t li = 0; li < net.layers.size(); ++li) {
         const Layer &l = net.layers[li];
-        if (l.op != LayerOp::Conv && l.op != LayerOp::ConvTranspose && l.op != LayerOp::Head) continue;
+        if (!layer_op_info(l.op).weights) continue;
         LayerPacking p;
         p.layer = int(li);
         p.name = l.name;

@@ -5,6 +5,7 @@
 //   output extent. The other functions here answer the questions around it: which extent to use by
 //   default, why an extent is rejected, whether a pool drops rows, and how to draw the U.
 #include "dsl/check_report.h"
+#include "dsl/layer_ops.h"
 
 #include <fmt/format.h>
 
@@ -54,18 +55,7 @@ std::string at_input(const std::string &axis, int64_t extent) {
 
 }  // namespace
 
-const char *layer_op_name(LayerOp op) {
-    switch (op) {
-    case LayerOp::Input: return "input";
-    case LayerOp::Conv: return "conv";
-    case LayerOp::ConvTranspose: return "conv_transpose";
-    case LayerOp::MaxPool: return "maxpool";
-    case LayerOp::Upsample: return "upsample";
-    case LayerOp::Concat: return "concat";
-    case LayerOp::Head: return "head";
-    }
-    return "?";
-}
+const char *layer_op_name(LayerOp op) { return op < LayerOp::Count ? layer_op_info(op).name : "?"; }
 
 std::string layer_op_label(const Layer &l) {
     switch (l.op) {
@@ -94,6 +84,7 @@ std::string layer_op_label(const Layer &l) {
         if (l.activation != Activation::None) s += std::string("+") + activation_name(l.activation);
         return s;
     }
+    case LayerOp::Count: break;
     }
     return "?";
 }
@@ -251,7 +242,8 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["order"] = skip_order_name(l.skip_order);
         j["match"] = skip_match_name(l.skip_match);
         break;
-    case LayerOp::Input: break;
+    case LayerOp::Input:
+    case LayerOp::Count: break;
     }
 }
 
@@ -319,16 +311,8 @@ std::string network_dot(const Network &net, int64_t h, int64_t w) {
                                   net.spec.name);
     for (size_t i = 0; i < net.layers.size(); ++i) {
         const Layer &l = net.layers[i];
-        const char *fill = "#ffffff";
-        switch (l.op) {
-        case LayerOp::Input: fill = "#e0e0e0"; break;
-        case LayerOp::Conv: fill = l.level < 0 ? "#fff2cc" : "#dae8fc"; break;
-        case LayerOp::ConvTranspose:
-        case LayerOp::Upsample: fill = "#d5e8d4"; break;
-        case LayerOp::MaxPool: fill = "#f8cecc"; break;
-        case LayerOp::Concat: fill = "#e1d5e7"; break;
-        case LayerOp::Head: fill = "#ffe6cc"; break;
-        }
+        // Convs outside the levels (pre / post units) stand out from the levels' own.
+        const char *fill = l.op == LayerOp::Conv && l.level < 0 ? "#fff2cc" : layer_op_info(l.op).dot_fill;
         out += fmt::format("  n{} [label=\"{}\\n{}\\n{}x{}x{}\", fillcolor=\"{}\"];\n", i, l.name, layer_op_label(l),
                            l.out_channels, hs[size_t(l.size)], ws[size_t(l.size)], fill);
     }

@@ -58,7 +58,8 @@ double layer_flops(const Network &net, int i, const std::vector<int64_t> &h_size
     case LayerOp::Input:
     case LayerOp::MaxPool:
     case LayerOp::Upsample:
-    case LayerOp::Concat: return 0.0;
+    case LayerOp::Concat:
+    case LayerOp::Count: return 0.0;
     }
     return 0.0;
 }

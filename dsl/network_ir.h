@@ -36,6 +36,8 @@ enum class LayerOp {
     Upsample,       // x2 bilinear or nearest, channels unchanged
     Concat,         // two inputs: merge a skip with an upsampled tensor (crop / pad / exact)
     Head,           // 1x1 conv to classes (+bias); activation applied after (Layer::activation)
+    // A new op goes above this line, with its row in kLayerOps (dsl/layer_ops.h).
+    Count
 };
 
 struct Layer {

@@ -74,6 +74,7 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
                       : l.skip_match == SkipMatch::Pad ? G::Match::Pad : G::Match::Exact;
             e.offset = l.offset;
             break;
+        case LayerOp::Count: throw std::logic_error("cannot describe layer " + l.name + ": LayerOp::Count is not an op");
         }
         g.layers.push_back(e);
     }

@@ -235,7 +235,11 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
         case LayerOp::Conv:
         case LayerOp::Head: schedule_cpu_conv(net.convs[li], tiles); break;
         case LayerOp::ConvTranspose: schedule_cpu_conv_transpose(net.convs[li], tiles); break;
-        default: break;  // inlined into the consumer's staged input
+        case LayerOp::Input:
+        case LayerOp::MaxPool:
+        case LayerOp::Upsample:
+        case LayerOp::Concat:  // not materialised (kLayerOps): inlined into the consumer's staged input
+        case LayerOp::Count: break;
         }
     }
     schedule_cpu_output(net.output, net.softmax_max, net.softmax_sum, net.activate, tiles);

@@ -144,7 +144,11 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net) {
         case LayerOp::Conv:
         case LayerOp::Head:
         case LayerOp::ConvTranspose: schedule_gpu_conv(net.convs[li]); break;
-        default: break;  // pool, upsample, concat: inlined into a conv's shared-memory input tile
+        case LayerOp::Input:
+        case LayerOp::MaxPool:
+        case LayerOp::Upsample:
+        case LayerOp::Concat:  // not materialised (kLayerOps): inlined into a conv's shared-memory input tile
+        case LayerOp::Count: break;
         }
     }
     schedule_gpu_output(net.output, net.softmax_max, net.softmax_sum, net.activate);

@@ -8,9 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include "dsl/check_report.h"
+#include "dsl/layer_ops.h"
 #include "dsl/network_ir.h"
 
 #include <algorithm>
+#include <set>
 
 using namespace unetgen;
 
@@ -274,4 +276,20 @@ TEST_CASE("FLOPs are 2 x MACs of convs, transposed convs and the head", "[ir]") 
     CHECK(dot.find("digraph") == 0);
     CHECK(dot.find("rank=same") != std::string::npos);
     CHECK(dot.find("style=dashed") != std::string::npos);
+}
+
+// The op registry (dsl/layer_ops.h): the static_asserts make every op have a row in order; here
+// the rows themselves are checked (unique spellings, as the manifest and --json use them).
+TEST_CASE("every layer op has a registry row with its own name", "[ir][registry]") {
+    std::set<std::string> names;
+    for (size_t i = 0; i < size_t(unetgen::LayerOp::Count); ++i) {
+        const unetgen::LayerOpInfo &row = unetgen::layer_op_info(unetgen::LayerOp(i));
+        INFO("op " << i);
+        CHECK(row.op == unetgen::LayerOp(i));
+        CHECK(std::string(row.name).size() > 0);
+        CHECK(names.insert(row.name).second);
+        CHECK(std::string(row.dot_fill).size() == 7);
+        if (row.weights) CHECK(row.materialised);  // the weight-reading ops are the ones with buffers
+        CHECK(std::string(unetgen::layer_op_name(unetgen::LayerOp(i))) == row.name);
+    }
 }
