@@ -4,6 +4,7 @@
 // "flops": per conv-like layer its multiply-accumulates per pixel of a size-program node, so
 // `unetgen bench` can turn a measured time into GFLOP/s for any input size.
 #include "codegen/manifest.h"
+#include "common/packed_weights.h"
 
 #include <nlohmann/json.hpp>
 
@@ -123,12 +124,12 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         const Layer &l = net.layers[size_t(p.layer)];
         json e;
         e["layer"] = p.name;
-        e["kind"] = p.transpose ? "conv_transpose" : "conv";
+        e["kind"] = p.transpose ? kPackingKindConvTranspose : kPackingKindConv;
         e["weight"] = p.weight;
         e["bias"] = null_or(p.bias);
         e["bn"] = null_or(p.bn);
         e["bn_eps"] = p.bn_eps;
-        e["bn_position"] = p.bn_after_relu ? "after_relu" : "before_relu";
+        e["bn_position"] = p.bn_after_relu ? kBnAfterRelu : kBnBeforeRelu;
         e["out_channels"] = p.out_channels;
         e["in_channels"] = p.in_channels;
         e["kernel"] = p.kernel;

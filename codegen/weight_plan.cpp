@@ -3,6 +3,7 @@
 // Offsets follow the canonical order (the order the runtime reads tensors in), each block
 // aligned so the schedule's vector loads of weights start on a cache line.
 #include "codegen/weight_plan.h"
+#include "common/packed_weights.h"
 #include "dsl/layer_ops.h"
 
 #include <cstring>
@@ -69,44 +70,24 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
     return plan;
 }
 
-// Generic over the layout string: the dims in layout order (o split in two when blocked, its outer
-// part first and inner part last), then row-major.
-template <typename T>
-static T index_in_layout(const LayerPacking &p, const T &o, const T &i, const T &h, const T &w) {
-    const int ob = p.o_block > 0 ? p.o_block : 0;  // as the runtime reads it: any o_block > 0 splits o
-    std::vector<std::pair<int64_t, T>> dims;  // (extent, coordinate), outermost first
-    if (ob) dims.push_back({p.out_channels / ob, o / T(ob)});
-    bool seen[4] = {false, false, false, false};
-    for (char d : p.layout) {
-        const char *letters = "oihw";
-        const char *at = std::strchr(letters, d);
-        if (d == 0 || !at || seen[at - letters])
-            throw std::invalid_argument("cannot index packed weights with layout '" + p.layout +
-                                        "': it must name each of o, i, h, w once");
-        seen[at - letters] = true;
-        switch (d) {
-        case 'o': if (!ob) dims.push_back({p.out_channels, o}); break;
-        case 'i': dims.push_back({p.in_channels, i}); break;
-        case 'h': dims.push_back({p.kernel, h}); break;
-        case 'w': dims.push_back({p.kernel, w}); break;
-        }
-    }
-    if (p.layout.size() != 4)
-        throw std::invalid_argument("cannot index packed weights with layout '" + p.layout +
-                                    "': it must name each of o, i, h, w once");
-    if (ob) dims.push_back({ob, o % T(ob)});
-    T idx = dims[0].second;
-    for (size_t k = 1; k < dims.size(); ++k) idx = idx * T(int(dims[k].first)) + dims[k].second;  // extents fit in int32
-    return idx;
+namespace {
+
+void check_layout(const LayerPacking &p) {
+    if (std::string why = packed_layout_problem(p.layout); !why.empty())
+        throw std::invalid_argument("cannot index packed weights of " + p.name + " with layout '" + p.layout + "': " + why);
 }
+
+}  // namespace
 
 Halide::Expr packed_index(const LayerPacking &p, const Halide::Expr &o, const Halide::Expr &i,
                           const Halide::Expr &h, const Halide::Expr &w) {
-    return index_in_layout<Halide::Expr>(p, o, i, h, w);
+    check_layout(p);
+    return unetgen::packed_index(p, o, i, h, w);  // common/packed_weights.h: the runtime packs by it
 }
 
 int64_t packed_index_value(const LayerPacking &p, int64_t o, int64_t i, int64_t h, int64_t w) {
-    return index_in_layout<int64_t>(p, o, i, h, w);
+    check_layout(p);
+    return unetgen::packed_index(p, o, i, h, w);
 }
 
 }  // namespace unetgen::codegen

@@ -1,6 +1,8 @@
 // manifest.cpp — parse_manifest(): read and check the manifest JSON a generated library embeds.
 #include "runtime/manifest.h"
 
+#include "common/packed_weights.h"
+
 #include "runtime/runtime_failure.h"
 
 #include <nlohmann/json.hpp>
@@ -116,8 +118,9 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
     PackingEntry pe;
     pe.layer = r.string(e, "layer", p + ".layer");
     std::string kind = r.string(e, "kind", p + ".kind");
-    if (kind != "conv" && kind != "conv_transpose") r.bad(p + ".kind", "is \"" + kind + "\", not conv or conv_transpose");
-    pe.transposed = kind == "conv_transpose";
+    if (kind != kPackingKindConv && kind != kPackingKindConvTranspose)
+        r.bad(p + ".kind", "is \"" + kind + "\", not " + kPackingKindConv + " or " + kPackingKindConvTranspose);
+    pe.transposed = kind == kPackingKindConvTranspose;
     pe.weight = r.string(e, "weight", p + ".weight");
     pe.bias = r.optional_string(e, "bias", p + ".bias");
     pe.bn = r.optional_string(e, "bn", p + ".bn");
@@ -125,17 +128,16 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
         pe.bn_eps = r.number(e, "bn_eps", p + ".bn_eps");
         if (!(pe.bn_eps >= 0)) r.bad(p + ".bn_eps", "must not be negative");
         std::string pos = r.string(e, "bn_position", p + ".bn_position");
-        if (pos != "before_relu" && pos != "after_relu")
-            r.bad(p + ".bn_position", "is \"" + pos + "\", not before_relu or after_relu");
-        pe.bn_after_relu = pos == "after_relu";
+        if (pos != kBnBeforeRelu && pos != kBnAfterRelu)
+            r.bad(p + ".bn_position", "is \"" + pos + "\", not " + kBnBeforeRelu + " or " + kBnAfterRelu);
+        pe.bn_after_relu = pos == kBnAfterRelu;
     }
     pe.out_channels = int(r.integer(e, "out_channels", p + ".out_channels", 1, 1 << 20));
     pe.in_channels = int(r.integer(e, "in_channels", p + ".in_channels", 1, 1 << 20));
     pe.kernel = int(r.integer(e, "kernel", p + ".kernel", 1, 64));
     pe.layout = r.string(e, "layout", p + ".layout");
-    std::string sorted = pe.layout;
-    std::sort(sorted.begin(), sorted.end());
-    if (sorted != "hiow") r.bad(p + ".layout", "is \"" + pe.layout + "\", not a permutation of the letters o, i, h, w");
+    if (std::string why = packed_layout_problem(pe.layout); !why.empty())
+        r.bad(p + ".layout", "is \"" + pe.layout + "\": " + why);
     pe.o_block = int(r.integer(e, "o_block", p + ".o_block", 0, pe.out_channels));
     if (pe.o_block > 0 && pe.out_channels % pe.o_block != 0)
         r.bad(p + ".o_block", "is " + std::to_string(pe.o_block) + ", which does not divide out_channels " +
@@ -297,20 +299,7 @@ Manifest parse_manifest(const char *json_text) {
 }
 
 int64_t packed_weight_index(const PackingEntry &e, int o, int i, int h, int w) {
-    int64_t index = 0;
-    if (e.o_block > 0) index = o / e.o_block;  // outer part of o first
-    for (char c : e.layout) {
-        switch (c) {
-        case 'o':
-            if (e.o_block == 0) index = index * e.out_channels + o;
-            break;
-        case 'i': index = index * e.in_channels + i; break;
-        case 'h': index = index * e.kernel + h; break;
-        case 'w': index = index * e.kernel + w; break;
-        }
-    }
-    if (e.o_block > 0) index = index * e.o_block + o % e.o_block;  // inner part last
-    return index;
+    return packed_index<PackingEntry, int64_t>(e, o, i, h, w);  // common/packed_weights.h, as the pipeline reads
 }
 
 }  // namespace unetgen::rt
