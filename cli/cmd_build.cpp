@@ -5,10 +5,10 @@
 //
 // int run_build(const BuildCommandOptions &opts)
 //   Reads and validates the spec (all errors at once, exit 1), lowers it to the layer IR, and
-//   compiles it ahead of time (codegen/aot_build.h) into DIR (default generated/NAME), showing
+//   compiles it ahead of time (driver/aot_build.h) into DIR (default generated/NAME), showing
 //   each stage and its time on stderr. Exit codes: 0 ok, 1 spec errors, 2 build / usage errors.
 #include "cli/commands.h"
-#include "codegen/aot_build.h"
+#include "driver/aot_build.h"
 #include "dsl/diagnostics.h"
 #include "dsl/network_ir.h"
 #include "dsl/parse_spec.h"
@@ -33,7 +33,7 @@ struct BuildCommandOptions {
     std::vector<std::string> targets;
     std::string name;
     bool profile = false;  // add Halide's profiler: the library reports time per Func (per layer)
-    codegen::BuildSwitches switches;
+    driver::BuildSwitches switches;
 };
 
 // The target strings with Halide's `profile` feature added ("host" resolved first).
@@ -63,9 +63,9 @@ int run_build(const BuildCommandOptions &opts) {
     progress("layer IR: " + std::to_string(net.layers.size()) + " layers, " + std::to_string(net.weights.size()) +
              " weight tensors");
 
-    codegen::AotOptions aot;
+    driver::AotOptions aot;
     aot.name = opts.name.empty() ? spec.name : opts.name;
-    if (std::string why = codegen::library_name_problem(aot.name); !why.empty()) {
+    if (std::string why = driver::library_name_problem(aot.name); !why.empty()) {
         std::cerr << "unetgen build: error: cannot name the library '" << aot.name << "': " << why
                   << (opts.name.empty() ? " (set one with --name)" : "") << "\n";
         return 2;
@@ -76,7 +76,7 @@ int run_build(const BuildCommandOptions &opts) {
     if (const char *cc = std::getenv("CC"); cc && *cc) aot.cc = cc;
     aot.switches = opts.switches;
     try {
-        codegen::build_library(net, aot, progress);
+        driver::build_library(net, aot, progress);
     } catch (const std::exception &e) {
         std::cerr << "unetgen build: error: " << e.what() << "\n";
         return 2;

@@ -5,10 +5,10 @@
 // Several targets become one library whose entry point dispatches at run time
 // (Halide's compile_multitarget). The shared library wraps the static one with a tiny C file
 // exporting only `unetgen_get_network`, so its Halide runtime copy stays private to it.
-#include "codegen/aot_build.h"
-#include "codegen/pool_allocator.h"
+#include "driver/aot_build.h"
+#include "driver/pool_allocator.h"
 
-#include "codegen/generated_headers.h"
+#include "driver/generated_headers.h"
 #include "codegen/lowering.h"
 #include "codegen/manifest.h"
 #include "common/file_digest.h"
@@ -28,8 +28,9 @@
 #include <stdexcept>
 #include <sys/wait.h>
 
-namespace unetgen::codegen {
+namespace unetgen::driver {
 
+using namespace codegen;  // the passes this driver runs: weight plan, lowering, manifest
 namespace fs = std::filesystem;
 
 namespace {
@@ -229,4 +230,4 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     progress("  done in " + format_seconds(total.seconds()) + ": " + dir.string());
 }
 
-}  // namespace unetgen::codegen
+}  // namespace unetgen::driver

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace unetgen::codegen {
+namespace unetgen::driver {
 
 struct GeneratedHeaderInfo {
     std::string name;          // library / pipeline function name
@@ -30,4 +30,4 @@ std::vector<std::string> generated_include_dirs();
 // `text` as a C string literal, one source line per line of text.
 std::string c_string_literal(const std::string &text);
 
-}  // namespace unetgen::codegen
+}  // namespace unetgen::driver

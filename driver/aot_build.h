@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace unetgen::codegen {
+namespace unetgen::driver {
 
 // The algorithm switches of `unetgen build` for experiments and diagnosis (documented build
 // options, recorded in build.json's "switches"; docs/architecture.md). Defaults: the schedules'
@@ -38,4 +38,4 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
 // Checks a library name: empty when it is usable, else the rule it breaks.
 std::string library_name_problem(const std::string &name);
 
-}  // namespace unetgen::codegen
+}  // namespace unetgen::driver

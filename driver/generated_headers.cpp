@@ -5,7 +5,7 @@
 // exist once per program (Halide error handler, its thread-local message, the CUDA context hook)
 // is defined weak in the header: the linker keeps one copy, just as it does for the weak symbols
 // of Halide's runtime that the glue talks to.
-#include "codegen/generated_headers.h"
+#include "driver/generated_headers.h"
 #include "common/manifest_tag.h"
 
 #include <cstdio>
@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace unetgen::codegen {
+namespace unetgen::driver {
 
 std::string c_string_literal(const std::string &text) {
     std::string out = "\"";
@@ -190,4 +190,4 @@ std::vector<std::string> generated_include_dirs() {
     return {dir.string()};
 }
 
-}  // namespace unetgen::codegen
+}  // namespace unetgen::driver

@@ -3,11 +3,11 @@
 
 #include <string>
 
-namespace unetgen::codegen {
+namespace unetgen::driver {
 
 // C source overriding the Halide runtime's (weak) halide_malloc / halide_free inside the shared
 // library: freed intermediate buffers are kept and handed out again on the next call, so a
 // steady stream of segment() calls stops page-faulting (and zeroing) fresh memory every call.
 std::string pool_allocator_source();
 
-}  // namespace unetgen::codegen
+}  // namespace unetgen::driver
