@@ -98,6 +98,17 @@ struct SpecLocations {
 
 }  // namespace spec_syntax
 
+// One key of the language, as docs/spec-language.md's tables state it (tests/dsl checks them).
+struct SpecKeyInfo {
+    const char *section;
+    const char *key;
+    const char *takes;     // the value's type ("integer 1..8", "`same` | `valid`")
+    const char *fallback;  // the default ("2", "**required**", "—" when another key decides)
+};
+
+// Every key of the language, section by section in the order the docs list them.
+const std::vector<SpecKeyInfo> &spec_keys();
+
 // The section names of the language, in the order the docs list them.
 const std::vector<std::string> &spec_section_names();
 

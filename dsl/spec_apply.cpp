@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 namespace unetgen {
@@ -26,33 +27,18 @@ constexpr int kMaxChannels = 65536;
 constexpr int kMaxLevels = 16;
 constexpr int kMaxConvs = 8;
 
-struct SectionKeys {
-    const char *section;
-    std::vector<std::string> keys;
-};
-
-const std::vector<SectionKeys> &language_keys() {
-    static const std::vector<SectionKeys> table = {
-        {"network", {"name"}},
-        {"input", {"channels", "mean", "std"}},
-        {"output", {"classes", "activation", "threshold"}},
-        {"encoder", {"channels", "base", "depth", "convs", "mid"}},
-        {"decoder", {"channels", "convs", "mid"}},
-        {"block", {"convs", "kernel", "padding", "bias", "norm", "order", "eps"}},
-        {"down", {"mode"}},
-        {"up", {"mode", "kernel", "align_corners", "channels", "bias"}},
-        {"skip", {"order", "match"}},
-        {"pre", {"channels"}},
-        {"post", {"channels"}},
-    };
-    return table;
-}
+// The language's keys: one row per (section, key), built in Applier::rows() with its handler.
+const std::vector<SpecKeyInfo> &key_rows();
 
 const std::vector<std::string> &keys_of(const std::string &section) {
+    static const std::map<std::string, std::vector<std::string>> by_section = [] {
+        std::map<std::string, std::vector<std::string>> m;
+        for (const SpecKeyInfo &row : key_rows()) m[row.section].push_back(row.key);
+        return m;
+    }();
     static const std::vector<std::string> none;
-    for (const SectionKeys &entry : language_keys())
-        if (section == entry.section) return entry.keys;
-    return none;
+    auto at = by_section.find(section);
+    return at == by_section.end() ? none : at->second;
 }
 
 // "a, b or c"
@@ -155,9 +141,9 @@ private:
         std::string hint = did_you_mean(s.key, keys_of(section_));
         if (hint.empty()) {
             std::vector<std::string> owners;
-            for (const SectionKeys &entry : language_keys()) {
-                const std::vector<std::string> &keys = entry.keys;
-                if (std::find(keys.begin(), keys.end(), s.key) != keys.end()) owners.push_back(entry.section);
+            for (const std::string &section : spec_section_names()) {
+                const std::vector<std::string> &keys = keys_of(section);
+                if (std::find(keys.begin(), keys.end(), s.key) != keys.end()) owners.push_back(section);
             }
             if (owners.size() == 1) hint = "; it is a key of section '" + owners.front() + "'";
             else if (!owners.empty()) hint = "; it is a key of sections " + one_of(owners);
@@ -273,63 +259,151 @@ private:
         return ok;
     }
 
-    // ---- the sections ---------------------------------------------------------------------------
+    // ---- the keys: one row each ----------------------------------------------------------------
 
+public:
+    // Every key of the language with its type and default as docs/spec-language.md states them
+    // (tests/dsl checks the docs against these rows) and the handler that checks and stores its
+    // value. A key is one row here: the key lists, "did you mean" and the "it is a key of section"
+    // hints all come from the rows.
+    struct Row {
+        SpecKeyInfo info;
+        bool (*set)(Applier &, const Setting &);
+    };
+
+    static const std::vector<Row> &rows() {
+        using A = Applier;
+        using S = const Setting &;
+        static const Names<MidRule> mids = {{"out", MidRule::Out}, {"half_in", MidRule::HalfIn}};
+        static const std::string convs_rule = "a block has 1 to " + std::to_string(kMaxConvs) + " convs";
+        static const std::string levels_rule = "a U-Net has 2 to " + std::to_string(kMaxLevels) +
+                                               " levels (counting the bottleneck; a max-pool between each two)";
+        static const std::vector<Row> table = {
+            {{"network", "name", "name or string", "the file's stem"}, [](A &a, S s) { return a.set_name(s); }},
+            {{"input", "channels", "integer", "**required**"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "an input has 1 to 65536 channels", a.spec_.in_channels); }},
+            {{"input", "mean", "number or list", "0"}, [](A &a, S s) { return a.get_per_channel(s, false, a.mean_); }},
+            {{"input", "std", "number or list, each > 0", "1"}, [](A &a, S s) { return a.get_per_channel(s, true, a.std_); }},
+            {{"output", "classes", "integer 1..65536", "**required**"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "a network has 1 to 65536 classes", a.spec_.classes); }},
+            {{"output", "activation", "`none` | `sigmoid` | `softmax`", "`none`"},
+             [](A &a, S s) {
+                 return a.get_name<Activation>(
+                     s, {{"none", Activation::None}, {"sigmoid", Activation::Sigmoid}, {"softmax", Activation::Softmax}},
+                     a.spec_.activation);
+             }},
+            {{"output", "threshold", "number in [0, 1]", "0.5"}, [](A &a, S s) { return a.set_threshold(s); }},
+            {{"encoder", "channels", "list of 2..16 channel counts", "—"},
+             [](A &a, S s) { return a.get_levels(s, a.encoder_list_); }},
+            {{"encoder", "base", "integers; depth 2..16", "—"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "a channel count is from 1 to 65536", a.encoder_base_); }},
+            {{"encoder", "depth", "integers; depth 2..16", "—"},
+             [](A &a, S s) { return a.get_int(s, 2, kMaxLevels, levels_rule, a.encoder_depth_); }},
+            {{"encoder", "convs", "integer 1..8", "`block convs`"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxConvs, convs_rule, a.spec_.encoder_convs); }},
+            {{"encoder", "mid", "`out` | `half_in`", "`out`"}, [](A &a, S s) { return a.get_name(s, mids, a.spec_.encoder_mid); }},
+            {{"decoder", "channels", "list of depth-1 channel counts", "the encoder's channels of levels depth-2 .. 0"},
+             [](A &a, S s) { return a.get_channels(s, a.spec_.decoder); }},
+            {{"decoder", "convs", "integer 1..8", "`block convs`"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxConvs, convs_rule, a.spec_.decoder_convs); }},
+            {{"decoder", "mid", "`out` | `half_in`", "`out`"}, [](A &a, S s) { return a.get_name(s, mids, a.spec_.decoder_mid); }},
+            {{"block", "convs", "integer 1..8", "2"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxConvs, convs_rule, a.spec_.block.convs); }},
+            {{"block", "kernel", "1 | 3 | 5 | 7", "3"}, [](A &a, S s) { return a.set_kernel(s); }},
+            {{"block", "padding", "`same` | `valid`", "`same`"},
+             [](A &a, S s) { return a.get_name<Padding>(s, {{"same", Padding::Same}, {"valid", Padding::Valid}}, a.spec_.block.padding); }},
+            {{"block", "bias", "`true` | `false`", "`true`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.block.bias); }},
+            {{"block", "norm", "`none` | `batchnorm`", "`none`"},
+             [](A &a, S s) {
+                 return a.get_name<NormKind>(s, {{"none", NormKind::None}, {"batchnorm", NormKind::BatchNorm}}, a.spec_.block.norm);
+             }},
+            {{"block", "order", "`conv_norm_relu` | `conv_relu_norm`", "`conv_norm_relu`"},
+             [](A &a, S s) {
+                 return a.get_name<NormOrder>(
+                     s, {{"conv_norm_relu", NormOrder::ConvNormRelu}, {"conv_relu_norm", NormOrder::ConvReluNorm}},
+                     a.spec_.block.order);
+             }},
+            {{"block", "eps", "number > 0", "1e-5"}, [](A &a, S s) { return a.set_eps(s); }},
+            {{"down", "mode", "`maxpool`", "`maxpool`"},
+             [](A &a, S s) { return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}}, a.spec_.down); }},
+            {{"up", "mode", "`transposed` | `bilinear` | `nearest`", "`transposed`"},
+             [](A &a, S s) {
+                 return a.get_name<UpMode>(
+                     s, {{"transposed", UpMode::Transposed}, {"bilinear", UpMode::Bilinear}, {"nearest", UpMode::Nearest}},
+                     a.spec_.up);
+             }},
+            {{"up", "kernel", "2 | 3", "2"},
+             [](A &a, S s) {
+                 return a.get_int(s, 2, 3,
+                                  "a transposed conv upsampler has kernel 2 (stride 2) or 3 (stride 2, padding 1, "
+                                  "output_padding 1)",
+                                  a.spec_.up_kernel);
+             }},
+            {{"up", "align_corners", "`true` | `false`", "`false`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.align_corners); }},
+            {{"up", "channels", "`skip` | `half` | `same`", "`skip`"},
+             [](A &a, S s) {
+                 return a.get_name<UpChannels>(
+                     s, {{"skip", UpChannels::Skip}, {"half", UpChannels::Half}, {"same", UpChannels::Same}},
+                     a.spec_.up_channels);
+             }},
+            {{"up", "bias", "`true` | `false`", "`true`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.up_bias); }},
+            {{"skip", "order", "`skip_first` | `up_first`", "`skip_first`"},
+             [](A &a, S s) {
+                 return a.get_name<SkipOrder>(s, {{"skip_first", SkipOrder::SkipFirst}, {"up_first", SkipOrder::UpFirst}},
+                                              a.spec_.skip_order);
+             }},
+            {{"skip", "match", "`exact` | `crop` | `pad`", "`exact`"},
+             [](A &a, S s) {
+                 return a.get_name<SkipMatch>(
+                     s, {{"crop", SkipMatch::Crop}, {"pad", SkipMatch::Pad}, {"exact", SkipMatch::Exact}}, a.spec_.skip_match);
+             }},
+            {{"pre", "channels", "list of channel counts (may be empty)", "`[]`"},
+             [](A &a, S s) { return a.get_channels(s, a.spec_.pre); }},
+            {{"post", "channels", "list of channel counts (may be empty)", "`[]`"},
+             [](A &a, S s) { return a.get_channels(s, a.spec_.post); }},
+        };
+        return table;
+    }
+
+private:
     bool set(const Setting &s) {
-        const std::string &k = s.key;
-        const std::string convs_rule = "a block has 1 to " + std::to_string(kMaxConvs) + " convs";
-        const Names<MidRule> mids = {{"out", MidRule::Out}, {"half_in", MidRule::HalfIn}};
-        if (section_ == "network") return set_name(s);
-        if (section_ == "input") {
-            if (k == "channels")
-                return get_int(s, 1, kMaxChannels, "an input has 1 to 65536 channels", spec_.in_channels);
-            return get_per_channel(s, k == "std", k == "mean" ? mean_ : std_);
+        for (const Row &row : rows())
+            if (section_ == row.info.section && s.key == row.info.key) return row.set(*this, s);
+        return false;  // apply() only passes known keys
+    }
+
+    bool set_threshold(const Setting &s) {
+        double threshold = 0;
+        if (!get_number(s, threshold)) return false;
+        if (!(threshold >= 0 && threshold <= 1)) {
+            bad_value(s, "a threshold is a probability, from 0 to 1");
+            return false;
         }
-        if (section_ == "output") {
-            if (k == "classes") return get_int(s, 1, kMaxChannels, "a network has 1 to 65536 classes", spec_.classes);
-            if (k == "activation")
-                return get_name<Activation>(
-                    s, {{"none", Activation::None}, {"sigmoid", Activation::Sigmoid}, {"softmax", Activation::Softmax}},
-                    spec_.activation);
-            double threshold = 0;
-            if (!get_number(s, threshold)) return false;
-            if (!(threshold >= 0 && threshold <= 1)) {
-                bad_value(s, "a threshold is a probability, from 0 to 1");
-                return false;
-            }
-            spec_.threshold = threshold;
-            return true;
+        spec_.threshold = threshold;
+        return true;
+    }
+
+    bool set_kernel(const Setting &s) {
+        const std::string rule = "a conv kernel is 1, 3, 5 or 7 (odd, so that same padding is symmetric)";
+        int kernel = 0;
+        bool ok = get_int(s, 1, 7, rule, kernel);
+        if (ok && kernel % 2 == 0) {
+            bad_value(s, rule);
+            return false;
         }
-        if (section_ == "encoder") {
-            if (k == "channels") return get_levels(s, encoder_list_);
-            if (k == "base")
-                return get_int(s, 1, kMaxChannels, "a channel count is from 1 to 65536", encoder_base_);
-            if (k == "depth")
-                return get_int(s, 2, kMaxLevels,
-                               "a U-Net has 2 to " + std::to_string(kMaxLevels) +
-                                   " levels (counting the bottleneck; a max-pool between each two)",
-                               encoder_depth_);
-            if (k == "convs") return get_int(s, 1, kMaxConvs, convs_rule, spec_.encoder_convs);
-            return get_name(s, mids, spec_.encoder_mid);
+        if (ok) spec_.block.kernel = kernel;
+        return ok;
+    }
+
+    bool set_eps(const Setting &s) {
+        double eps = 0;
+        if (!get_number(s, eps)) return false;
+        if (!(eps > 0)) {
+            bad_value(s, "eps must be greater than 0 (BatchNorm divides by sqrt(running_var + eps))");
+            return false;
         }
-        if (section_ == "decoder") {
-            if (k == "channels") return get_channels(s, spec_.decoder);
-            if (k == "convs") return get_int(s, 1, kMaxConvs, convs_rule, spec_.decoder_convs);
-            return get_name(s, mids, spec_.decoder_mid);
-        }
-        if (section_ == "block") return set_block(s);
-        if (section_ == "down") return get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}}, spec_.down);
-        if (section_ == "up") return set_up(s);
-        if (section_ == "skip") {
-            if (k == "order")
-                return get_name<SkipOrder>(s, {{"skip_first", SkipOrder::SkipFirst}, {"up_first", SkipOrder::UpFirst}},
-                                           spec_.skip_order);
-            return get_name<SkipMatch>(
-                s, {{"crop", SkipMatch::Crop}, {"pad", SkipMatch::Pad}, {"exact", SkipMatch::Exact}}, spec_.skip_match);
-        }
-        if (section_ == "pre") return get_channels(s, spec_.pre);
-        if (section_ == "post") return get_channels(s, spec_.post);
-        return false;
+        spec_.block.eps = eps;
+        return true;
     }
 
     bool set_name(const Setting &s) {
@@ -359,57 +433,6 @@ private:
             return false;
         }
         return true;
-    }
-
-    bool set_block(const Setting &s) {
-        const std::string &k = s.key;
-        BlockSpec &b = spec_.block;
-        if (k == "convs") return get_int(s, 1, kMaxConvs, "a block has 1 to 8 convs", b.convs);
-        if (k == "kernel") {
-            int kernel = 0;
-            bool ok = get_int(s, 1, 7, "a conv kernel is 1, 3, 5 or 7 (odd, so that same padding is symmetric)", kernel);
-            if (ok && kernel % 2 == 0) {
-                bad_value(s, "a conv kernel is 1, 3, 5 or 7 (odd, so that same padding is symmetric)");
-                return false;
-            }
-            if (ok) b.kernel = kernel;
-            return ok;
-        }
-        if (k == "padding")
-            return get_name<Padding>(s, {{"same", Padding::Same}, {"valid", Padding::Valid}}, b.padding);
-        if (k == "bias") return get_bool(s, b.bias);
-        if (k == "norm")
-            return get_name<NormKind>(s, {{"none", NormKind::None}, {"batchnorm", NormKind::BatchNorm}}, b.norm);
-        if (k == "order")
-            return get_name<NormOrder>(
-                s, {{"conv_norm_relu", NormOrder::ConvNormRelu}, {"conv_relu_norm", NormOrder::ConvReluNorm}}, b.order);
-        double eps = 0;
-        if (!get_number(s, eps)) return false;
-        if (!(eps > 0)) {
-            bad_value(s, "eps must be greater than 0 (BatchNorm divides by sqrt(running_var + eps))");
-            return false;
-        }
-        b.eps = eps;
-        return true;
-    }
-
-    bool set_up(const Setting &s) {
-        const std::string &k = s.key;
-        if (k == "mode")
-            return get_name<UpMode>(
-                s, {{"transposed", UpMode::Transposed}, {"bilinear", UpMode::Bilinear}, {"nearest", UpMode::Nearest}},
-                spec_.up);
-        if (k == "kernel")
-            return get_int(s, 2, 3,
-                           "a transposed conv upsampler has kernel 2 (stride 2) or 3 (stride 2, padding 1, "
-                           "output_padding 1)",
-                           spec_.up_kernel);
-        if (k == "align_corners") return get_bool(s, spec_.align_corners);
-        if (k == "channels")
-            return get_name<UpChannels>(
-                s, {{"skip", UpChannels::Skip}, {"half", UpChannels::Half}, {"same", UpChannels::Same}},
-                spec_.up_channels);
-        return get_bool(s, spec_.up_bias);
     }
 
     // ---- after the last statement: required keys and sections, derived defaults -----------------
@@ -525,10 +548,26 @@ Span SpecLocations::at(const std::string &section, const std::string &key) const
     return {};
 }
 
+namespace {
+
+const std::vector<SpecKeyInfo> &key_rows() {
+    static const std::vector<SpecKeyInfo> infos = [] {
+        std::vector<SpecKeyInfo> out;
+        for (const Applier::Row &row : Applier::rows()) out.push_back(row.info);
+        return out;
+    }();
+    return infos;
+}
+
+}  // namespace
+
+const std::vector<SpecKeyInfo> &spec_keys() { return key_rows(); }
+
 const std::vector<std::string> &spec_section_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (const SectionKeys &entry : language_keys()) out.push_back(entry.section);
+        for (const SpecKeyInfo &row : key_rows())
+            if (std::find(out.begin(), out.end(), row.section) == out.end()) out.push_back(row.section);
         return out;
     }();
     return names;

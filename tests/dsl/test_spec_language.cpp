@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
 
 using namespace unetgen;
 using unetgen::test::parse_text;
@@ -195,4 +198,77 @@ TEST_CASE("did-you-mean finds typos, transpositions and case slips, not unrelate
     CHECK(closest_word("bn", {"none", "batchnorm"}).empty());
     CHECK(closest_word(std::string(1000, 'e'), sections).empty());  // long words are not compared
     CHECK(did_you_mean("vaild", {"same", "valid"}) == "; did you mean 'valid'?");
+}
+
+// The key registry (spec_keys(), one row per key in dsl/spec_apply.cpp) and the language's
+// reference (docs/spec-language.md) say the same: every key has a row in its section's table
+// there, with the registry's type and default, and every table row names keys the registry has.
+namespace {
+
+// The cells of a markdown table row, `\|` unescaped, trimmed.
+std::vector<std::string> table_cells(const std::string &line) {
+    std::vector<std::string> cells;
+    std::string cell;
+    for (size_t i = 1; i < line.size(); ++i) {
+        if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
+            cell += '|';
+            ++i;
+        } else if (line[i] == '|') {
+            const size_t a = cell.find_first_not_of(' '), b = cell.find_last_not_of(' ');
+            cells.push_back(a == std::string::npos ? "" : cell.substr(a, b - a + 1));
+            cell.clear();
+        } else {
+            cell += line[i];
+        }
+    }
+    return cells;
+}
+
+// The `quoted` names in text up to the first ':' or '(' ("`pre`, `post` (optional)" -> pre, post).
+std::vector<std::string> quoted_names(const std::string &text) {
+    std::vector<std::string> names;
+    const std::string head = text.substr(0, text.find_first_of(":("));
+    for (size_t at = head.find('`'); at != std::string::npos; at = head.find('`', at)) {
+        const size_t end = head.find('`', at + 1);
+        if (end == std::string::npos) break;
+        names.push_back(head.substr(at + 1, end - at - 1));
+        at = end + 1;
+    }
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("every spec key is documented with its type and default", "[dsl][language][registry]") {
+    std::ifstream in(std::string(UNETGEN_DOCS_DIR) + "/spec-language.md");
+    REQUIRE(in);
+    std::map<std::string, std::vector<std::string>> documented;  // "section.key" -> [type, default]
+    std::vector<std::string> sections;
+    bool in_keys = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("## ", 0) == 0) in_keys = line == "## Sections and keys";
+        if (!in_keys) continue;
+        if (line.rfind("### ", 0) == 0) sections = quoted_names(line.substr(4));
+        if (line.rfind("| `", 0) != 0) continue;
+        const std::vector<std::string> cells = table_cells(line);
+        REQUIRE(cells.size() >= 3);
+        for (const std::string &section : sections)
+            for (const std::string &key : quoted_names(cells[0]))
+                documented[section + "." + key] = {cells[1], cells[2]};
+    }
+    std::set<std::string> registered;
+    for (const SpecKeyInfo &row : spec_keys()) {
+        const std::string name = std::string(row.section) + "." + row.key;
+        INFO(name);
+        registered.insert(name);
+        auto doc = documented.find(name);
+        REQUIRE(doc != documented.end());
+        CHECK(doc->second[0] == row.takes);
+        CHECK(doc->second[1] == row.fallback);
+    }
+    for (const auto &[name, cells] : documented) {
+        INFO("documented key " << name);
+        CHECK(registered.count(name) == 1);
+    }
+    CHECK(registered.size() >= 30);
 }
