@@ -41,7 +41,8 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
 
 Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
                            const Halide::ImageParam &weights, const Halide::Expr &o) {
-    if (op.relu) v = Halide::max(v, 0.0f);
+    // PyTorch's LeakyReLU: x where x >= 0, else slope * x.
+    if (op.relu) v = op.relu_slope == 0 ? Halide::max(v, 0.0f) : Halide::select(v >= 0.0f, v, v * op.relu_slope);
     if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     return v;
 }

@@ -70,6 +70,7 @@ struct ConvOp {
     int kernel = 3;
     int pad = 0;            // zero padding on each side
     bool relu = false;
+    float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
     bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
 };

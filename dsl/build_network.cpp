@@ -124,6 +124,7 @@ private:
         l.size = add_const(layer(in).size, int64_t(2 * l.pad - (b.kernel - 1)));
         l.bias = b.bias;
         l.relu = true;
+        l.relu_slope = b.act == UnitActivation::LeakyRelu ? b.slope : 0.0;
         l.norm = b.norm;
         l.norm_order = b.order;
         l.bn_eps = b.eps;

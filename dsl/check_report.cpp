@@ -62,10 +62,11 @@ std::string layer_op_label(const Layer &l) {
     case LayerOp::Input: return "Input";
     case LayerOp::Conv: {
         std::string s = fmt::format("Conv{}x{}{}", l.kernel, l.kernel, l.pad == 0 && l.kernel > 1 ? " valid" : "");
+        const std::string act = l.relu_slope != 0 ? fmt::format("LeakyReLU({:g})", l.relu_slope) : "ReLU";
         if (l.norm == NormKind::BatchNorm)
-            s += l.norm_order == NormOrder::ConvNormRelu ? "+BN+ReLU" : "+ReLU+BN";
+            s += l.norm_order == NormOrder::ConvNormRelu ? "+BN+" + act : "+" + act + "+BN";
         else if (l.relu)
-            s += "+ReLU";
+            s += "+" + act;
         return s;
     }
     case LayerOp::ConvTranspose:
@@ -215,6 +216,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["padding"] = l.pad;
         j["bias"] = l.bias;
         j["relu"] = l.relu;
+        j["relu_slope"] = l.relu_slope;
         j["norm"] = norm_name(l.norm);
         j["norm_order"] = norm_order_name(l.norm_order);
         j["eps"] = l.bn_eps;

@@ -55,6 +55,7 @@ struct Layer {
     int output_padding = 0;         // ConvTranspose only
     bool bias = false;
     bool relu = false;
+    double relu_slope = 0;          // with relu: the negative slope (0: ReLU; LeakyReLU otherwise)
     NormKind norm = NormKind::None;
     NormOrder norm_order = NormOrder::ConvNormRelu;
     double bn_eps = 1e-5;

@@ -61,6 +61,10 @@ inline const char *skip_match_name(SkipMatch m) {
     return "exact";
 }
 
+// The activation of every conv unit.
+enum class UnitActivation { Relu, LeakyRelu };
+inline const char *unit_activation_name(UnitActivation a) { return a == UnitActivation::LeakyRelu ? "leaky_relu" : "relu"; }
+
 struct BlockSpec {
     int convs = 2;
     int kernel = 3;                 // 1 or an odd size up to 7
@@ -69,6 +73,8 @@ struct BlockSpec {
     NormKind norm = NormKind::None;
     NormOrder order = NormOrder::ConvNormRelu;
     double eps = 1e-5;
+    UnitActivation act = UnitActivation::Relu;  // nn.ReLU, or nn.LeakyReLU(slope)
+    double slope = 0.01;                        // LeakyReLU's negative_slope (PyTorch's default)
 };
 
 struct NetworkSpec {

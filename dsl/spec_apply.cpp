@@ -324,6 +324,12 @@ public:
                      a.spec_.block.order);
              }},
             {{"block", "eps", "number > 0", "1e-5"}, [](A &a, S s) { return a.set_eps(s); }},
+            {{"block", "act", "`relu` | `leaky_relu`", "`relu`"},
+             [](A &a, S s) {
+                 return a.get_name<UnitActivation>(
+                     s, {{"relu", UnitActivation::Relu}, {"leaky_relu", UnitActivation::LeakyRelu}}, a.spec_.block.act);
+             }},
+            {{"block", "slope", "number", "0.01"}, [](A &a, S s) { return a.set_slope(s); }},
             {{"down", "mode", "`maxpool`", "`maxpool`"},
              [](A &a, S s) { return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}}, a.spec_.down); }},
             {{"up", "mode", "`transposed` | `bilinear` | `nearest`", "`transposed`"},
@@ -393,6 +399,17 @@ private:
         }
         if (ok) spec_.block.kernel = kernel;
         return ok;
+    }
+
+    bool set_slope(const Setting &s) {
+        double slope = 0;
+        if (!get_number(s, slope)) return false;
+        if (!std::isfinite(slope)) {
+            bad_value(s, "a LeakyReLU slope is a finite number");
+            return false;
+        }
+        spec_.block.slope = slope;
+        return true;
     }
 
     bool set_eps(const Setting &s) {

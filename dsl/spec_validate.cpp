@@ -139,6 +139,10 @@ private:
     }
 
     void check_block() {
+        if (spec_.block.act != UnitActivation::LeakyRelu && where_.has("block", "slope"))
+            error(where_.at("block", "slope"), std::string("cannot set block slope with act = ") +
+                                                   unit_activation_name(spec_.block.act) +
+                                                   ": the slope is LeakyReLU's (set `block act = leaky_relu`)");
         if (spec_.block.norm != NormKind::None) return;
         if (where_.has("block", "order"))
             warning(where_.at("block", "order"), "block order has no effect with norm = none");

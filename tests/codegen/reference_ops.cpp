@@ -7,7 +7,8 @@
 namespace unetgen::reference {
 
 Tensor4 conv2d(const Tensor4 &in, const std::vector<float> &weight, const std::vector<float> &bias, int out_c,
-               int k, int pad, bool relu, const std::vector<float> &scale, const std::vector<float> &shift) {
+               int k, int pad, bool relu, const std::vector<float> &scale, const std::vector<float> &shift,
+               float relu_slope) {
     Tensor4 out(in.n, out_c, in.h + 2 * pad - k + 1, in.w + 2 * pad - k + 1);
     for (int n = 0; n < in.n; ++n)
         for (int o = 0; o < out_c; ++o)
@@ -22,7 +23,7 @@ Tensor4 conv2d(const Tensor4 &in, const std::vector<float> &weight, const std::v
                                 acc += double(weight[((size_t(o) * in.c + i) * k + ky) * k + kx]) * in.at(n, i, iy, ix);
                             }
                     float v = float(acc);
-                    if (relu) v = std::max(v, 0.0f);
+                    if (relu) v = v >= 0.0f ? v : v * relu_slope;  // slope 0: ReLU
                     if (!scale.empty()) v = v * scale[o] + shift[o];
                     out.at(n, o, y, x) = v;
                 }

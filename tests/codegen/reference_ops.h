@@ -20,9 +20,11 @@ struct Tensor4 {
 };
 
 // Conv2d: weight [o][i][k][k] (flat), bias [o], stride 1, zero padding `pad`; then optional ReLU
-// and optional per-channel affine (scale, shift; empty = none).
+// (LeakyReLU with `relu_slope` != 0: PyTorch's x >= 0 ? x : slope * x) and optional per-channel
+// affine (scale, shift; empty = none).
 Tensor4 conv2d(const Tensor4 &in, const std::vector<float> &weight, const std::vector<float> &bias, int out_c,
-               int k, int pad, bool relu, const std::vector<float> &scale, const std::vector<float> &shift);
+               int k, int pad, bool relu, const std::vector<float> &scale, const std::vector<float> &shift,
+               float relu_slope = 0);
 
 // ConvTranspose2d: weight [i][o][k][k] (flat), bias [o].
 Tensor4 conv_transpose2d(const Tensor4 &in, const std::vector<float> &weight, const std::vector<float> &bias,

@@ -117,6 +117,7 @@ struct ConvCase {
     int n, cin, cout, h, w, k, pad;
     bool relu, affine, stage_input;
     int want_o_block;  // what the production policy must choose for these channels
+    float relu_slope = 0;  // LeakyReLU (`block act = leaky_relu`) when nonzero
 };
 
 enum class Path { Direct, Winograd };
@@ -130,7 +131,7 @@ void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
         scale = random_vec(cc.cout, seed + 3, 0.5f, 2.0f);
         shift = random_vec(cc.cout, seed + 4);
     }
-    Tensor4 want = reference::conv2d(in, weight, bias, cc.cout, cc.k, cc.pad, cc.relu, scale, shift);
+    Tensor4 want = reference::conv2d(in, weight, bias, cc.cout, cc.k, cc.pad, cc.relu, scale, shift, cc.relu_slope);
     LayerPacking p = production_packing(false, cc.cin, cc.cout, cc.k, cc.affine);
     REQUIRE(p.o_block == cc.want_o_block);
     Halide::ImageParam weights(Halide::Float(32), 1, "weights");
@@ -142,6 +143,7 @@ void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
     op.kernel = cc.k;
     op.pad = cc.pad;
     op.relu = cc.relu;
+    op.relu_slope = cc.relu_slope;
     op.post_affine = cc.affine;
     op.stage_input = cc.stage_input;
     const codegen::LoweringOptions options = schedules::lowering_options_for(host());
@@ -158,7 +160,7 @@ void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
         if (m.scheduled) schedules::schedule_cpu_conv(s, m.tiles);
         std::ostringstream what;
         what << (path == Path::Winograd ? "winograd F(2x2,3x3)" : "direct") << " conv k" << cc.k << " pad " << cc.pad
-             << " " << cc.cin << "->" << cc.cout << " " << cc.w << "x" << cc.h << " n" << cc.n << " relu " << cc.relu
+             << " " << cc.cin << "->" << cc.cout << " " << cc.w << "x" << cc.h << " n" << cc.n << " relu " << cc.relu << " slope " << cc.relu_slope
              << " affine " << cc.affine << " staged " << cc.stage_input << " ohwi/" << p.o_block << ", " << m.name;
         require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
     }
@@ -176,6 +178,8 @@ TEST_CASE("Winograd 3x3 convs with the production packing and CPU schedule match
         {1, 32, 16, 16, 16, 3, 1, true, true, true, 16},   // even, BN after ReLU (scale/shift)
         {2, 16, 32, 9, 13, 3, 1, true, true, true, 16},    // odd, batch 2, BN after ReLU
         {1, 32, 32, 16, 16, 3, 1, false, false, true, 16}, // even, bias only (no ReLU clamps errors)
+        {1, 16, 16, 9, 13, 3, 1, true, false, true, 16, 0.01f},  // LeakyReLU(0.01) (nnU-Net)
+        {2, 16, 32, 9, 13, 3, 1, true, true, true, 16, 0.1f},    // LeakyReLU(0.1), then BN (scale/shift)
     };
     uint32_t seed = 1000;
     for (const ConvCase &cc : cases) check_conv(cc, Path::Winograd, seed += 10);
@@ -193,6 +197,7 @@ TEST_CASE("direct convs with the production packing and CPU schedule match the r
         {1, 16, 24, 16, 16, 3, 1, true, false, true, 8},    // 24 outputs: o_block 8
         {1, 32, 16, 11, 7, 1, 0, false, false, false, 16},  // 1x1 reading its producer directly
         {2, 16, 32, 7, 10, 3, 0, true, false, false, 16},   // valid 3x3, batch 2, unstaged
+        {1, 24, 32, 9, 13, 3, 1, true, false, true, 16, 0.1f},  // LeakyReLU(0.1) (MONAI BasicUNet)
     };
     uint32_t seed = 2000;
     for (const ConvCase &cc : cases) check_conv(cc, Path::Direct, seed += 10);

@@ -50,7 +50,8 @@ def exporter(*args):
 # (switches of TinyUNet, settings of the spec, fragments the refusal must contain)
 REFUSED = [
     ({"act": "leaky"}, {}, ["enc0.conv1", "leaky_relu(negative_slope=0.01)", "LeakyReLU 'stem.0.act'",
-                            "an activation other than ReLU"]),
+                            "set `block act = leaky_relu, slope = 0.01`"]),
+    ({}, {"act": "leaky_relu"}, ["enc0.conv1", "set `block act = relu`"]),
     ({"down": "strided"}, {}, ["enc1.conv0", "stride=2", "a strided conv", "the spec runs max_pool2d", "`down    mode = maxpool`"]),
     ({"norm": "instance"}, {"norm": "none"}, ["enc0.conv1", "InstanceNorm2d 'stem.0.norm'", "instance_norm",
                                               "a normalisation other than BatchNorm"]),
@@ -69,7 +70,8 @@ REFUSED = [
                                   "the spec's output activation is none"]),
 ]
 ACCEPTED = [({}, {}, "logits"), ({"dropout": True}, {}, "logits"), ({"out_act": "sigmoid"}, {"activation": "sigmoid"},
-                                                                     "probabilities")]
+                                                                     "probabilities"),
+            ({"act": "leaky"}, {"act": "leaky_relu"}, "logits")]
 
 
 def spec_file(work, settings):
@@ -203,6 +205,36 @@ def test_trained_coins(work, unetgen):
            ("" if same else ":\n" + log))
 
 
+def test_leaky_relu_parity(work, unetgen):
+    """`block act = leaky_relu`: TinyUNet(act="leaky"), written by hand, exported verified, built and
+    run by unetgen, equals the module to 1e-4 x max(1, max|torch|) at two sizes (one odd)."""
+    import numpy as np
+    spec = spec_file(work, {"act": "leaky_relu"})
+    weights = os.path.join(work, "leaky.safetensors")
+    rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", "TinyUNet(act='leaky')", "--random-weights", "5",
+                       "--out", weights, "--unetgen", unetgen)
+    expect(rc == 0, "TinyUNet(act='leaky') exports against `block act = leaky_relu`")
+    lib = os.path.join(work, "leaky_lib")
+    p = subprocess.run([unetgen, "build", spec, "-o", lib], capture_output=True, text=True)
+    expect(p.returncode == 0, "the LeakyReLU spec builds")
+    model = variant_models.TinyUNet(act="leaky")
+    randomize_(model, 5)
+    model.eval()
+    for h, w in ((40, 48), (37, 45)):
+        x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(h * w)).numpy()
+        np.save(os.path.join(work, "leaky_in.npy"), x)
+        out = os.path.join(work, "leaky_out.npy")
+        p = subprocess.run([unetgen, "run", lib, "-w", weights, "-i", os.path.join(work, "leaky_in.npy"), "-o", out,
+                            "--logits"], capture_output=True, text=True)
+        with torch.no_grad():
+            want = model(torch.from_numpy(x)).double().numpy()
+        got = np.load(out) if p.returncode == 0 else np.zeros(0)
+        err = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+        bound = 1e-4 * max(1.0, float(np.abs(want).max()))
+        expect(err <= bound, "LeakyReLU(0.01) network %dx%d: unetgen vs the module max|diff| %.3g (bound %.3g)"
+               % (h, w, err, bound))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
@@ -214,6 +246,7 @@ def main():
     test_checkpoints(args.workdir, args.unetgen)
     test_from_spec(args.workdir, args.unetgen)
     test_trained_coins(args.workdir, args.unetgen)
+    test_leaky_relu_parity(args.workdir, args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")
     return 1 if failures else 0
 

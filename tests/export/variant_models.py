@@ -18,15 +18,18 @@ import torch.nn.functional as F
 WIDTHS = [4, 8, 16]
 
 
-def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none"):
-    """The .unet text of the network TinyUNet() computes (its defaults), with the given settings."""
+def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none",
+              act="relu"):
+    """The .unet text of the network TinyUNet() computes (its defaults), with the given settings
+    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01))."""
     return "\n".join([
         "network name = tiny",
         "input   channels = 3",
         "output  classes = 2, activation = %s" % activation,
         "encoder channels = [%s]" % ", ".join(map(str, WIDTHS)),
         "decoder channels = [8, 4], mid = half_in",
-        "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s, order = %s" % (norm, order),
+        "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s, order = %s%s"
+        % (norm, order, ", act = leaky_relu, slope = 0.01" if act == "leaky_relu" else ""),
         "down    mode = maxpool",
         "up      mode = %s%s" % (up, ", align_corners = true" if up == "bilinear" else ""),
         "skip    order = %s, match = pad" % skip, ""])

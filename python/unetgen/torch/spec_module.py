@@ -79,7 +79,8 @@ class SpecUNet(nn.Module):
                 if bn is not None and layer["norm_order"] == "conv_norm_relu":
                     y = bn(y)
                 if layer["relu"]:
-                    y = F.relu(y)
+                    slope = layer.get("relu_slope", 0)
+                    y = F.leaky_relu(y, slope) if slope else F.relu(y)
                 if bn is not None and layer["norm_order"] == "conv_relu_norm":
                     y = bn(y)
             elif op == "conv_transpose":

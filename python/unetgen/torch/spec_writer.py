@@ -158,8 +158,8 @@ def describe(t, in_channels):
     norm = "batchnorm" if bns else "none"
     order = None
     if bns:
-        orders = ["conv_relu_norm" if any(op.kind == "relu" for op in tr.slice_back(t, bn.inputs[0])) else "conv_norm_relu"
-                  for bn in bns]
+        orders = ["conv_relu_norm" if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, bn.inputs[0]))
+                  else "conv_norm_relu" for bn in bns]
         order = _one(orders, "BatchNorm positions (before / after the ReLU)")
     block = [("convs", enc_convs), ("kernel", k), ("padding", "same" if pad == k // 2 else "valid" if pad == 0 else pad),
              ("bias", str(first.bias is not None).lower()), ("norm", norm)]
@@ -168,6 +168,12 @@ def describe(t, in_channels):
         eps = _one([bn.attrs["eps"] for bn in bns], "BatchNorm eps")
         if eps != 1e-5:
             block.append(("eps", repr(float(eps))))
+    # The conv units' activation: ReLU, or LeakyReLU with one slope for all (`block act`).
+    acts = [op for op in t.ops if op.kind in ("relu", "leaky_relu")]
+    if _one([op.kind for op in acts], "activations (ReLU and LeakyReLU)") == "leaky_relu":
+        block.append(("act", "leaky_relu"))
+        block.append(("slope", repr(float(_one([op.attrs.get("negative_slope", 0.01) for op in acts],
+                                               "LeakyReLU slopes")))))
     s["block"] = block
     if mid_enc and mid_enc != "out":
         s["encoder"].append(("mid", mid_enc))

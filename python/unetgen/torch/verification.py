@@ -92,8 +92,14 @@ def _hint(ir, u, s, after_op=None):
         return "the language pads skips with zeros only (%s)" % ir.where("skip")
     if kind_u in NORMS:
         return "the language's norms are `block norm = none | batchnorm` (%s)" % ir.where("block")
+    if kind_u == "leaky_relu" and kind_s in ("relu", "leaky_relu"):
+        slope = u.attrs.get("negative_slope", 0.01)
+        return "set `block act = leaky_relu, slope = %g` (%s)" % (slope, ir.where("block"))
+    if kind_u == "relu" and kind_s == "leaky_relu":
+        return "the module runs ReLU where the spec has LeakyReLU: set `block act = relu` (%s)" % ir.where("block")
     if kind_u in ACTIVATIONS or kind_u == "relu" and kind_s in ACTIVATIONS:
-        return "the language applies ReLU after every conv unit and nothing else inside the network (%s)" % ir.where("block")
+        return ("the language applies ReLU or LeakyReLU (`block act`) after every conv unit and nothing else inside "
+                "the network (%s)" % ir.where("block"))
     if kind_u == "relu" and kind_s is None:
         if after_op is not None and after_op.kind == "batch_norm":
             return "if the BatchNorm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
@@ -173,8 +179,10 @@ def unsupported(t, ir):
             add(op, "a normalisation other than BatchNorm (the language's `block norm` is none or batchnorm)")
         elif k in ("sigmoid", "softmax") and op.index in tail:
             continue  # the output activation: the comparison with the spec's `output activation` decides
+        elif k == "leaky_relu":
+            continue  # `block act = leaky_relu, slope = ...`: the comparison with the spec decides
         elif k in ACTIVATIONS:
-            add(op, "an activation other than ReLU inside the network (the language has ReLU only)")
+            add(op, "an activation other than ReLU or LeakyReLU inside the network (`block act`)")
         elif k == "pad" and (a.get("mode") != "constant" or a.get("value")):
             add(op, "padding with mode '%s' (the language pads with zeros only)" % a.get("mode"))
         elif k == "avg_pool2d" or (k == "max_pool2d" and (a.get("kernel"), a.get("stride"), a.get("padding"),
