@@ -1,4 +1,5 @@
-// lower_conv.cpp — lower_conv(): a KxK stride-1 conv unit (conv + bias [+ ReLU] [+ post-ReLU BN]).
+// lower_conv.cpp — lower_conv(): a KxK conv unit, stride 1 or more (conv + bias [+ ReLU / LeakyReLU]
+// [+ post-ReLU BN]).
 //
 // BatchNorm before the ReLU is already folded into the packed weight and bias by the runtime;
 // BatchNorm after the ReLU (seed 000) cannot be folded into the conv, so it stays as a per-channel
@@ -32,7 +33,7 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
 
     s.accum = Func(op.name + "_acc");
     s.accum(d.x, d.y, d.c, d.n) = bias;
-    s.accum(d.x, d.y, d.c, d.n) += w * src(d.x + kx - op.pad, d.y + ky - op.pad, ri, d.n);
+    s.accum(d.x, d.y, d.c, d.n) += w * src(d.x * op.stride + kx - op.pad, d.y * op.stride + ky - op.pad, ri, d.n);
 
     s.result = Func(op.name);
     s.result(d.x, d.y, d.c, d.n) = conv_epilogue(s.accum(d.x, d.y, d.c, d.n), op, packing, weights, o);

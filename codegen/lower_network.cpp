@@ -63,6 +63,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.pad = l.pad;
             op.relu = l.op == LayerOp::Conv && l.relu;
             op.relu_slope = float(l.relu_slope);
+            op.stride = std::max(1, l.stride);
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
             op.stage_input = !layer_op_info(net.layers[l.inputs.at(0)].op).materialised;
             const LayerPacking &packing = packing_of(plan, int(li), l);

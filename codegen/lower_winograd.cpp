@@ -82,7 +82,7 @@ std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, con
 }  // namespace
 
 bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs) {
-    return op.kernel == 3 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
+    return op.kernel == 3 && op.stride == 1 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
            packing.out_channels % 16 == 0 && int64_t(packing.in_channels) * packing.out_channels <= max_pairs;
 }
 

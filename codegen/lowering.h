@@ -69,6 +69,7 @@ struct ConvOp {
     std::string name;       // Func name prefix (no dots)
     int kernel = 3;
     int pad = 0;            // zero padding on each side
+    int stride = 1;         // output pixel x reads input x * stride + kx - pad
     bool relu = false;
     float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift

@@ -97,7 +97,8 @@ struct TileGeometry {
             switch (l.op) {
             case GeometryLayer::Op::Input: break;
             case GeometryLayer::Op::Conv: {
-                Span in{s.lo - l.pad, s.hi - l.pad + l.kernel - 1};
+                // Output x reads input x * stride - pad .. x * stride - pad + kernel - 1.
+                Span in{s.lo * l.stride - l.pad, (s.hi - 1) * l.stride - l.pad + l.kernel};
                 if (l.grid > 0) {
                     const int64_t t0 = floor_div(s.lo, l.grid), t1 = floor_div(s.hi - 1, l.grid) + 1;
                     in = {l.grid * t0 - l.pad, l.grid * t1 - l.pad + l.kernel - 1};

@@ -68,11 +68,14 @@ inline std::vector<int64_t> tile_sizes_to_try(int64_t extent, int64_t align) {
     return v;
 }
 
-// The output alignment of the network: 2^(max-pools), where every level's pixel grid lines up.
+// The output alignment of the network: the product of its downsampling factors (2 per max-pool,
+// the stride of each strided conv), where every level's pixel grid lines up.
 inline int64_t tile_alignment(const TileGeometry &g) {
     int64_t a = 1;
-    for (const GeometryLayer &l : g.layers)
+    for (const GeometryLayer &l : g.layers) {
         if (l.op == GeometryLayer::Op::MaxPool && a < 256) a *= 2;
+        if (l.op == GeometryLayer::Op::Conv && l.stride > 1 && a < 256) a *= l.stride;
+    }
     return a;
 }
 

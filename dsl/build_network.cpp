@@ -41,9 +41,10 @@ public:
         const int depth = int(spec.encoder.size());
         std::vector<int> skips;
         for (int l = 0; l < depth; ++l) {
-            if (l > 0) x = max_pool(x, l);
+            if (l > 0 && spec.down == DownMode::MaxPool) x = max_pool(x, l);
+            const int stride = l > 0 && spec.down == DownMode::Conv ? 2 : 1;  // the level's first conv downsamples
             x = block(x, spec.encoder[l], spec.encoder_convs, spec.encoder_mid, "enc" + std::to_string(l), l,
-                      section("encoder"));
+                      section("encoder"), stride);
             skips.push_back(x);
         }
 
@@ -109,7 +110,7 @@ private:
 
     // One conv unit: KxK conv (+bias) with BN and ReLU fused, stride 1.
     int conv_unit(int in, int out_channels, const std::string &conv_module, const std::string &bn_module,
-                  int level, SourcePos pos) {
+                  int level, SourcePos pos, int stride = 1) {
         const BlockSpec &b = net_.spec.block;
         Layer l;
         l.name = conv_module;
@@ -118,10 +119,13 @@ private:
         l.in_channels = layer(in).out_channels;
         l.out_channels = out_channels;
         l.kernel = b.kernel;
-        l.stride = 1;
+        l.stride = stride;
         l.pad = b.padding == Padding::Same ? b.kernel / 2 : 0;
-        // Output extent of a stride-1 conv: s + 2*pad - (k-1).
-        l.size = add_const(layer(in).size, int64_t(2 * l.pad - (b.kernel - 1)));
+        // Output extent: s + 2*pad - (k-1) at stride 1; floor((s + 2*pad - k) / stride) + 1 in general.
+        l.size = stride == 1 ? add_const(layer(in).size, int64_t(2 * l.pad - (b.kernel - 1)))
+                             : add_const(net_.sizes.floordiv_const(add_const(layer(in).size, int64_t(2 * l.pad - b.kernel)),
+                                                                   stride),
+                                         1);
         l.bias = b.bias;
         l.relu = true;
         l.relu_slope = b.act == UnitActivation::LeakyRelu ? b.slope : 0.0;
@@ -147,7 +151,7 @@ private:
 
     // An encoder or decoder block of `convs` conv units named prefix.conv{j} / prefix.bn{j}.
     int block(int in, int out_channels, int convs, MidRule mid, const std::string &prefix, int level,
-              SourcePos pos) {
+              SourcePos pos, int first_stride = 1) {
         const int in_channels = layer(in).out_channels;
         int x = in;
         for (int j = 0; j < convs; ++j) {
@@ -156,7 +160,7 @@ private:
                         : (mid == MidRule::HalfIn && j == 0) ? in_channels / 2
                                                              : out_channels;
             std::string jj = std::to_string(j);
-            x = conv_unit(x, width, prefix + ".conv" + jj, prefix + ".bn" + jj, level, pos);
+            x = conv_unit(x, width, prefix + ".conv" + jj, prefix + ".bn" + jj, level, pos, j == 0 ? first_stride : 1);
         }
         return x;
     }

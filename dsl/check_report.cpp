@@ -61,7 +61,8 @@ std::string layer_op_label(const Layer &l) {
     switch (l.op) {
     case LayerOp::Input: return "Input";
     case LayerOp::Conv: {
-        std::string s = fmt::format("Conv{}x{}{}", l.kernel, l.kernel, l.pad == 0 && l.kernel > 1 ? " valid" : "");
+        std::string s = fmt::format("Conv{}x{}{}{}", l.kernel, l.kernel, l.stride > 1 ? fmt::format(" s{}", l.stride) : "",
+                                    l.pad == 0 && l.kernel > 1 ? " valid" : "");
         const std::string act = l.relu_slope != 0 ? fmt::format("LeakyReLU({:g})", l.relu_slope) : "ReLU";
         if (l.norm == NormKind::BatchNorm)
             s += l.norm_order == NormOrder::ConvNormRelu ? "+BN+" + act : "+" + act + "+BN";

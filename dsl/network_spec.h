@@ -21,7 +21,9 @@ enum class NormKind { None, BatchNorm };
 enum class NormOrder { ConvNormRelu, ConvReluNorm };
 // Middle channels of a multi-conv block: the block's output channels, or half its input (seed 001 bilinear).
 enum class MidRule { Out, HalfIn };
-enum class DownMode { MaxPool };
+// How the encoder halves the resolution between levels: a 2x2 max-pool, or (Conv) a stride-2 first
+// conv unit in each level below the top (nnU-Net's and MONAI's downsampling).
+enum class DownMode { MaxPool, Conv };
 enum class UpMode { Transposed, Bilinear, Nearest };
 // Output channels of a transposed-conv upsampler: the skip's channels (every seed), half of its input, or same.
 enum class UpChannels { Skip, Half, Same };

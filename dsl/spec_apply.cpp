@@ -330,8 +330,10 @@ public:
                      s, {{"relu", UnitActivation::Relu}, {"leaky_relu", UnitActivation::LeakyRelu}}, a.spec_.block.act);
              }},
             {{"block", "slope", "number", "0.01"}, [](A &a, S s) { return a.set_slope(s); }},
-            {{"down", "mode", "`maxpool`", "`maxpool`"},
-             [](A &a, S s) { return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}}, a.spec_.down); }},
+            {{"down", "mode", "`maxpool` | `conv`", "`maxpool`"},
+             [](A &a, S s) {
+                 return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}, {"conv", DownMode::Conv}}, a.spec_.down);
+             }},
             {{"up", "mode", "`transposed` | `bilinear` | `nearest`", "`transposed`"},
              [](A &a, S s) {
                  return a.get_name<UpMode>(

@@ -47,9 +47,15 @@ def _model(library, weights):
 
 
 def _alignment(model):
-    """2^(max-pools): the network's output alignment (common/tile_plan.h, tile_alignment)."""
-    pools = sum(1 for layer in model.manifest.get("geometry", []) if layer.get("op") == "maxpool")
-    return 2 ** pools
+    """The product of the downsampling factors (2 per max-pool, each strided conv's stride): the
+    network's output alignment (common/tile_plan.h, tile_alignment)."""
+    a = 1
+    for layer in model.manifest.get("geometry", []):
+        if layer.get("op") == "maxpool":
+            a *= 2
+        elif layer.get("op") == "conv" and layer.get("stride", 1) > 1:
+            a *= int(layer["stride"])
+    return min(a, 256)
 
 
 def _format(dtype):

@@ -86,7 +86,7 @@ def test_styles(work, unetgen):
         ok = rc == 0 and layers(spec_mod.load(path, unetgen)) == layers(spec_mod.load(want_path, unetgen))
         expect(ok, "%s gives the spec it implements (%s): %s" % (expr, settings or "the tiny spec", log))
     for switches, fragment in [({"residual": True}, "an add of two tensors"),
-                               ({"norm": "instance"}, "instance_norm"), ({"down": "strided"}, "a strided conv"),
+                               ({"norm": "instance"}, "instance_norm"), ({"down": "strided"}, "0 max-pools and 2 upsamplings"),
                                ({"dilation": True}, "a dilated conv")]:
         expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
         rc, log, path = cli(work, unetgen, expr)

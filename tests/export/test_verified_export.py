@@ -52,7 +52,9 @@ REFUSED = [
     ({"act": "leaky"}, {}, ["enc0.conv1", "leaky_relu(negative_slope=0.01)", "LeakyReLU 'stem.0.act'",
                             "set `block act = leaky_relu, slope = 0.01`"]),
     ({}, {"act": "leaky_relu"}, ["enc0.conv1", "set `block act = relu`"]),
-    ({"down": "strided"}, {}, ["enc1.conv0", "stride=2", "a strided conv", "the spec runs max_pool2d", "`down    mode = maxpool`"]),
+    ({"down": "strided"}, {}, ["enc1.conv0", "stride=2", "the spec runs max_pool2d", "set `down mode = conv`",
+                               "`down    mode = maxpool`"]),
+    ({}, {"down": "conv"}, ["enc1.conv0", "`down    mode = conv`"]),
     ({"norm": "instance"}, {"norm": "none"}, ["enc0.conv1", "InstanceNorm2d 'stem.0.norm'", "instance_norm",
                                               "a normalisation other than BatchNorm"]),
     ({"norm": "group"}, {"norm": "none"}, ["GroupNorm 'stem.0.norm'", "group_norm", "a normalisation other than BatchNorm"]),
@@ -71,7 +73,7 @@ REFUSED = [
 ]
 ACCEPTED = [({}, {}, "logits"), ({"dropout": True}, {}, "logits"), ({"out_act": "sigmoid"}, {"activation": "sigmoid"},
                                                                      "probabilities"),
-            ({"act": "leaky"}, {"act": "leaky_relu"}, "logits")]
+            ({"act": "leaky"}, {"act": "leaky_relu"}, "logits"), ({"down": "strided"}, {"down": "conv"}, "logits")]
 
 
 def spec_file(work, settings):
@@ -205,34 +207,58 @@ def test_trained_coins(work, unetgen):
            ("" if same else ":\n" + log))
 
 
-def test_leaky_relu_parity(work, unetgen):
-    """`block act = leaky_relu`: TinyUNet(act="leaky"), written by hand, exported verified, built and
-    run by unetgen, equals the module to 1e-4 x max(1, max|torch|) at two sizes (one odd)."""
+def test_variant_parity(work, unetgen):
+    """Hand-written TinyUNet variants the language now expresses, exported verified, built and run by
+    unetgen, equal the module to 1e-4 x max(1, max|torch|) at two sizes each, and in tiles (a memory
+    budget forcing several, at 256x320) equal the whole-image run bit for bit: LeakyReLU(0.01) units
+    (`block act = leaky_relu`, sizes 40x48 and 37x45) and stride-2 first convs (`down mode = conv`,
+    sizes 40x48 and 36x44: with zero-padded skips the strided levels need even sizes)."""
+    import json
     import numpy as np
-    spec = spec_file(work, {"act": "leaky_relu"})
-    weights = os.path.join(work, "leaky.safetensors")
-    rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", "TinyUNet(act='leaky')", "--random-weights", "5",
-                       "--out", weights, "--unetgen", unetgen)
-    expect(rc == 0, "TinyUNet(act='leaky') exports against `block act = leaky_relu`")
-    lib = os.path.join(work, "leaky_lib")
-    p = subprocess.run([unetgen, "build", spec, "-o", lib], capture_output=True, text=True)
-    expect(p.returncode == 0, "the LeakyReLU spec builds")
-    model = variant_models.TinyUNet(act="leaky")
-    randomize_(model, 5)
-    model.eval()
-    for h, w in ((40, 48), (37, 45)):
-        x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(h * w)).numpy()
-        np.save(os.path.join(work, "leaky_in.npy"), x)
-        out = os.path.join(work, "leaky_out.npy")
-        p = subprocess.run([unetgen, "run", lib, "-w", weights, "-i", os.path.join(work, "leaky_in.npy"), "-o", out,
-                            "--logits"], capture_output=True, text=True)
-        with torch.no_grad():
-            want = model(torch.from_numpy(x)).double().numpy()
-        got = np.load(out) if p.returncode == 0 else np.zeros(0)
-        err = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
-        bound = 1e-4 * max(1.0, float(np.abs(want).max()))
-        expect(err <= bound, "LeakyReLU(0.01) network %dx%d: unetgen vs the module max|diff| %.3g (bound %.3g)"
-               % (h, w, err, bound))
+    cases = [("leaky", {"act": "leaky"}, {"act": "leaky_relu"}, [(40, 48), (37, 45)]),
+             ("strided", {"down": "strided"}, {"down": "conv"}, [(40, 48), (36, 44)])]
+    for name, switches, settings, sizes in cases:
+        spec = spec_file(work, settings)
+        weights = os.path.join(work, name + ".safetensors")
+        expr = model_expr(switches)
+        rc, log = exporter("--spec", spec, "--module", VARIANTS, "--model", expr, "--random-weights", "5",
+                           "--out", weights, "--unetgen", unetgen)
+        expect(rc == 0, "%s exports against %s" % (expr, settings))
+        lib = os.path.join(work, name + "_lib")
+        p = subprocess.run([unetgen, "build", spec, "-o", lib], capture_output=True, text=True)
+        expect(p.returncode == 0, "the %s spec builds" % name)
+        model = variant_models.TinyUNet(**switches)
+        randomize_(model, 5)
+        model.eval()
+        for h, w in sizes:
+            x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(h * w)).numpy()
+            np.save(os.path.join(work, "in.npy"), x)
+            out = os.path.join(work, "out.npy")
+            p = subprocess.run([unetgen, "run", lib, "-w", weights, "-i", os.path.join(work, "in.npy"), "-o", out,
+                                "--logits"], capture_output=True, text=True)
+            with torch.no_grad():
+                want = model(torch.from_numpy(x)).double().numpy()
+            got = np.load(out) if p.returncode == 0 else np.zeros(0)
+            err = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+            bound = 1e-4 * max(1.0, float(np.abs(want).max()))
+            expect(err <= bound, "%s %dx%d: unetgen vs the module max|diff| %.3g (bound %.3g)" % (expr, h, w, err, bound))
+        # Tiles: a budget half the whole image's need gives several, with the same values.
+        h, w = 256, 320
+        x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(7)).numpy()
+        np.save(os.path.join(work, "big.npy"), x)
+        report = json.loads(subprocess.run([unetgen, "check", spec, "--size", "3x%dx%d" % (h, w), "--json"],
+                                           capture_output=True, text=True, check=True).stdout)
+        budget = str(int(report["tiling"]["whole_image_bytes"]) // 2)
+        runs = []
+        for extra in ([], ["--memory", budget]):
+            out = os.path.join(work, "big_out%d.npy" % len(runs))
+            p = subprocess.run([unetgen, "run", lib, "-w", weights, "-i", os.path.join(work, "big.npy"), "-o", out,
+                                "--logits"] + extra, capture_output=True, text=True)
+            runs.append((np.load(out) if p.returncode == 0 else None, p.stdout + p.stderr))
+        tiled = "tiles:" in runs[1][1]
+        same = runs[0][0] is not None and runs[1][0] is not None and np.array_equal(runs[0][0], runs[1][0])
+        expect(tiled and same, "%s %dx%d in tiles (budget %s bytes) equals the whole image bit for bit%s"
+               % (expr, h, w, budget, "" if tiled else ": " + runs[1][1].strip()[-200:]))
 
 
 def main():
@@ -246,7 +272,7 @@ def main():
     test_checkpoints(args.workdir, args.unetgen)
     test_from_spec(args.workdir, args.unetgen)
     test_trained_coins(args.workdir, args.unetgen)
-    test_leaky_relu_parity(args.workdir, args.unetgen)
+    test_variant_parity(args.workdir, args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")
     return 1 if failures else 0
 

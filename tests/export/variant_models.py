@@ -19,9 +19,9 @@ WIDTHS = [4, 8, 16]
 
 
 def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none",
-              act="relu"):
+              act="relu", down="maxpool"):
     """The .unet text of the network TinyUNet() computes (its defaults), with the given settings
-    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01))."""
+    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01); down="conv": TinyUNet(down="strided"))."""
     return "\n".join([
         "network name = tiny",
         "input   channels = 3",
@@ -30,7 +30,7 @@ def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="b
         "decoder channels = [8, 4], mid = half_in",
         "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s, order = %s%s"
         % (norm, order, ", act = leaky_relu, slope = 0.01" if act == "leaky_relu" else ""),
-        "down    mode = maxpool",
+        "down    mode = %s" % down,
         "up      mode = %s%s" % (up, ", align_corners = true" if up == "bilinear" else ""),
         "skip    order = %s, match = pad" % skip, ""])
 

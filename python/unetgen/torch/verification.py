@@ -109,8 +109,8 @@ def _hint(ir, u, s, after_op=None):
             return "if the BatchNorm comes before the ReLU, set `block order = conv_norm_relu` (%s)" % ir.where("block")
         return "the spec puts a ReLU after every conv unit (%s)" % ir.where("block")
     if kind_s == "max_pool2d" and kind_u is None:
-        return ("the spec max-pools 2x2 between levels (%s); the module does not (a strided conv? the language has "
-                "no strided-conv downsampling)" % ir.where("down"))
+        return ("the spec max-pools 2x2 between levels (%s); the module does not (if its levels' first convs have "
+                "stride 2, set `down mode = conv`)" % ir.where("down"))
     if kind_u in ("max_pool2d", "avg_pool2d"):
         return "the language downsamples with `down mode = maxpool` (2x2, stride 2) only (%s)" % ir.where("down")
     if kind_u in ARITHMETIC:
@@ -146,7 +146,8 @@ def _attr_difference(u, s, ir):
     for key in sorted(set(u.attrs) | set(s.attrs)):
         if u.attrs.get(key) != s.attrs.get(key):
             out.append("%s %s where the spec has %s" % (key, u.attrs.get(key), s.attrs.get(key)))
-    notes = {"stride": "the language's convs have stride 1 (it downsamples with `down mode = maxpool`)",
+    notes = {"stride": "stride 2 in each level's first conv is `down mode = conv`; every other conv has stride 1 (%s)"
+                       % ir.where("down"),
              "dilation": "the language has no dilated convs", "groups": "the language has no grouped convs",
              "padding": "`block padding = same` pads kernel/2 each side, `valid` pads 0 (%s)" % ir.where("block"),
              "eps": "set `block eps` (%s)" % ir.where("block")}
@@ -166,8 +167,9 @@ def unsupported(t, ir):
     for op in t.ops:
         k, a = op.kind, op.attrs
         if k == "conv2d":
-            if a.get("stride") != 1:
-                add(op, "a strided conv (the language's convs have stride 1; it downsamples with `down mode = maxpool`)")
+            if a.get("stride") not in (1, 2):
+                add(op, "a conv with stride %s (the language's convs have stride 1, or 2 as the first conv of a level "
+                        "with `down mode = conv`)" % (a.get("stride"),))
             if a.get("dilation") != 1:
                 add(op, "a dilated conv (the language has none)")
             if a.get("groups") != 1:
