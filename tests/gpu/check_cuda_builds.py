@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
@@ -50,13 +51,13 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--target", default="host-cuda-cuda_capability_80")
     args = ap.parse_args()
-    specs_dir = os.path.join(ROOT, "examples", "specs")
+    # The example specs, and tests/gpu/specs for the ops beyond them.
+    specs = [os.path.join(d, f) for d in (os.path.join(ROOT, "examples", "specs"), os.path.join(HERE, "specs"))
+             for f in sorted(os.listdir(d)) if f.endswith(".unet")]
     failures = 0
-    for spec in sorted(os.listdir(specs_dir)):
-        if not spec.endswith(".unet"):
-            continue
-        name = spec[:-5]
-        problems, took = check(args.unetgen, os.path.join(specs_dir, spec), os.path.join(args.workdir, name), args.target)
+    for path in specs:
+        name = os.path.basename(path)[:-5]
+        problems, took = check(args.unetgen, path, os.path.join(args.workdir, name), args.target)
         print(f"{'ok  ' if not problems else 'FAIL'} {name} for {args.target} ({took:.1f} s)")
         for p in problems:
             print("     " + p)
