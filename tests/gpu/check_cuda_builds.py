@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every example spec builds for a CUDA target, and the GPU code made it into the library.
 
-For each examples/specs/*.unet: `unetgen build SPEC --target TARGET`, then checks that the static
+For each examples/specs/*.unet and tests/gpu/specs/*.unet (the ops beyond the seeds): `unetgen build
+SPEC --target TARGET`, then checks that the static
 library holds PTX for the target's compute capability and one CUDA kernel per conv layer of the
 manifest's packing list (Halide names them _kernel_<layer>_s0_...), and that NAME.so exists.
 No GPU is needed: Halide emits PTX at build time. Exit code 0 when every spec passes.
