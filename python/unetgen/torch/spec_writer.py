@@ -4,8 +4,9 @@
 
 The module runs once (traced, unetgen.torch.tracing) on an input it accepts, odd-sized where it can so
 that crops and pads show. From the trace: the first conv gives the input channels, kernel, padding
-and bias; the BatchNorms the norm, its order and eps; max-pools split the encoder into levels and
-each upsampling op (transposed conv or interpolate) starts a decoder level, whose concat gives the
+and bias; the BatchNorms the norm, its order and eps; max-pools (or stride-2 convs: `down mode =
+conv`) split the encoder into levels and each upsampling op (transposed conv or interpolate) starts
+a decoder level, whose concat gives the
 skip order and whose crop or pad the skip match; widths come from each block's convs, extra
 full-resolution convs before the first level or after the last are `pre` / `post` units; the last
 conv is the head and what follows it the output activation. The spec is then checked the way every
@@ -104,13 +105,20 @@ def describe(t, in_channels):
     body = convs[:-1]
     ups = [op for op in t.ops if op.kind == "interpolate" or (op.kind == "conv_transpose2d" and op in t.mapped)]
     pools = [op for op in t.ops if op.kind == "max_pool2d"]
-    if not pools or not ups:
-        raise SpecWriteError("cannot describe the module as a U-Net: it runs %d max-pools and %d upsamplings"
-                             % (len(pools), len(ups)))
-    # encoder levels: split by pools; the bottleneck runs until the first upsampling op
+    first_up = ups[0].index if ups else -1
+    # Stride-2 convs before the first upsampling downsample instead of pools: `down mode = conv`.
+    strided = [op for op in body if op.attrs.get("stride") == 2 and op.index < first_up]
+    if (not pools and not strided) or not ups:
+        raise SpecWriteError("cannot describe the module as a U-Net: it runs %d max-pools, %d stride-2 convs and %d "
+                             "upsamplings" % (len(pools), len(strided), len(ups)))
+    if pools and strided:
+        raise SpecWriteError("cannot describe the module's downsampling: it max-pools %s and strides convs %s; the "
+                             "language does one or the other (`down mode = maxpool | conv`)"
+                             % (pools[0].where(), strided[0].where()))
+    # encoder levels: split by pools (or before each stride-2 conv); the bottleneck runs until the
+    # first upsampling op
     levels, current = [], []
     events = sorted(pools + body + ups, key=lambda op: op.index)
-    first_up = ups[0].index
     for op in events:
         if op.index > first_up:
             break
@@ -118,6 +126,9 @@ def describe(t, in_channels):
             levels.append(current)
             current = []
         elif op.kind == "conv2d":
+            if op in strided:
+                levels.append(current)
+                current = []
             current.append(op)
     levels.append(current)
     # decoder levels: each upsampling op starts one
@@ -184,7 +195,7 @@ def describe(t, in_channels):
     mid_dec = _mid(dec_blocks, [b[0].weight_module.in_channels for b in dec_blocks], "decoder")
     if mid_dec and mid_dec != "out":
         s["decoder"].append(("mid", mid_dec))
-    s["down"] = [("mode", "maxpool")]
+    s["down"] = [("mode", "conv" if strided else "maxpool")]
     # upsampling
     kinds = _one([d["up"].kind for d in dec], "upsampling ops")
     if kinds == "interpolate":
