@@ -200,6 +200,18 @@ def pooled_unit(i, o):
     return nn.Sequential(nn.MaxPool2d(2), *conv_unit(i, o))
 
 
+def unet003_levels(m, x):
+    """The levels both UNet003 nets share: enc1, enc2, enc3, bneck, then per level the upsampled
+    tensor first in the concat with its skip, and the decoder unit (dec3, dec2, dec1)."""
+    e1 = m.enc1(x)
+    e2 = m.enc2(e1)
+    e3 = m.enc3(e2)
+    d = m.bneck(e3)
+    for upconv, dec, skip in ((m.upconv3, m.dec3, e3), (m.upconv2, m.dec2, e2), (m.upconv1, m.dec1, e1)):
+        d = dec(torch.cat([upconv(d), skip], 1))
+    return d
+
+
 class UNet003Small(nn.Module):
     """One conv unit per level (4, 8, 32, 64); ConvTranspose k3 s2 p1 op1; the upsampled tensor
     first in the concat; decoder units 32, 8, 16; a 1x1 conv to 32 classes."""
@@ -216,14 +228,7 @@ class UNet003Small(nn.Module):
         self.conv = nn.Conv2d(16, n_classes, kernel_size=1)
 
     def forward(self, x):
-        e1 = self.enc1(x)
-        e2 = self.enc2(e1)
-        e3 = self.enc3(e2)
-        d = self.bneck(e3)
-        for upconv, dec, skip in ((self.upconv3, self.dec3, e3), (self.upconv2, self.dec2, e2),
-                                  (self.upconv1, self.dec1, e1)):
-            d = dec(torch.cat([upconv(d), skip], 1))
-        return self.conv(d)
+        return self.conv(unet003_levels(self, x))
 
 
 class UNet003Large(nn.Module):
@@ -251,14 +256,7 @@ class UNet003Large(nn.Module):
     def forward(self, x):
         for prep in (self.prep0, self.prep1, self.prep2):
             x = prep(x)
-        e1 = self.enc1(x)
-        e2 = self.enc2(e1)
-        e3 = self.enc3(e2)
-        d = self.bneck(e3)
-        for upconv, dec, skip in ((self.upconv3, self.dec3, e3), (self.upconv2, self.dec2, e2),
-                                  (self.upconv1, self.dec1, e1)):
-            d = dec(torch.cat([upconv(d), skip], 1))
-        d = self.dec0(d)
+        d = self.dec0(unet003_levels(self, x))
         for post in (self.conv_p1, self.conv_p2, self.conv_p3):
             d = post(d)
         return self.conv(d)

@@ -27,9 +27,6 @@ import variant_models  # noqa: E402
 from unetgen import spec as spec_mod  # noqa: E402
 from unetgen.torch import spec_from_module  # noqa: E402
 
-SEEDS = {"crop_sigmoid": "UNet000(3)", "milesial_transposed": "UNet001(3, 1, bilinear=False)",
-         "milesial_bilinear": "UNet001(3, 1, bilinear=True)", "plain": "UNet002(1, 2)",
-         "small": "UNet003Small(3, 32)", "large": "UNet003Large(3, 256)", "ronneberger2015": "UNet004(1, 2)"}
 failures = []
 
 
@@ -48,7 +45,7 @@ def test_seeds(unetgen):
     namespace = {}
     with open(REFERENCE) as f:
         exec(compile(f.read(), REFERENCE, "exec"), namespace)
-    for name, expr in SEEDS.items():
+    for name, expr in namespace["SPEC_MODELS"].items():
         t0 = time.time()
         model = eval(expr, namespace)
         text, ir, report = spec_from_module(model, name=name, unetgen=unetgen)

@@ -28,16 +28,6 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 # tests/reference when those are beside the checkout).
 REFERENCE = os.path.join(ROOT, "examples", "pytorch", "example_networks.py")
 
-# spec name -> (reference expression, output activation applied by the reference's forward)
-MODELS = {
-    "crop_sigmoid": "UNet000(3)",
-    "milesial_transposed": "UNet001(3, 1, bilinear=False)",
-    "milesial_bilinear": "UNet001(3, 1, bilinear=True)",
-    "plain": "UNet002(1, 2)",
-    "small": "UNet003Small(3, 32)",
-    "large": "UNet003Large(3, 256)",
-    "ronneberger2015": "UNet004(1, 2)",
-}
 TOLERANCE = 1e-4
 
 
@@ -47,6 +37,10 @@ def load_reference():
         code = compile(f.read(), REFERENCE, "exec")
     exec(code, namespace)
     return namespace
+
+
+REF = load_reference()
+MODELS = REF["SPEC_MODELS"]  # spec name -> the reference's constructor expression
 
 
 def randomise(model, seed):
@@ -112,8 +106,7 @@ def main():
     _, t_build = run([args.unetgen, "build", spec, "-o", libdir, "--target", args.target])
     print(f"built {args.spec} for {args.target} in {t_build:.1f} s")
 
-    ref = load_reference()
-    model = randomise(eval(MODELS[args.spec], ref), args.seed)
+    model = randomise(eval(MODELS[args.spec], REF), args.seed)
     ckpt = os.path.join(work, "random.pt")
     torch.save(model.state_dict(), ckpt)
     weights = os.path.join(work, "weights.safetensors")
