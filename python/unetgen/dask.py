@@ -70,8 +70,6 @@ def _format(dtype):
 def _region_reader(block, origin, model, dtype):
     """READ(x, y, w, h) for segment_window from a numpy block whose (0, 0) is image pixel ORIGIN."""
     oy, ox = origin
-    mean = model.mean.astype(np.float32)
-    std = model.std.astype(np.float32)
 
     def read(x, y, w, h):
         if x < ox or y < oy or x + w > ox + block.shape[1] or y + h > oy + block.shape[0]:
@@ -82,7 +80,7 @@ def _region_reader(block, origin, model, dtype):
         if dtype == np.uint8:
             return part
         if dtype == np.uint16:
-            part = (part.astype(np.float32) / np.float32(65535.0) - mean) / std
+            part = model.normalise_u16(part)
         return np.ascontiguousarray(np.asarray(part, np.float32).transpose(2, 0, 1))
 
     return read

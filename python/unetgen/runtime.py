@@ -149,8 +149,7 @@ class Model:
             batched = x.ndim == 4
             x4 = x if batched else x[None]
             if x.dtype == np.uint16:
-                f = (x4.astype(np.float32) / np.float32(65535.0) - self.mean.astype(np.float32)) / \
-                    self.std.astype(np.float32)
+                f = self.normalise_u16(x4)
                 return _native.INPUT_F32_NCHW, np.ascontiguousarray(f.transpose(0, 3, 1, 2)), batched
             return _native.INPUT_U8_NHWC, np.ascontiguousarray(x4), batched
         if x.dtype.kind == "f":
@@ -164,6 +163,11 @@ class Model:
             return _native.INPUT_F32_NCHW, np.ascontiguousarray(x4, dtype=np.float32), batched
         raise TypeError("cannot segment a %s array with %s: give uint8 / uint16 images (H x W x C) or float32 "
                         "normalised arrays (C x H x W)" % (x.dtype, self.name))
+
+    def normalise_u16(self, pixels):
+        """16-bit pixels [..., C] as the network input, float32 (x / 65535 - mean) / std, channels last."""
+        return (pixels.astype(np.float32) / np.float32(65535.0) - self.mean.astype(np.float32)) / \
+            self.std.astype(np.float32)
 
     def _args(self, x, output, border, memory):
         if output not in _OUTPUTS:
@@ -203,7 +207,6 @@ class Model:
             out = np.empty((a.n, self.classes, p.out_h, p.out_w), np.float32)
         a.output = out.ctypes.data
         a.output_capacity = out.size
-        a.input = arr.ctypes.data  # `arr` stays referenced for the whole call
         _check(_native.lib().unetgen_segment(self._handle(), ctypes.byref(a)))
         return out if batched else out[0]
 
