@@ -3,28 +3,18 @@
 // "cannot read" error: no crash, no undefined behaviour, no allocation its bytes cannot justify
 // (the -malloc_limit_mb of the CTest run catches a header that makes the reader allocate big).
 #include "cli/image_io.h"
+#include "tests/fuzz/image_cases.h"
 #include "tests/fuzz/memory_file.h"
 
 #include <cstdint>
-#include <utility>
 #include <cstdlib>
 #include <stdexcept>
 
 using namespace unetgen::cli;
 
-namespace {
-
-const std::pair<int, ChannelConversion> kCases[] = {{1, ChannelConversion::none},
-                                                   {1, ChannelConversion::to_gray},
-                                                   {3, ChannelConversion::none},
-                                                   {3, ChannelConversion::to_rgb}};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     MemoryFile file(data, size);
-    // Each network kind, with and without the conversion it can ask for.
-    for (auto [channels, conversion] : kCases) {
+    for (auto [channels, conversion] : kImageCases) {
         try {
             const Image img = read_png(file.path(), channels, conversion);
             const size_t n = size_t(img.w) * size_t(img.h) * size_t(channels);

@@ -3,29 +3,19 @@
 // would (the whole image when small, else its corners and a middle block). Errors must be the
 // reader's "cannot read" exceptions: no crash, no undefined behaviour, no huge allocation.
 #include "cli/tiff_io.h"
+#include "tests/fuzz/image_cases.h"
 #include "tests/fuzz/memory_file.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <stdexcept>
 #include <vector>
 
 using namespace unetgen::cli;
 
-namespace {
-
-const std::pair<int, ChannelConversion> kCases[] = {{1, ChannelConversion::none},
-                                                   {1, ChannelConversion::to_gray},
-                                                   {3, ChannelConversion::none},
-                                                   {3, ChannelConversion::to_rgb}};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     MemoryFile file(data, size);
-    // Each network kind, with and without the conversion it can ask for.
-    for (auto [channels, conversion] : kCases) {
+    for (auto [channels, conversion] : kImageCases) {
         try {
             TiffReader tiff(file.path(), channels, conversion, size_t(8) << 20);
             (void)tiff.describe();

@@ -12,7 +12,6 @@ usage: test_dask_cluster.py --unetgen BUILD/cli/unetgen --workdir DIR   (PYTHONP
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 import dask.array as da
@@ -21,30 +20,7 @@ from distributed import Client, LocalCluster
 
 import unetgen
 import unetgen.dask
-from unetgen.spec import load as load_spec
-from unetgen.torch import export, from_spec, randomize_
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPECS = os.path.join(os.path.dirname(HERE), "runtime", "specs")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def build(unetgen_exe, workdir, name, seed):
-    spec = os.path.join(SPECS, name + ".unet")
-    lib = os.path.join(workdir, name)
-    subprocess.run([unetgen_exe, "build", spec, "-o", lib], check=True, capture_output=True)
-    ir = load_spec(spec, unetgen_exe)
-    module = from_spec(ir)
-    randomize_(module, seed)
-    weights = os.path.join(workdir, name + ".safetensors")
-    export(ir, module.eval(), weights)
-    return lib, weights
+from python_test_support import build_random, check, finish
 
 
 def main():
@@ -54,8 +30,8 @@ def main():
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
-    rgb_lib, rgb_w = build(args.unetgen, args.workdir, "tiny_bilinear", 31)
-    gray_lib, gray_w = build(args.unetgen, args.workdir, "tiny_valid", 32)
+    rgb_lib, rgb_w, _ = build_random(args.unetgen, args.workdir, "tiny_bilinear", 31)
+    gray_lib, gray_w, _ = build_random(args.unetgen, args.workdir, "tiny_valid", 32)
     rng = np.random.default_rng(5)
     rgb = rng.integers(0, 256, size=(300, 350, 3), dtype=np.uint8)
     gray = rng.integers(0, 256, size=(233, 251), dtype=np.uint8)
@@ -84,11 +60,7 @@ def main():
             check(False, "a valid network without the mirror border is refused")
         except ValueError as e:
             check("border='mirror'" in str(e), f"without border='mirror' a shrinking network is refused: {e}"[:150])
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all dask checks passed")
-    return 0
+    return finish("dask")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ usage: test_segment_numpy.py --unetgen BUILD/cli/unetgen --workdir DIR   (PYTHON
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -23,18 +22,7 @@ import numpy as np
 import torch
 
 import unetgen
-from unetgen.spec import load as load_spec
-from unetgen.torch import export, from_spec, randomize_
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPECS = os.path.join(os.path.dirname(HERE), "runtime", "specs")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from python_test_support import build_random, check, finish
 
 
 def close(got, want, what):
@@ -45,16 +33,7 @@ def close(got, want, what):
 
 class Net:
     def __init__(self, unetgen_exe, workdir, name, seed):
-        spec = os.path.join(SPECS, name + ".unet")
-        self.lib = os.path.join(workdir, name)
-        subprocess.run([unetgen_exe, "build", spec, "-o", self.lib], check=True, capture_output=True)
-        ir = load_spec(spec, unetgen_exe)
-        torch.manual_seed(seed)
-        self.module = from_spec(ir)
-        randomize_(self.module, seed)
-        self.module.eval()
-        self.weights = os.path.join(workdir, name + ".safetensors")
-        export(ir, self.module, self.weights)
+        self.lib, self.weights, self.module = build_random(unetgen_exe, workdir, name, seed)
         self.model = unetgen.load(self.lib, self.weights)
 
     def torch(self, x_nchw):
@@ -240,11 +219,7 @@ def main():
     test_threads(rgb, img)
     test_windows(rgb, img)
     test_errors(rgb, args.workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all Python runtime checks passed")
-    return 0
+    return finish("Python runtime")
 
 
 if __name__ == "__main__":
