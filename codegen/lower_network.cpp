@@ -61,17 +61,34 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.name = name;
             op.kernel = l.kernel;
             op.pad = l.pad;
-            op.relu = l.op == LayerOp::Conv && l.relu;
+            const bool sample_norm = l.op == LayerOp::Conv && norm_uses_sample_statistics(l.norm);
+            // Before a conv_norm_relu instance / group norm the conv is bare: the norm applies the activation.
+            op.relu = l.op == LayerOp::Conv && l.relu && !(sample_norm && l.norm_order == NormOrder::ConvNormRelu);
             op.relu_slope = float(l.relu_slope);
             op.stride = std::max(1, l.stride);
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
-            op.stage_input = !layer_op_info(net.layers[l.inputs.at(0)].op).materialised;
+            // Stage what is not materialised as it is read: inlined ops, and a norm after a conv (so it
+            // is computed once per staged pixel, not once per tap).
+            const Layer &producer = net.layers[size_t(l.inputs.at(0))];
+            op.stage_input = !layer_op_info(producer.op).materialised ||
+                             (producer.op == LayerOp::Conv && norm_uses_sample_statistics(producer.norm));
             const LayerPacking &packing = packing_of(plan, int(li), l);
             const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_pairs);
             const int m = std::max(packing.in_channels, packing.out_channels) <= options.winograd4_max_channels ? 4 : 2;
             ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights, m)
                                     : lower_conv(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
+            if (sample_norm) {
+                SampleNormOp norm;
+                norm.name = name + "_norm";
+                norm.groups = l.norm_groups;
+                norm.eps = l.bn_eps;
+                norm.affine = l.norm_affine;
+                norm.relu = l.relu && l.norm_order == NormOrder::ConvNormRelu;
+                norm.relu_slope = float(l.relu_slope);
+                ln.convs[li].norm = lower_sample_norm(out, norm, packing, ln.weights);
+                out.f = ln.convs[li].norm.result;
+            }
             break;
         }
         case LayerOp::ConvTranspose: {

@@ -40,6 +40,16 @@ struct WinogradStages {
     int m = 2;               // outputs per tile side: F(m x m, 3 x 3), t in [0, (m + 2)^2)
 };
 
+// The Funcs of an instance / group norm (lower_sample_norm), for the schedules.
+struct SampleNormStages {
+    Halide::Func cols;    // (x, c, n) -> (sum, sum of squares) over y, float64: pure zero then one update
+    Halide::Func sums;    // (g, n) -> the group's (sum, sum of squares): pure zero then one update
+    Halide::Func stats;   // (g, n) -> (mean, 1 / sqrt(var + eps)), float32
+    Halide::Func result;  // the normalised (and activated) conv output: elementwise, what consumers read
+    Halide::RDom ry, rg;  // cols' y; sums' (x, channel within the group)
+    bool defined() const { return result.defined(); }
+};
+
 // The Funcs one conv-like layer (conv, head, transposed conv) is made of, for the schedules.
 struct ConvStages {
     Halide::Func staged;   // zero-exterior copy of the input (pad, fused pool/upsample/concat);
@@ -50,6 +60,7 @@ struct ConvStages {
     int out_channels = 0, in_channels = 0, kernel = 0;
     int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
     WinogradStages winograd;  // enabled: result is Winograd's output transform, accum undefined
+    SampleNormStages norm;    // defined: an instance / group norm follows; consumers read norm.result
     // Set by the schedule: the granularity (x, y) its loops round the computed span of result
     // and of staged up to (RoundUp tails), for the tile planner's memory model.
     int round[2] = {1, 1}, staged_round[2] = {1, 1};
@@ -74,6 +85,16 @@ struct ConvOp {
     float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
     bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
+};
+
+// Parameters of an instance / group norm following a conv.
+struct SampleNormOp {
+    std::string name;        // Func name prefix
+    int groups = 1;          // channels / groups channels per group; instance: groups = channels
+    double eps = 1e-5;
+    bool affine = false;     // gamma / beta at the packing's scale_offset / shift_offset
+    bool relu = false;       // the unit's activation comes after the norm (conv_norm_relu)
+    float relu_slope = 0;
 };
 
 // Parameters of a transposed conv (PyTorch ConvTranspose2d semantics).
@@ -108,6 +129,11 @@ bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max
 // extent as there.
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                                const Halide::ImageParam &weights, int m = 2);
+
+// InstanceNorm2d (groups = channels) or GroupNorm over `in`, statistics of each sample over in's
+// whole extent [0, width) x [0, height), then gamma / beta (affine) and the activation; extent as in.
+SampleNormStages lower_sample_norm(const Tensor &in, const SampleNormOp &op, const LayerPacking &packing,
+                                   const Halide::ImageParam &weights);
 
 // Transposed conv: out = (in - 1) * stride - 2 * pad + kernel + output_padding; packing kind
 // conv_transpose (PyTorch weight [i, o, k, k]).

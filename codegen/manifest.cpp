@@ -130,6 +130,7 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         e["bn"] = null_or(p.bn);
         e["bn_eps"] = p.bn_eps;
         e["bn_position"] = p.bn_after_relu ? kBnAfterRelu : kBnBeforeRelu;
+        if (p.sample_norm != NormKind::None) e["norm"] = p.sample_norm == NormKind::Group ? kNormGroup : kNormInstance;
         e["out_channels"] = p.out_channels;
         e["in_channels"] = p.in_channels;
         e["kernel"] = p.kernel;
@@ -150,6 +151,9 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
     m["packing"] = packing;
     m["flops"] = flops;
     m["geometry"] = geometry_json(geometry);
+    bool sample_statistics = false;
+    for (const Layer &l : net.layers) sample_statistics = sample_statistics || norm_uses_sample_statistics(l.norm);
+    m["sample_statistics"] = sample_statistics;
     return m.dump(2) + "\n";
 }
 

@@ -40,7 +40,8 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
         p.transpose = l.op == LayerOp::ConvTranspose;
         p.weight = l.conv_module + ".weight";
         p.bias = l.bias ? l.conv_module + ".bias" : "";
-        p.bn = l.norm == NormKind::BatchNorm ? l.bn_module : "";
+        p.bn = l.norm == NormKind::BatchNorm || l.norm_affine ? l.bn_module : "";
+        p.sample_norm = norm_uses_sample_statistics(l.norm) ? l.norm : NormKind::None;
         p.bn_eps = l.bn_eps;
         p.bn_after_relu = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
         p.out_channels = l.out_channels;
@@ -58,7 +59,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
         at += numel;
         p.bias_offset = at = align_up(at, policy.align_floats);
         at += p.out_channels;
-        if (p.bn_after_relu) {
+        if (p.bn_after_relu || p.sample_norm != NormKind::None) {
             p.scale_offset = at = align_up(at, policy.align_floats);
             at += p.out_channels;
             p.shift_offset = at = align_up(at, policy.align_floats);

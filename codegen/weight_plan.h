@@ -23,6 +23,9 @@ struct LayerPacking {
     std::string weight, bias, bn;    // tensor names; bias / bn empty when absent
     double bn_eps = 1e-5;
     bool bn_after_relu = false;
+    // Instance / group norm: its gamma / beta (bn = the norm module when affine, else empty) are
+    // packed unfolded at scale_offset / shift_offset (1 and 0 without affine).
+    NormKind sample_norm = NormKind::None;
     int out_channels = 0, in_channels = 0, kernel = 0;
     std::string layout = "oihw";     // packed order, outermost first, letters o, i, h, w
     int o_block = 0;                 // >0: o split as [o / o_block] outermost, [o % o_block] innermost

@@ -17,6 +17,11 @@ inline constexpr const char *kPackingKindConv = "conv";
 inline constexpr const char *kPackingKindConvTranspose = "conv_transpose";  // PyTorch weight [i, o, k, k]
 inline constexpr const char *kBnBeforeRelu = "before_relu";
 inline constexpr const char *kBnAfterRelu = "after_relu";
+// A packing entry's optional "norm": a norm with the sample's own statistics, computed by the
+// pipeline; its gamma / beta ("bn" names the module, null without affine) are packed unfolded at
+// scale_offset / shift_offset, 1 and 0 without affine. Absent: "bn" is a BatchNorm (folded).
+inline constexpr const char *kNormInstance = "instance";
+inline constexpr const char *kNormGroup = "group";
 
 // "" when `layout` names each of o, i, h, w exactly once, else the rule it breaks.
 inline std::string packed_layout_problem(const std::string &layout) {

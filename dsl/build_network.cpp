@@ -133,7 +133,12 @@ private:
         l.norm_order = b.order;
         l.bn_eps = b.eps;
         l.conv_module = conv_module;
-        if (b.norm == NormKind::BatchNorm) l.bn_module = bn_module;
+        // BatchNorm modules keep their seed names ("enc0.bn0"); per-sample norms are "enc0.norm0".
+        const std::string norm_module = norm_uses_sample_statistics(b.norm) ? renamed_norm(bn_module) : bn_module;
+        if (b.norm != NormKind::None) l.bn_module = norm_module;
+        l.norm_affine = norm_uses_sample_statistics(b.norm) && b.affine;
+        l.norm_groups = b.norm == NormKind::Group ? b.groups : b.norm == NormKind::Instance ? out_channels : 0;
+        const bool norm_weights = l.norm_affine;
         l.level = level;
         l.pos = pos;
         const int64_t o = out_channels, i = l.in_channels, k = b.kernel;
@@ -146,7 +151,20 @@ private:
             add_weight(bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
             add_weight(bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
         }
+        if (norm_weights) {
+            const ModuleKind kind = b.norm == NormKind::Group ? ModuleKind::GroupNorm : ModuleKind::InstanceNorm2d;
+            add_weight(norm_module, "weight", {o}, WeightRole::NormWeight, kind, idx);
+            add_weight(norm_module, "bias", {o}, WeightRole::NormBias, kind, idx);
+        }
         return idx;
+    }
+
+    // "enc0.bn1" -> "enc0.norm1": the module name of an instance / group norm in the same place.
+    static std::string renamed_norm(const std::string &bn_module) {
+        const size_t dot = bn_module.rfind('.');
+        const size_t at = dot == std::string::npos ? 0 : dot + 1;
+        if (bn_module.compare(at, 2, "bn") != 0) return bn_module;
+        return bn_module.substr(0, at) + "norm" + bn_module.substr(at + 2);
     }
 
     // An encoder or decoder block of `convs` conv units named prefix.conv{j} / prefix.bn{j}.

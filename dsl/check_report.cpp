@@ -64,8 +64,13 @@ std::string layer_op_label(const Layer &l) {
         std::string s = fmt::format("Conv{}x{}{}{}", l.kernel, l.kernel, l.stride > 1 ? fmt::format(" s{}", l.stride) : "",
                                     l.pad == 0 && l.kernel > 1 ? " valid" : "");
         const std::string act = l.relu_slope != 0 ? fmt::format("LeakyReLU({:g})", l.relu_slope) : "ReLU";
-        if (l.norm == NormKind::BatchNorm)
-            s += l.norm_order == NormOrder::ConvNormRelu ? "+BN+" + act : "+" + act + "+BN";
+        if (l.norm != NormKind::None) {
+            const std::string norm = l.norm == NormKind::BatchNorm ? "BN"
+                                     : l.norm == NormKind::Instance ? (l.norm_affine ? "IN(affine)" : "IN")
+                                                                    : fmt::format("GN({}){}", l.norm_groups,
+                                                                                  l.norm_affine ? "" : "(no affine)");
+            s += l.norm_order == NormOrder::ConvNormRelu ? "+" + norm + "+" + act : "+" + act + "+" + norm;
+        }
         else if (l.relu)
             s += "+" + act;
         return s;
@@ -96,6 +101,8 @@ const char *module_kind_name(ModuleKind kind) {
     case ModuleKind::Conv2d: return "Conv2d";
     case ModuleKind::ConvTranspose2d: return "ConvTranspose2d";
     case ModuleKind::BatchNorm2d: return "BatchNorm2d";
+    case ModuleKind::InstanceNorm2d: return "InstanceNorm2d";
+    case ModuleKind::GroupNorm: return "GroupNorm";
     }
     return "?";
 }
@@ -223,6 +230,8 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["eps"] = l.bn_eps;
         j["conv_module"] = l.conv_module;
         j["bn_module"] = l.bn_module;
+        j["norm_affine"] = l.norm_affine;
+        j["norm_groups"] = l.norm_groups;
         if (l.op == LayerOp::Head) j["activation"] = activation_name(l.activation);
         break;
     case LayerOp::ConvTranspose:

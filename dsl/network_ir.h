@@ -15,9 +15,9 @@
 
 namespace unetgen {
 
-enum class WeightRole { ConvWeight, ConvBias, BnWeight, BnBias, BnMean, BnVar };
+enum class WeightRole { ConvWeight, ConvBias, BnWeight, BnBias, BnMean, BnVar, NormWeight, NormBias };
 // The PyTorch module class a weight belongs to (what the exporter matches on).
-enum class ModuleKind { Conv2d, ConvTranspose2d, BatchNorm2d };
+enum class ModuleKind { Conv2d, ConvTranspose2d, BatchNorm2d, InstanceNorm2d, GroupNorm };
 
 struct WeightTensor {
     std::string name;               // e.g. "enc1.conv0.weight", "enc1.bn0.running_var"
@@ -59,8 +59,11 @@ struct Layer {
     NormKind norm = NormKind::None;
     NormOrder norm_order = NormOrder::ConvNormRelu;
     double bn_eps = 1e-5;
-    std::string conv_module;        // weight module names, e.g. "enc0.conv0" / "enc0.bn0"
-    std::string bn_module;
+    std::string conv_module;        // weight module names, e.g. "enc0.conv0" / "enc0.bn0" ("enc0.norm0"
+    std::string bn_module;          //   for instance / group norms)
+    // Instance / group norm (Conv): statistics of each sample over H x W (and the channels of a group)
+    bool norm_affine = false;       // a learnt per-channel weight and bias after normalising
+    int norm_groups = 0;            // channel groups (instance: out_channels)
 
     // Upsample
     UpMode up_mode = UpMode::Bilinear;

@@ -16,7 +16,10 @@ struct SourcePos {
 };
 
 enum class Padding { Same, Valid };
-enum class NormKind { None, BatchNorm };
+// BatchNorm uses running statistics (folded into the conv at load); Instance and Group normalise with
+// the statistics of each sample (nn.InstanceNorm2d, track_running_stats=False; nn.GroupNorm) over the
+// whole image, so their output at a pixel depends on every pixel (no exact tiles).
+enum class NormKind { None, BatchNorm, Instance, Group };
 // Where the norm sits in a conv unit: conv -> bn -> relu (usual) or conv -> relu -> bn (seed 000).
 enum class NormOrder { ConvNormRelu, ConvReluNorm };
 // Middle channels of a multi-conv block: the block's output channels, or half its input (seed 001 bilinear).
@@ -49,7 +52,17 @@ inline const char *up_mode_name(UpMode mode) {
     return "transposed";
 }
 
-inline const char *norm_name(NormKind n) { return n == NormKind::BatchNorm ? "batchnorm" : "none"; }
+inline const char *norm_name(NormKind n) {
+    switch (n) {
+    case NormKind::None: return "none";
+    case NormKind::BatchNorm: return "batchnorm";
+    case NormKind::Instance: return "instance";
+    case NormKind::Group: return "group";
+    }
+    return "none";
+}
+// Whether a norm normalises with the sample's own statistics (computed in the pipeline).
+inline bool norm_uses_sample_statistics(NormKind n) { return n == NormKind::Instance || n == NormKind::Group; }
 inline const char *norm_order_name(NormOrder o) {
     return o == NormOrder::ConvReluNorm ? "conv_relu_norm" : "conv_norm_relu";
 }
@@ -77,6 +90,10 @@ struct BlockSpec {
     double eps = 1e-5;
     UnitActivation act = UnitActivation::Relu;  // nn.ReLU, or nn.LeakyReLU(slope)
     double slope = 0.01;                        // LeakyReLU's negative_slope (PyTorch's default)
+    // Instance / group norm: learnt per-channel weight and bias (PyTorch's `affine`). The parser
+    // fills in PyTorch's default when unset: false for InstanceNorm2d, true for GroupNorm.
+    bool affine = false;
+    int groups = 0;                             // GroupNorm's num_groups (norm = group)
 };
 
 struct NetworkSpec {

@@ -313,10 +313,19 @@ public:
             {{"block", "padding", "`same` | `valid`", "`same`"},
              [](A &a, S s) { return a.get_name<Padding>(s, {{"same", Padding::Same}, {"valid", Padding::Valid}}, a.spec_.block.padding); }},
             {{"block", "bias", "`true` | `false`", "`true`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.block.bias); }},
-            {{"block", "norm", "`none` | `batchnorm`", "`none`"},
+            {{"block", "norm", "`none` | `batchnorm` | `instance` | `group`", "`none`"},
              [](A &a, S s) {
-                 return a.get_name<NormKind>(s, {{"none", NormKind::None}, {"batchnorm", NormKind::BatchNorm}}, a.spec_.block.norm);
+                 return a.get_name<NormKind>(s,
+                                             {{"none", NormKind::None},
+                                              {"batchnorm", NormKind::BatchNorm},
+                                              {"instance", NormKind::Instance},
+                                              {"group", NormKind::Group}},
+                                             a.spec_.block.norm);
              }},
+            {{"block", "affine", "`true` | `false`", "PyTorch's: `false` for instance, `true` for group"},
+             [](A &a, S s) { return a.get_bool(s, a.spec_.block.affine); }},
+            {{"block", "groups", "integer 1..65536", "**required** with norm = group"},
+             [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "GroupNorm has 1 to 65536 groups", a.spec_.block.groups); }},
             {{"block", "order", "`conv_norm_relu` | `conv_relu_norm`", "`conv_norm_relu`"},
              [](A &a, S s) {
                  return a.get_name<NormOrder>(
@@ -480,6 +489,7 @@ private:
         finish_encoder();
         finish_per_channel("mean", mean_, 0.0, spec_.mean);
         finish_per_channel("std", std_, 1.0, spec_.std);
+        if (!present_.count("block.affine")) spec_.block.affine = spec_.block.norm == NormKind::Group;
         if (!present_.count("encoder.convs")) spec_.encoder_convs = spec_.block.convs;
         if (!present_.count("decoder.convs")) spec_.decoder_convs = spec_.block.convs;
     }

@@ -25,6 +25,8 @@ public:
         check_half_channels();
         check_output();
         check_block();
+        check_norm_keys();
+        check_groups();
     }
 
 private:
@@ -148,6 +150,45 @@ private:
             warning(where_.at("block", "order"), "block order has no effect with norm = none");
         if (where_.has("block", "eps"))
             warning(where_.at("block", "eps"), "block eps has no effect with norm = none");
+    }
+
+    // affine and groups belong to some norms only.
+    void check_norm_keys() {
+        const std::string norm = std::string("norm = ") + norm_name(spec_.block.norm);
+        if (where_.has("block", "affine")) {
+            if (spec_.block.norm == NormKind::None)
+                warning(where_.at("block", "affine"), "block affine has no effect with norm = none");
+            else if (spec_.block.norm == NormKind::BatchNorm && !spec_.block.affine)
+                error(where_.at("block", "affine"),
+                      "cannot set block affine = false with norm = batchnorm: BatchNorm's weight and bias are folded "
+                      "into the conv, so they are always read (a BatchNorm2d(affine=False) checkpoint has none)");
+        }
+        if (where_.has("block", "groups") && spec_.block.norm != NormKind::Group)
+            error(where_.at("block", "groups"), "cannot set block groups with " + norm +
+                                                    ": groups are GroupNorm's (set `block norm = group`)");
+        if (spec_.block.norm == NormKind::Group && !where_.has("block", "groups") && where_.has("block", "norm"))
+            error(where_.at("block", "norm"),
+                  "cannot use norm = group without its groups: set `block groups = G`, GroupNorm's num_groups");
+    }
+
+    // GroupNorm splits every normalised conv unit's channels into `groups` equal groups.
+    void check_groups() {
+        if (spec_.block.norm != NormKind::Group || !where_.has("block", "groups") || spec_.block.groups <= 0) return;
+        std::vector<std::pair<int, std::string>> widths;
+        for (size_t i = 0; i < spec_.pre.size(); ++i) widths.push_back({spec_.pre[i], "pre unit " + std::to_string(i)});
+        for (size_t l = 0; l < spec_.encoder.size(); ++l)
+            widths.push_back({spec_.encoder[l], "encoder level " + std::to_string(l)});
+        for (size_t d = 0; d < spec_.decoder.size(); ++d)
+            widths.push_back({spec_.decoder[d], "decoder level " + std::to_string(int(spec_.decoder.size()) - 1 - int(d))});
+        for (size_t i = 0; i < spec_.post.size(); ++i) widths.push_back({spec_.post[i], "post unit " + std::to_string(i)});
+        for (const auto &[width, what] : widths)
+            if (width % spec_.block.groups != 0) {
+                error(where_.at("block", "groups"),
+                      "cannot split the " + std::to_string(width) + " channels of " + what + " into " +
+                          std::to_string(spec_.block.groups) + " groups: GroupNorm needs the groups to divide every "
+                          "normalised conv's channels");
+                return;
+            }
     }
 
     const NetworkSpec &spec_;

@@ -124,7 +124,13 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
     pe.weight = r.string(e, "weight", p + ".weight");
     pe.bias = r.optional_string(e, "bias", p + ".bias");
     pe.bn = r.optional_string(e, "bn", p + ".bn");
-    if (!pe.bn.empty()) {
+    if (e.contains("norm")) {
+        std::string norm = r.string(e, "norm", p + ".norm");
+        if (norm != kNormInstance && norm != kNormGroup)
+            r.bad(p + ".norm", "is \"" + norm + "\", not " + kNormInstance + " or " + kNormGroup);
+        pe.sample_norm = true;
+    }
+    if (!pe.bn.empty() && !pe.sample_norm) {
         pe.bn_eps = r.number(e, "bn_eps", p + ".bn_eps");
         if (!(pe.bn_eps >= 0)) r.bad(p + ".bn_eps", "must not be negative");
         std::string pos = r.string(e, "bn_position", p + ".bn_position");
@@ -153,7 +159,7 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
     int64_t wcount = int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
     pe.weight_offset = range("weight_offset", wcount, false);
     pe.bias_offset = range("bias_offset", pe.out_channels, false);
-    if (pe.bn_after_relu) {
+    if (pe.bn_after_relu || pe.sample_norm) {
         pe.scale_offset = range("scale_offset", pe.out_channels, false);
         pe.shift_offset = range("shift_offset", pe.out_channels, false);
     }
@@ -295,6 +301,13 @@ Manifest parse_manifest(const char *json_text) {
         if (!g->is_array()) r.bad("geometry", "must be an array");
         read_geometry(r, *g, m);
     }
+    if (auto st = j.find("sample_statistics"); st != j.end()) {
+        if (!st->is_boolean()) r.bad("sample_statistics", "must be true or false");
+        m.sample_statistics = st->get<bool>();
+    }
+    bool norms = false;
+    for (const PackingEntry &e : m.packing) norms = norms || e.sample_norm;
+    if (norms && !m.sample_statistics) r.bad("sample_statistics", "must be true: a packing entry has an instance / group norm");
     return m;
 }
 

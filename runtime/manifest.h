@@ -26,6 +26,7 @@ struct PackingEntry {
     std::string weight, bias, bn;     // bias / bn empty when null
     double bn_eps = 1e-5;
     bool bn_after_relu = false;       // bn_position "after_relu"
+    bool sample_norm = false;         // "norm" instance / group: bn (if any) is packed unfolded to scale / shift
     int out_channels = 0, in_channels = 0, kernel = 0;
     std::string layout;               // permutation of "oihw"
     int o_block = 0;
@@ -48,6 +49,10 @@ struct Manifest {
     // The layers as the tile planner sees them (sizes = `sizes`); empty for libraries built
     // before windowed pipelines, which segment whole images only.
     TileGeometry geometry;
+    // Some layer normalises with the image's own statistics (instance / group norm): its output
+    // at any pixel depends on the whole image, so it runs on whole images only (no tiles, windows
+    // or mirrored borders), exactly as PyTorch does.
+    bool sample_statistics = false;
 };
 
 Manifest parse_manifest(const char *json_text);

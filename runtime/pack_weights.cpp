@@ -77,7 +77,16 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
 
     // Per output channel: weight multiplier, new bias, and (after_relu) scale and shift.
     std::vector<double> wmul(size_t(O), 1.0), bias(b.begin(), b.end()), scale, shift;
-    if (!e.bn.empty()) {
+    if (e.sample_norm) {
+        // Instance / group norm: statistics come from the image, so nothing folds; gamma and beta as they are.
+        std::vector<float> gamma(size_t(O), 1.0f), beta(size_t(O), 0.0f);
+        if (!e.bn.empty()) {
+            gamma = src.get(e, e.bn + ".weight", {O});
+            beta = src.get(e, e.bn + ".bias", {O});
+        }
+        scale.assign(gamma.begin(), gamma.end());
+        shift.assign(beta.begin(), beta.end());
+    } else if (!e.bn.empty()) {
         std::vector<float> gamma = src.get(e, e.bn + ".weight", {O}), beta = src.get(e, e.bn + ".bias", {O});
         std::vector<float> mean = src.get(e, e.bn + ".running_mean", {O}), var = src.get(e, e.bn + ".running_var", {O});
         for (int o = 0; o < O; ++o) {
@@ -106,7 +115,7 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
                     dst[e.weight_offset + packed_weight_index(e, o, i, h, x)] = float(double(w[src_index]) * wmul[o]);
                 }
     for (int o = 0; o < O; ++o) dst[e.bias_offset + o] = float(bias[o]);
-    if (e.bn_after_relu)
+    if (e.bn_after_relu || e.sample_norm)
         for (int o = 0; o < O; ++o) {
             dst[e.scale_offset + o] = float(scale[o]);
             dst[e.shift_offset + o] = float(shift[o]);

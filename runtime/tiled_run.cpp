@@ -133,8 +133,28 @@ TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, cons
         p.fits = true;
         return p;
     }
+    if (m.manifest.sample_statistics) {
+        const char *why = ": the network normalises with each image's own statistics (instance / group norm), so every "
+                          "output pixel depends on the whole image";
+        if (s.mirror)
+            fail(UNETGEN_ERR_UNSUPPORTED, what + " with border = mirror" + why +
+                                              " and a mirrored border would change those statistics; give it a size "
+                                              "the network takes (`unetgen check` lists them)");
+        if (s.crop_x.lo != 0 || s.crop_y.lo != 0 || s.crop_x.hi != output_extent(m.manifest, s.net_w) ||
+            s.crop_y.hi != output_extent(m.manifest, s.net_h))
+            fail(UNETGEN_ERR_UNSUPPORTED, what + " as a window" + why + "; segment the whole image in one call");
+    }
     TilePlan p = plan_tiles(m.manifest.geometry, s.net_w, s.net_h, s.crop_x, s.crop_y, s.n, limit, io,
                             pipeline_threads(*m.desc));
+    if (m.manifest.sample_statistics && (!p.fits || p.cols * p.rows > 1)) {
+        const TilePlan whole = plan_tiles(m.manifest.geometry, s.net_w, s.net_h, s.crop_x, s.crop_y, s.n, INT64_MAX,
+                                          io, pipeline_threads(*m.desc));
+        fail(UNETGEN_ERR_MEMORY_BUDGET,
+             what + " within a memory budget of " + mib(limit) +
+                 ": the network normalises with each image's own statistics (instance / group norm), so it runs on the "
+                 "whole image in one piece (tiles would not be exact), which takes " + mib(whole.peak_bytes) +
+                 "; give it at least that");
+    }
     if (!p.fits)
         fail(UNETGEN_ERR_MEMORY_BUDGET,
              what + " within a memory budget of " + mib(limit) + ": the least any tiling takes is " +

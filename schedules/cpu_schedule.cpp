@@ -233,7 +233,10 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
     for (size_t li = 0; li < net.ops.size(); ++li) {
         switch (net.ops[li]) {
         case LayerOp::Conv:
-        case LayerOp::Head: schedule_cpu_conv(net.convs[li], tiles); break;
+        case LayerOp::Head:
+            schedule_cpu_conv(net.convs[li], tiles);
+            if (net.convs[li].norm.defined()) schedule_cpu_sample_norm(net.convs[li].norm, tiles);
+            break;
         case LayerOp::ConvTranspose: schedule_cpu_conv_transpose(net.convs[li], tiles); break;
         case LayerOp::Input:
         case LayerOp::MaxPool:

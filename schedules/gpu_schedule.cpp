@@ -143,7 +143,10 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net) {
         switch (net.ops[li]) {
         case LayerOp::Conv:
         case LayerOp::Head:
-        case LayerOp::ConvTranspose: schedule_gpu_conv(net.convs[li]); break;
+        case LayerOp::ConvTranspose:
+            schedule_gpu_conv(net.convs[li]);
+            if (net.convs[li].norm.defined()) schedule_gpu_sample_norm(net.convs[li].norm);
+            break;
         case LayerOp::Input:
         case LayerOp::MaxPool:
         case LayerOp::Upsample:

@@ -68,6 +68,9 @@ void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
 void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate, const CpuTiles &tiles);
 void schedule_gpu_conv(codegen::ConvStages &s);
+// The statistics of an instance / group norm after a conv (sample_norm_schedule.cpp).
+void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tiles);
+void schedule_gpu_sample_norm(codegen::SampleNormStages &s);
 void schedule_gpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate);
 

@@ -6,8 +6,10 @@
     export_pytorch.py --spec net.unet --module models.py --model 'MyUNet()' --random-weights SEED --out net.safetensors
     export_pytorch.py --spec net.unet --state-dict whole_model.pt --out net.safetensors   # a pickled module
 
-The module's Conv2d / ConvTranspose2d / BatchNorm2d calls are matched, in execution order, to the
-spec's canonical weights; then the module is *verified*: the network the spec describes
+The module's Conv2d / ConvTranspose2d / BatchNorm2d calls, and those of its affine InstanceNorm2d /
+GroupNorm modules, are matched, in execution order, to the spec's canonical weights, after each conv
+unit's norm (kind, affine, groups, eps, before or after the activation) is checked against the spec's
+`block norm`; then the module is *verified*: the network the spec describes
 (unetgen.torch.from_spec), given these weights, must compute what the module computes on random
 inputs at two sizes the spec takes. A module that differs (another activation, norm, downsampling,
 upsampling mode, skip order, an extra add, ...) is refused with the first layer where they part and
@@ -80,7 +82,7 @@ def main(argv=None):
     ap.add_argument("--model", help="expression building the model in that file's namespace")
     ap.add_argument("--state-dict", help="checkpoint: state dict, whole module, or a dict holding one")
     ap.add_argument("--random-weights", "--randomize", type=int, metavar="SEED", dest="random_weights",
-                    help="random weights and BN statistics instead of a checkpoint (for tests)")
+                    help="random weights, BN statistics and norm parameters instead of a checkpoint (for tests)")
     ap.add_argument("--out", required=True, help="safetensors file to write")
     ap.add_argument("--unetgen", help="unetgen binary (default: $UNETGEN, PATH, ./build*/cli/unetgen)")
     ap.add_argument("--input-size", help="CxHxW of the forward pass that finds the module order")

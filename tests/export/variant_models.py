@@ -7,7 +7,8 @@ that make it differ from its spec in the ways the verified export must catch.
     TinyUNet(norm="instance")           InstanceNorm (affine) where the spec says norm = none ... and so on
 
 The switches (each alone, the rest at their spec values): act relu|leaky, down pool|strided,
-norm bn|instance|group|none, order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest,
+norm bn|instance|group|none (instance and group: affine True|False, groups for group, default 2, which
+divides every width; eps for every norm), order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest,
 residual (an extra add), drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside),
 dilation (a dilated conv), pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
 """
@@ -19,17 +20,21 @@ WIDTHS = [4, 8, 16]
 
 
 def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none",
-              act="relu", down="maxpool"):
+              act="relu", down="maxpool", affine=None, groups=None, eps=None):
     """The .unet text of the network TinyUNet() computes (its defaults), with the given settings
-    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01); down="conv": TinyUNet(down="strided"))."""
+    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01); down="conv": TinyUNet(down="strided");
+    norm="instance", affine=True: TinyUNet(norm="instance"); norm="group", groups=2: TinyUNet(norm="group");
+    affine, groups and eps are written only when given, so that the compiler's defaults apply otherwise)."""
+    extra = "".join(", %s = %s" % (k, str(v).lower() if isinstance(v, bool) else v)
+                    for k, v in (("affine", affine), ("groups", groups), ("eps", eps)) if v is not None)
     return "\n".join([
         "network name = tiny",
         "input   channels = 3",
         "output  classes = 2, activation = %s" % activation,
         "encoder channels = [%s]" % ", ".join(map(str, WIDTHS)),
         "decoder channels = [8, 4], mid = half_in",
-        "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s, order = %s%s"
-        % (norm, order, ", act = leaky_relu, slope = 0.01" if act == "leaky_relu" else ""),
+        "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s%s, order = %s%s"
+        % (norm, extra, order, ", act = leaky_relu, slope = 0.01" if act == "leaky_relu" else ""),
         "down    mode = %s" % down,
         "up      mode = %s%s" % (up, ", align_corners = true" if up == "bilinear" else ""),
         "skip    order = %s, match = pad" % skip, ""])
@@ -44,8 +49,10 @@ class Unit(nn.Module):
         pad = dilation
         self.conv = nn.Conv2d(i, o, 3, stride=stride, padding=pad, dilation=dilation, bias=False,
                               padding_mode=v["pad_mode"])
-        self.norm = {"bn": lambda: nn.BatchNorm2d(o), "instance": lambda: nn.InstanceNorm2d(o, affine=True),
-                     "group": lambda: nn.GroupNorm(2, o), "none": lambda: nn.Identity()}[v["norm"]]()
+        eps, affine = v["eps"], v["affine"]
+        self.norm = {"bn": lambda: nn.BatchNorm2d(o, eps=eps), "instance": lambda: nn.InstanceNorm2d(o, eps, affine=affine),
+                     "group": lambda: nn.GroupNorm(v["groups"], o, eps, affine=affine),
+                     "none": lambda: nn.Identity()}[v["norm"]]()
         self.act = (nn.LeakyReLU(0.01) if v["act"] == "leaky" else nn.ReLU(inplace=True)) if relu else nn.Identity()
         self.drop = nn.Dropout2d(0.3) if v["dropout"] else nn.Identity()
 
@@ -59,9 +66,10 @@ class Unit(nn.Module):
 class TinyUNet(nn.Module):
     def __init__(self, act="relu", down="pool", norm="bn", order="norm_relu", skip="skip_first", up="bilinear",
                  residual=False, drop_relu=False, inner_sigmoid=False, dilation=False, pad_mode="zeros",
-                 out_act="none", dropout=False):
+                 out_act="none", dropout=False, affine=True, groups=2, eps=1e-5):
         super().__init__()
-        v = dict(act=act, norm=norm, order=order, pad_mode=pad_mode, dropout=dropout)
+        v = dict(act=act, norm=norm, order=order, pad_mode=pad_mode, dropout=dropout, affine=affine, groups=groups,
+                 eps=eps)
         self.opts = dict(down=down, skip=skip, up=up, residual=residual, inner_sigmoid=inner_sigmoid, out_act=out_act)
         w = WIDTHS
         self.stem = nn.Sequential(Unit(3, w[0], v), Unit(w[0], w[0], v, relu=not drop_relu))

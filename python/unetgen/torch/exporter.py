@@ -3,9 +3,12 @@
     export(ir, model, "out.safetensors")   # ExportError, and no file, when the module is not the spec's network
 
 Steps, each of which can refuse:
-  1. map: one forward pass (traced) lists the module's Conv2d / ConvTranspose2d / BatchNorm2d calls in
-     execution order; the k-th must be the spec's k-th weight module, same kind and shapes (names in
-     the model do not matter). Each module must run once per forward pass.
+  1. map: one forward pass (traced) lists the module's Conv2d / ConvTranspose2d / BatchNorm2d calls and
+     those of its affine InstanceNorm2d / GroupNorm modules in execution order; the k-th must be the
+     spec's k-th weight module, same kind and shapes (names in the model do not matter). Each module
+     must run once per forward pass. Before that, each conv unit's norm (kind, affine, groups, eps,
+     position) is compared with the spec's (unetgen.torch.verification.norm_difference), so that a
+     norm the spec lacks, or lacks weights for, is named as such rather than as a shifted mapping.
   2. constructs the language cannot express are named (unetgen.torch.verification.unsupported).
   3. verify: the spec-built module with these weights must compute what the module computes
      (unetgen.torch.verification.verify); the first layer where they part is named.
@@ -22,7 +25,10 @@ from . import tracing as tr
 from . import verification as vf
 from .spec_module import SpecUNet
 
-KIND_OF_OP = {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "batch_norm": "BatchNorm2d"}
+KIND_OF_OP = {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "batch_norm": "BatchNorm2d",
+              "instance_norm": "InstanceNorm2d", "group_norm": "GroupNorm"}
+WEIGHT_MODULES = (nn.Conv2d, nn.ConvTranspose2d, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
+                  nn.GroupNorm)
 
 
 class ExportError(Exception):
@@ -31,8 +37,10 @@ class ExportError(Exception):
 
 def module_text(name, m):
     kind = type(m).__name__
-    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+    if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm)):
         return "%s '%s' with %d channels" % (kind, name, m.num_features)
+    if isinstance(m, nn.GroupNorm):
+        return "%s '%s' with %d channels in %d groups" % (kind, name, m.num_channels, m.num_groups)
     w = getattr(m, "weight", None)
     shape = list(w.shape) if isinstance(w, torch.Tensor) else "?"
     return "%s '%s' with weight %s%s" % (kind, name, shape, "" if getattr(m, "bias", None) is not None else " and no bias")
@@ -66,13 +74,13 @@ def map_tensors(t, ir):
     for i, (n, m) in enumerate(calls):
         if id(m) in seen:
             raise ExportError("cannot map module '%s': forward() calls it twice (module #%d and #%d); the spec "
-                              "gives every conv and BatchNorm its own weights" % (n, seen[id(m)] + 1, i + 1))
+                              "gives every conv and norm its own weights" % (n, seen[id(m)] + 1, i + 1))
         seen[id(m)] = i
     out, canonical_of = [], {}
     for k, ((name, m), group, op) in enumerate(zip(calls, groups, t.mapped), 1):
         module, kind, ws = group
         said = "module #%d is %s" % (k, module_text(name, m))
-        if KIND_OF_OP[op.kind] != kind or not isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.modules.batchnorm._BatchNorm)):
+        if KIND_OF_OP[op.kind] != kind or not isinstance(m, WEIGHT_MODULES):
             raise ExportError("%s, the spec expects %s %s" % (said, kind, _expected(group)))
         for w in ws:
             attr = w["name"][len(module) + 1:]
@@ -86,14 +94,18 @@ def map_tensors(t, ir):
                                   % (said, _expected(group), attr, list(value.shape), w["name"], list(w["shape"])))
             out.append((w["name"], value))
         wanted = {w["name"][len(module) + 1:] for w in ws}
-        if kind != "BatchNorm2d" and getattr(m, "bias", None) is not None and "bias" not in wanted:
+        if kind in ("Conv2d", "ConvTranspose2d") and getattr(m, "bias", None) is not None and "bias" not in wanted:
             raise ExportError("%s, the spec expects %s without a bias (block bias = false?)" % (said, _expected(group)))
         canonical_of[name] = module
     if len(calls) != len(groups):
         more = ("the first extra is module #%d, %s" % (len(groups) + 1, module_text(*calls[len(groups)]))
                 if len(calls) > len(groups) else "the first one missing is " + _expected(groups[len(calls)]))
-        raise ExportError("the model runs %d Conv2d/ConvTranspose2d/BatchNorm2d modules, the spec expects %d; %s"
-                          % (len(calls), len(groups), more))
+        # the kinds counted: those of the base language, and the affine norms where either side has one
+        kinds = ["Conv2d", "ConvTranspose2d", "BatchNorm2d"] + [
+            k for k in ("InstanceNorm2d", "GroupNorm")
+            if any(KIND_OF_OP[op.kind] == k for op in t.mapped) or any(g[1] == k for g in groups)]
+        raise ExportError("the model runs %d %s modules, the spec expects %d; %s"
+                          % (len(calls), "/".join(kinds), len(groups), more))
     return out, canonical_of
 
 
@@ -112,21 +124,28 @@ def spec_module_with(ir, tensors):
 def check_module(ir, model, size=None):
     """Steps 1-3: ([(canonical name, tensor)], verification report) or ExportError naming every problem found."""
     t = trace_for_mapping(model, ir, size)
-    tensors, canonical_of = map_tensors(t, ir)
     problems = vf.unsupported(t, ir)
+    norm = vf.norm_difference(t, ir)
+    if norm:
+        raise ExportError(_does_not_compute(ir, problems, norm))
+    tensors, canonical_of = map_tensors(t, ir)
     try:
         report = vf.verify(model, spec_module_with(ir, tensors), ir, canonical_of)
         first = None
     except vf.VerifyError as e:
         report, first = None, str(e)
     if problems or first:
-        text = "the module does not compute what %s describes" % ir.path
-        if problems:
-            text += "; what the spec language cannot express:\n  - " + "\n  - ".join(problems)
-        if first:
-            text += "\nthe first difference: " + first
-        raise ExportError(text)
+        raise ExportError(_does_not_compute(ir, problems, first))
     return tensors, report
+
+
+def _does_not_compute(ir, problems, first):
+    text = "the module does not compute what %s describes" % ir.path
+    if problems:
+        text += "; what the spec language cannot express:\n  - " + "\n  - ".join(problems)
+    if first:
+        text += "\nthe first difference: " + first
+    return text
 
 
 def write_safetensors(path, named_tensors, metadata):

@@ -6,8 +6,11 @@
     net.state_dict().keys()                       # the canonical weight names, exactly
 
 Each IR layer (`unetgen check --json`, key "layers") becomes the PyTorch op it stands for, in the
-same order, and each weight module gets its canonical name ("enc1.conv0", "enc1.bn0", "up2",
-"head"), so `torch.save(net.state_dict())` is what the runtime loads, with no mapping at all.
+same order, and each weight module gets its canonical name ("enc1.conv0", "enc1.bn0", "enc1.norm0",
+"up2", "head"), so `torch.save(net.state_dict())` is what the runtime loads, with no mapping at all.
+A conv unit's norm (`block norm`) is nn.BatchNorm2d, nn.InstanceNorm2d (track_running_stats=False:
+the sample's own statistics in train and eval alike) or nn.GroupNorm, under the layer's bn_module;
+one without affine parameters is registered there too, though it adds nothing to the state dict.
 
 The input is taken as it reaches the network: the spec's `input mean/std` are applied by the
 runtime to 8-bit images only (docs/api.md), so a float tensor here is already normalised.
@@ -26,6 +29,26 @@ def center_crop(t, height, width):
     return t[:, :, dy:dy + height, dx:dx + width]
 
 
+def make_norm(layer, ir):
+    """The norm module of conv layer LAYER (an IR layer), or None for norm = none."""
+    norm, c, eps = layer.get("norm", "none"), layer["out_channels"], layer["eps"]
+    if norm == "none":
+        return None
+    if norm == "batchnorm":
+        return nn.BatchNorm2d(c, eps=eps)
+    # The defaults are the contract's (PyTorch's own): InstanceNorm2d without, GroupNorm with affine parameters.
+    if norm == "instance":
+        return nn.InstanceNorm2d(c, eps=eps, affine=layer.get("norm_affine", False), track_running_stats=False)
+    if norm == "group":
+        groups = layer.get("norm_groups")
+        if not groups or c % groups:
+            raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: norm = group needs groups dividing its "
+                                     "%d channels, the IR says groups = %s" % (layer["name"], ir.path, c, groups))
+        return nn.GroupNorm(groups, c, eps=eps, affine=layer.get("norm_affine", True))
+    raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: norm '%s' is unknown to this version of "
+                             "unetgen.torch" % (layer["name"], ir.path, norm))
+
+
 class SpecUNet(nn.Module):
     """The network of one spec; parameters named by the canonical weight names."""
 
@@ -40,8 +63,9 @@ class SpecUNet(nn.Module):
                 self._add(layer["conv_module"], nn.Conv2d(layer["in_channels"], layer["out_channels"], layer["kernel"],
                                                           stride=layer["stride"], padding=layer["padding"],
                                                           bias=layer["bias"]))
-                if layer["norm"] == "batchnorm":
-                    self._add(layer["bn_module"], nn.BatchNorm2d(layer["out_channels"], eps=layer["eps"]))
+                norm = make_norm(layer, ir)
+                if norm is not None:
+                    self._add(layer["bn_module"], norm)
             elif layer["op"] == "conv_transpose":
                 self._add(layer["conv_module"], nn.ConvTranspose2d(
                     layer["in_channels"], layer["out_channels"], layer["kernel"], stride=layer["stride"],
@@ -49,7 +73,10 @@ class SpecUNet(nn.Module):
             elif layer["op"] not in ("input", "maxpool", "upsample", "concat"):
                 raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: op '%s' is unknown to this "
                                          "version of unetgen.torch" % (layer["name"], ir.path, layer["op"]))
-        built = {n for n, m in self.named_modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d))}
+        # the modules holding tensors, which the IR's weights must name one for one (a norm without
+        # affine parameters holds none, and the IR lists no weights for it)
+        built = {n for n, m in self.named_modules()
+                 if next(m.parameters(recurse=False), None) is not None or next(m.buffers(recurse=False), None) is not None}
         if built != set(kinds):
             raise spec_mod.SpecError("cannot build %s in PyTorch: its layers give modules %s, its weights name %s"
                                      % (ir.path, sorted(built), sorted(kinds)))
@@ -75,7 +102,7 @@ class SpecUNet(nn.Module):
                 y = x
             elif op in ("conv", "head"):
                 y = self.get_submodule(layer["conv_module"])(ins[0])
-                bn = self.get_submodule(layer["bn_module"]) if layer["norm"] == "batchnorm" else None
+                bn = self.get_submodule(layer["bn_module"]) if layer["norm"] != "none" else None
                 if bn is not None and layer["norm_order"] == "conv_norm_relu":
                     y = bn(y)
                 if layer["relu"]:

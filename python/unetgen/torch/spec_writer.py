@@ -4,7 +4,8 @@
 
 The module runs once (traced, unetgen.torch.tracing) on an input it accepts, odd-sized where it can so
 that crops and pads show. From the trace: the first conv gives the input channels, kernel, padding
-and bias; the BatchNorms the norm, its order and eps; max-pools (or stride-2 convs: `down mode =
+and bias; the norms (BatchNorm, InstanceNorm, GroupNorm: unetgen.torch.verification.op_norm) the
+`block norm`, affine, groups, order and eps; max-pools (or stride-2 convs: `down mode =
 conv`) split the encoder into levels and each upsampling op (transposed conv or interpolate) starts
 a decoder level, whose concat gives the
 skip order and whose crop or pad the skip match; widths come from each block's convs, extra
@@ -91,10 +92,34 @@ def _one(values, what):
     return values[0] if values else None
 
 
+def _norm_settings(t, norms):
+    """The `block` keys of the conv units' norm ops NORMS: [("norm", ...), ("affine", ...), ...]."""
+    if not norms:
+        return [("norm", "none")]
+    # groups are read per op; an InstanceNorm's (its width) are not a setting, so they are left out
+    found = [vf.op_norm(op) for op in norms]
+    norm = _one([f["norm"] for f in found], "norms")
+    out = [("norm", norm)]
+    if norm in ("instance", "group"):
+        # written even at PyTorch's default (false for InstanceNorm2d, true for GroupNorm), which a reader
+        # of the spec would otherwise have to know
+        if norm == "group":
+            out.append(("groups", _one([f["groups"] for f in found], "GroupNorm groups")))
+        out.append(("affine", str(_one([f["affine"] for f in found], "norms' affine parameters")).lower()))
+    orders = ["conv_relu_norm" if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, n.inputs[0]))
+              else "conv_norm_relu" for n in norms]
+    out.append(("order", _one(orders, "norm positions (before / after the ReLU)")))
+    eps = _one([f["eps"] for f in found], "norm eps")
+    if eps != 1e-5:
+        out.append(("eps", repr(float(eps))))
+    return out
+
+
 def describe(t, in_channels):
     """The spec settings ({section: [(key, value text)]}) read off trace T."""
     convs = [op for op in t.mapped if op.kind == "conv2d"]
-    bns = [op for op in t.mapped if op.kind == "batch_norm"]
+    # every norm op, mapped (BatchNorm, affine InstanceNorm / GroupNorm) or not (those without weights)
+    norms = [op for op in t.ops if op.kind in tr.NORM_OPS]
     if len(convs) < 3:
         raise SpecWriteError("cannot describe the module as a U-Net: it runs %d convs" % len(convs))
     head = convs[-1]
@@ -166,19 +191,9 @@ def describe(t, in_channels):
     s["encoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(b[-1])) for b in enc_blocks))]
     enc_in = [out_ch(pre[-1]) if pre else in_channels] + [out_ch(b[-1]) for b in enc_blocks[:-1]]
     mid_enc = _mid(enc_blocks, enc_in, "encoder")
-    norm = "batchnorm" if bns else "none"
-    order = None
-    if bns:
-        orders = ["conv_relu_norm" if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, bn.inputs[0]))
-                  else "conv_norm_relu" for bn in bns]
-        order = _one(orders, "BatchNorm positions (before / after the ReLU)")
     block = [("convs", enc_convs), ("kernel", k), ("padding", "same" if pad == k // 2 else "valid" if pad == 0 else pad),
-             ("bias", str(first.bias is not None).lower()), ("norm", norm)]
-    if order:
-        block.append(("order", order))
-        eps = _one([bn.attrs["eps"] for bn in bns], "BatchNorm eps")
-        if eps != 1e-5:
-            block.append(("eps", repr(float(eps))))
+             ("bias", str(first.bias is not None).lower())]
+    block += _norm_settings(t, norms)
     # The conv units' activation: ReLU, or LeakyReLU with one slope for all (`block act`).
     acts = [op for op in t.ops if op.kind in ("relu", "leaky_relu")]
     if _one([op.kind for op in acts], "activations (ReLU and LeakyReLU)") == "leaky_relu":
@@ -267,8 +282,9 @@ def spec_from_module(model, name=None, unetgen=None, comment="", out=None):
     """(spec text, SpecIR, verification report) for MODEL; SpecWriteError when no spec describes it.
 
     OUT, if given, receives the spec only once it has verified."""
-    # Verified on a copy with random weights and BatchNorm statistics: with fresh statistics a BN is
-    # nearly the identity, and its position (before or after the ReLU) would not show.
+    # Verified on a copy with random weights, BatchNorm statistics and norm affine parameters: with
+    # fresh ones a norm is nearly the identity (BN) or its own affine-free form (InstanceNorm, GroupNorm),
+    # and its position (before or after the ReLU) or its parameters would not show.
     model = copy.deepcopy(model).eval()
     randomize_(model, 1)
     first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)

@@ -2,14 +2,16 @@
 
     t = trace(model, x)
     t.ops        # [Op] in call order: kind ("conv2d", "relu", "interpolate", "cat", ...), attrs, inputs, output
-    t.mapped     # the conv2d / conv_transpose2d / batch_norm ops, each with the module that owns its weights
+    t.mapped     # the conv2d / conv_transpose2d / batch_norm ops and the affine instance_norm / group_norm
+                 # ones, each with the module that owns its weights
     t.output     # the Value the model returned
 
 Every torch function call (functional or module, F.relu or nn.ReLU, torch.cat, x + y, x[..., a:b])
 is recorded through a TorchFunctionMode, with the module executing it, so a module is seen as it
 runs, whatever its class structure, names or style. The weight-carrying ops are tied to their
 modules through the identity of their weight tensors, which is what lets the exporter and the
-verifier line a module up with a spec. Mapped ops keep copies of their input and output values
+verifier line a module up with a spec. A norm without weights (InstanceNorm2d / GroupNorm with
+affine=False) is an ordinary op: it is compared with the spec where it runs, not mapped. Mapped ops keep copies of their input and output values
 (later in-place ops cannot change them) for the numerical comparison.
 """
 import torch
@@ -28,7 +30,15 @@ _KIND = {
 # Ops that pass their input through unchanged in eval mode (transparent to the comparison).
 IDENTITY = {"dropout", "dropout2d", "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "contiguous",
             "clone", "detach", "float", "double", "to", "type_as", "requires_grad_"}
-WEIGHTED = {"conv2d", "conv_transpose2d", "batch_norm"}
+WEIGHTED = {"conv2d", "conv_transpose2d", "batch_norm", "instance_norm", "group_norm"}
+# The normalisations the language has (`block norm`), by the op kind a module's forward() records.
+NORM_OPS = {"batch_norm", "instance_norm", "group_norm"}
+# Where the tensor that ties a weighted op to its module is in the call, first choice first: a
+# BatchNorm always has running statistics (its weight may be None), the other norms only a weight
+# when affine; the positions are those of torch.nn.functional's signatures.
+_KEY_ARGS = {"conv2d": [(1, "weight")], "conv_transpose2d": [(1, "weight")],
+             "batch_norm": [(1, "running_mean"), (3, "weight")], "instance_norm": [(3, "weight")],
+             "group_norm": [(2, "weight")]}
 
 
 class Value:
@@ -93,6 +103,15 @@ def _attrs(kind, args, kwargs):
                 "dilation": _pair(a(7, "dilation", 1))}
     if kind == "batch_norm":
         return {"eps": a(7, "eps", 1e-5)}
+    if kind == "instance_norm":
+        # use_input_stats is False for an eval-mode InstanceNorm2d(track_running_stats=True), which
+        # normalises with running statistics, not the sample's (the language's instance norm does the latter)
+        out = {"eps": a(7, "eps", 1e-5), "affine": a(3, "weight") is not None}
+        if not a(5, "use_input_stats", True):
+            out["use_input_stats"] = False
+        return out
+    if kind == "group_norm":
+        return {"num_groups": a(1, "num_groups"), "eps": a(4, "eps", 1e-5), "affine": a(2, "weight") is not None}
     if kind == "leaky_relu":
         return {"negative_slope": a(1, "negative_slope", 0.01)}
     if kind == "elu":
@@ -193,9 +212,7 @@ class _Tracer:
         if kind == "slice":
             op.attrs = {}
         if kind in WEIGHTED:
-            key = _arg(args, kwargs, 1, "weight" if kind != "batch_norm" else "running_mean")
-            if key is None and kind == "batch_norm":
-                key = _arg(args, kwargs, 3, "weight")
+            key = next((k for k in (_arg(args, kwargs, pos, n) for pos, n in _KEY_ARGS[kind]) if k is not None), None)
             owner = self.owners.get(id(key)) if key is not None else None
             if owner is not None:
                 op.weight_module_name, op.weight_module = owner

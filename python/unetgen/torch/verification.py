@@ -15,6 +15,11 @@ language can say it.
 unsupported() lists, from the trace alone, what the language cannot express at all (other
 normalisations and activations, strided / dilated / grouped convs, non-zero padding modes,
 arithmetic between tensors), so those are named whatever the numbers say.
+
+norm_difference() compares each conv unit's norm (BatchNorm, InstanceNorm, GroupNorm or none; with
+or without affine parameters, its groups, eps, before or after the activation) with the spec's
+before any weight is mapped: an affine norm adds a weight module and a non-affine one none, so a
+norm of another kind would otherwise surface as a shifted mapping or as a difference a layer later.
 """
 import copy
 import difflib
@@ -28,7 +33,15 @@ TOLERANCE = {torch.float64: 1e-9, torch.float32: 2e-5}
 
 ACTIVATIONS = {"leaky_relu", "elu", "gelu", "prelu", "silu", "hardtanh", "tanh", "sigmoid", "softmax", "log_softmax",
                "selu", "celu", "mish", "hardswish", "hardsigmoid", "softplus", "relu6"}
-NORMS = {"instance_norm", "group_norm", "layer_norm", "local_response_norm"}
+# Normalisations the language has no `block norm` for (tracing.NORM_OPS are those it has).
+NORMS = {"layer_norm", "local_response_norm"}
+# `block norm` values by the op a module runs, and the module kind the spec's weights name for each.
+NORM_OF_OP = {"batch_norm": "batchnorm", "instance_norm": "instance", "group_norm": "group"}
+NORM_MODULE = {"batchnorm": "BatchNorm2d", "instance": "InstanceNorm2d", "group": "GroupNorm"}
+NORM_CHOICES = "`block norm = none | batchnorm | instance | group`"
+# Ops a conv unit's norm may be reached through from its conv: the activation, eval-mode identities,
+# another norm. Anything else (a pool, a concat, an add) ends the unit.
+_UNIT_OPS = {"relu", "leaky_relu"} | tr.NORM_OPS | NORMS
 ARITHMETIC = {"add", "sub", "mul", "div", "rsub"}
 SHAPE_OPS = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose"}
 
@@ -72,8 +85,11 @@ def _signatures(t, ops, naming, user):
     return out
 
 
-def _hint(ir, u, s, after_op=None):
-    """A sentence on what to change, for module op U (or None) where the spec runs S (or None)."""
+def _hint(ir, u, s, after_op=None, moved=False):
+    """A sentence on what to change, for module op U (or None) where the spec runs S (or None).
+
+    MOVED: a norm with the same signature runs on the other side too, only elsewhere in the slice
+    (its position, `block order`, is what differs)."""
     kind_u, kind_s = (u.kind if u else None), (s.kind if s else None)
     if kind_u == "interpolate" and kind_s in ("interpolate", None):
         ac = ", align_corners = %s" % str(u.attrs.get("align_corners")).lower() if "align_corners" in u.attrs else ""
@@ -91,7 +107,15 @@ def _hint(ir, u, s, after_op=None):
             return "the module zero-pads the upsampled tensor: `skip match = pad` (%s)" % ir.where("skip")
         return "the language pads skips with zeros only (%s)" % ir.where("skip")
     if kind_u in NORMS:
-        return "the language's norms are `block norm = none | batchnorm` (%s)" % ir.where("block")
+        return "the language's norms are %s (%s)" % (NORM_CHOICES, ir.where("block"))
+    if kind_u in tr.NORM_OPS and moved:
+        return "the module runs %s elsewhere in the unit: see `block order` (%s)" % (u.signature(), ir.where("block"))
+    if kind_u in tr.NORM_OPS:
+        return "set `block %s` (%s)" % (norm_setting(op_norm(u)), ir.where("block"))
+    if kind_s in tr.NORM_OPS and kind_u is None:
+        if moved:
+            return "the module runs it elsewhere in the unit: see `block order` (%s)" % ir.where("block")
+        return "the module has no norm here: set `block norm = none` (%s)" % ir.where("block")
     if kind_u == "leaky_relu" and kind_s in ("relu", "leaky_relu"):
         slope = u.attrs.get("negative_slope", 0.01)
         return "set `block act = leaky_relu, slope = %g` (%s)" % (slope, ir.where("block"))
@@ -101,12 +125,12 @@ def _hint(ir, u, s, after_op=None):
         return ("the language applies ReLU or LeakyReLU (`block act`) after every conv unit and nothing else inside "
                 "the network (%s)" % ir.where("block"))
     if kind_u == "relu" and kind_s is None:
-        if after_op is not None and after_op.kind == "batch_norm":
-            return "if the BatchNorm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
+        if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
+            return "if the norm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
         return "an extra ReLU, which the spec does not have here"
     if kind_s == "relu" and kind_u is None:
-        if after_op is not None and after_op.kind == "batch_norm":
-            return "if the BatchNorm comes before the ReLU, set `block order = conv_norm_relu` (%s)" % ir.where("block")
+        if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
+            return "if the norm comes before the ReLU, set `block order = conv_norm_relu` (%s)" % ir.where("block")
         return "the spec puts a ReLU after every conv unit (%s)" % ir.where("block")
     if kind_s == "max_pool2d" and kind_u is None:
         return ("the spec max-pools 2x2 between levels (%s); the module does not (if its levels' first convs have "
@@ -122,6 +146,8 @@ def _hint(ir, u, s, after_op=None):
 def _slice_difference(tu, us, ts, ss, naming, ir, next_op):
     """Sentences for the ops that differ between the module's slice US and the spec's slice SS."""
     su, sp = _signatures(tu, us, naming, True), _signatures(ts, ss, naming, False)
+    both = {sig for sig, op in zip(su, us) if op.kind in tr.NORM_OPS} & \
+        {sig for sig, op in zip(sp, ss) if op.kind in tr.NORM_OPS}
     lines = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=su, b=sp, autojunk=False).get_opcodes():
         if tag == "equal":
@@ -136,7 +162,7 @@ def _slice_difference(tu, us, ts, ss, naming, ir, next_op):
                 text = "the module runs %s (in %s), which the spec does not" % (su[i1 + n], u.where())
             else:
                 text = "the spec runs %s (layer %s), which the module does not" % (sp[j1 + n], s.layer or "?")
-            hint = _hint(ir, u, s, next_op)
+            hint = _hint(ir, u, s, next_op, moved=bool(both))
             lines.append(text + (": " + hint if hint else ""))
     return lines
 
@@ -150,9 +176,140 @@ def _attr_difference(u, s, ir):
                        % ir.where("down"),
              "dilation": "the language has no dilated convs", "groups": "the language has no grouped convs",
              "padding": "`block padding = same` pads kernel/2 each side, `valid` pads 0 (%s)" % ir.where("block"),
-             "eps": "set `block eps` (%s)" % ir.where("block")}
+             "eps": "set `block eps` (%s)" % ir.where("block"),
+             "num_groups": "set `block groups` to the module's (%s)" % ir.where("block"),
+             "affine": "set `block affine` to the module's (%s)" % ir.where("block")}
     hints = [notes[k] for k in sorted(set(u.attrs) | set(s.attrs)) if k in notes and u.attrs.get(k) != s.attrs.get(k)]
     return out, hints
+
+
+# ---- conv units' norms ------------------------------------------------------------------------
+def op_norm(op, channels=None):
+    """The `block` norm settings {norm, affine, groups, eps} module op OP (a norm) stands for; CHANNELS is
+    its width (an InstanceNorm's groups)."""
+    if op.kind == "batch_norm":
+        # a BatchNorm is mapped through its running statistics whatever its weight (tracing._KEY_ARGS)
+        affine = op.weight_module is not None and getattr(op.weight_module, "weight", None) is not None
+    else:
+        affine = bool(op.attrs.get("affine"))
+    groups = op.attrs.get("num_groups") if op.kind == "group_norm" else channels
+    return {"norm": NORM_OF_OP.get(op.kind, op.kind), "affine": affine, "groups": groups, "eps": op.attrs.get("eps")}
+
+
+def spec_norm(layer):
+    """The norm settings {norm, affine, groups, eps, order} of IR conv layer LAYER (defaults as the compiler's)."""
+    norm = layer.get("norm", "none")
+    # the language's BatchNorm always has gamma and beta (`affine = false` is refused with it), whatever
+    # norm_affine says for it; instance and group take theirs from the spec (defaults as PyTorch's modules)
+    affine = True if norm == "batchnorm" else bool(layer.get("norm_affine", norm == "group"))
+    return {"norm": norm, "affine": affine,
+            "groups": layer.get("norm_groups", layer.get("out_channels") if norm == "instance" else None),
+            "eps": layer.get("eps", 1e-5), "order": layer.get("norm_order", "conv_norm_relu")}
+
+
+def norm_setting(d):
+    """The `block` keys that select norm D: 'norm = group, groups = 2, affine = true'."""
+    if d["norm"] == "group":
+        return "norm = group, groups = %s, affine = %s" % (d["groups"], str(d["affine"]).lower())
+    if d["norm"] == "instance":
+        return "norm = instance, affine = %s" % str(d["affine"]).lower()
+    return "norm = %s" % d["norm"]
+
+
+def _spec_text(d):
+    if d["norm"] == "none":
+        return "norm = none"
+    return "%s, eps = %r, order = %s" % (norm_setting(d), float(d["eps"]), d["order"])
+
+
+def _owner(op):
+    """Where norm op OP runs: its weight module if it has one, else the module executing it."""
+    if op.weight_module is not None:
+        return "%s '%s'" % (type(op.weight_module).__name__, op.weight_module_name)
+    return op.where()
+
+
+def _unit_norms(t):
+    """{index of a conv op: [(norm op, whether an activation runs between the conv and it)]} of trace T.
+
+    A norm belongs to the conv its first input comes from through activations, eval-mode identities
+    and other norms only; one after a pool, a concat or an add belongs to no conv unit (and is left to
+    the layer-by-layer comparison)."""
+    units = {}
+    for op in t.ops:
+        if op.kind not in tr.NORM_OPS and op.kind not in NORMS:
+            continue
+        v, act = (op.inputs[0] if op.inputs else None), False
+        while v is not None and v.producer is not None and v.producer.kind not in ("conv2d", "conv_transpose2d"):
+            p = v.producer
+            if p.kind not in _UNIT_OPS and not tr.is_identity(p):
+                v = None
+                break
+            act = act or p.kind in ("relu", "leaky_relu")
+            v = p.inputs[0] if p.inputs else None
+        if v is not None and v.producer is not None:
+            units.setdefault(v.producer.index, []).append((op, act))
+    return units
+
+
+def _close(a, b):
+    return a is not None and b is not None and abs(float(a) - float(b)) <= 1e-9 * max(abs(float(a)), abs(float(b)))
+
+
+def norm_difference(t, ir):
+    """A sentence on the first conv unit whose norm in module trace T differs from the spec's (kind, affine,
+    groups, eps, position), or None when all agree.
+
+    Only when the module's convs are the spec's (count and shapes, in execution order): a module of
+    another shape is left to the mapping, which names its first differing conv."""
+    convs = [op for op in t.mapped if op.kind == "conv2d"]
+    layers = [l for l in ir.layers if l["op"] in ("conv", "head")]
+    shapes = {w["name"]: list(w["shape"]) for w in ir.weights}
+    if len(convs) != len(layers) or any(list(c.weight_module.weight.shape) != shapes.get(l["conv_module"] + ".weight")
+                                        for c, l in zip(convs, layers)):
+        return None
+    units = _unit_norms(t)
+    block = ir.where("block")
+    for c, layer in zip(convs, layers):
+        want, found = spec_norm(layer), units.get(c.index, [])
+        where = "the norms part at conv unit %s (the module's %s '%s'%s)" % (
+            layer["name"], type(c.weight_module).__name__, c.weight_module_name,
+            ", the spec's norm module %s" % layer["bn_module"] if want["norm"] != "none" and layer.get("bn_module")
+            else "")
+        if len(found) > 1:
+            return "%s: the module runs %d norms after the conv (%s), the language one at most (%s)" % (
+                where, len(found), ", ".join("%s in %s" % (op.signature(), _owner(op)) for op, _ in found), block)
+        if not found:
+            if want["norm"] == "none":
+                continue
+            return "%s: the module runs no norm after the conv, where the spec has `%s`: set `block norm = none` (%s)" \
+                % (where, _spec_text(want), block)
+        op, act = found[0]
+        got = dict(op_norm(op, c.weight_module.weight.shape[0]), order="conv_relu_norm" if act else "conv_norm_relu")
+        # groups only tell GroupNorms apart (an InstanceNorm's are its width, which the conv shapes fix)
+        same_groups = got["norm"] != "group" or got["groups"] == want["groups"]
+        if got["norm"] == want["norm"] and got["affine"] == want["affine"] and same_groups \
+                and _close(got["eps"], want["eps"]) and (got["order"] == want["order"] or want["norm"] == "none"):
+            continue
+        said = "%s: the module runs %s (in %s) %s the activation, where the spec has `%s`" % (
+            where, op.signature(), _owner(op), "after" if act else "before", _spec_text(want))
+        if got["norm"] not in NORM_MODULE:
+            return "%s: the language's norms are %s (%s)" % (said, NORM_CHOICES, block)
+        if got["norm"] == "batchnorm" and not got["affine"]:
+            return "%s: the language's BatchNorm has affine parameters (`affine = false` is for instance and group) " \
+                   "(%s)" % (said, block)
+        if got["norm"] != want["norm"] or got["affine"] != want["affine"]:
+            change = [norm_setting(got)]
+        elif not same_groups:
+            change = ["groups = %s" % got["groups"]]
+        else:
+            change = []
+        if not _close(got["eps"], want["eps"]):
+            change.append("eps = %r" % float(got["eps"]))
+        if got["order"] != want["order"]:
+            change.append("order = " + got["order"])
+        return "%s: set `block %s` (%s)" % (said, ", ".join(change), block)
+    return None
 
 
 def unsupported(t, ir):
@@ -178,7 +335,11 @@ def unsupported(t, ir):
             if a.get("dilation") != 1 or a.get("groups") != 1:
                 add(op, "a dilated or grouped transposed conv (the language has none)")
         elif k in NORMS:
-            add(op, "a normalisation other than BatchNorm (the language's `block norm` is none or batchnorm)")
+            add(op, "a normalisation other than BatchNorm, InstanceNorm and GroupNorm (the language's `block norm` "
+                    "is none, batchnorm, instance or group)")
+        elif k == "instance_norm" and a.get("use_input_stats") is False:
+            add(op, "an InstanceNorm with running statistics (track_running_stats=True; the language's `block norm = "
+                    "instance` normalises with each sample's own statistics, in eval too)")
         elif k in ("sigmoid", "softmax") and op.index in tail:
             continue  # the output activation: the comparison with the spec's `output activation` decides
         elif k == "leaky_relu":
@@ -196,7 +357,7 @@ def unsupported(t, ir):
             tensors = len(op.inputs)
             add(op, "an %s of two tensors (a residual connection or a gate; the language has none)" % k if tensors > 1
                 else "an %s with a constant (the language has none inside the network)" % k)
-        elif k in ("relu", "batch_norm", "max_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") \
+        elif k in ("relu", "max_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") or k in tr.NORM_OPS \
                 or k in tr.IDENTITY and tr.is_identity(op) or k in SHAPE_OPS:
             continue
         else:
@@ -254,7 +415,7 @@ def verify(user_model, spec_model, ir, canonical_of, sizes=None, seed=0):
         x = x.to(dtype)
         ts = tr.trace(spec, x)
         if len(tu.mapped) != len(ts.mapped):
-            raise VerifyError("on input %s the module runs %d conv / BatchNorm layers, the spec %d"
+            raise VerifyError("on input %s the module runs %d conv / norm layers with weights, the spec %d"
                               % (shape, len(tu.mapped), len(ts.mapped)))
         worst = 0.0
         for k, (u, s) in enumerate(zip(tu.mapped, ts.mapped), 1):
