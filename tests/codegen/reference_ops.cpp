@@ -162,4 +162,33 @@ Tensor4 softmax_channels(const Tensor4 &in) {
     return out;
 }
 
+Tensor4 group_norm(const Tensor4 &in, int groups, double eps, const std::vector<float> &gamma,
+                   const std::vector<float> &beta, bool relu, float relu_slope) {
+    Tensor4 out = in;
+    const int per = in.c / groups;
+    for (int n = 0; n < in.n; ++n)
+        for (int g = 0; g < groups; ++g) {
+            // Two passes in double: the textbook definition, independent of the pipeline's one pass.
+            double sum = 0, count = double(per) * in.h * in.w;
+            for (int c = g * per; c < (g + 1) * per; ++c)
+                for (int y = 0; y < in.h; ++y)
+                    for (int x = 0; x < in.w; ++x) sum += in.at(n, c, y, x);
+            const double mean = sum / count;
+            double sq = 0;
+            for (int c = g * per; c < (g + 1) * per; ++c)
+                for (int y = 0; y < in.h; ++y)
+                    for (int x = 0; x < in.w; ++x) sq += (in.at(n, c, y, x) - mean) * (in.at(n, c, y, x) - mean);
+            const double rstd = 1.0 / std::sqrt(sq / count + eps);
+            for (int c = g * per; c < (g + 1) * per; ++c)
+                for (int y = 0; y < in.h; ++y)
+                    for (int x = 0; x < in.w; ++x) {
+                        double v = (in.at(n, c, y, x) - mean) * rstd;
+                        if (!gamma.empty()) v = v * gamma[size_t(c)] + beta[size_t(c)];
+                        if (relu) v = v >= 0 ? v : v * relu_slope;
+                        out.at(n, c, y, x) = float(v);
+                    }
+        }
+    return out;
+}
+
 }  // namespace unetgen::reference

@@ -40,6 +40,12 @@ enum class Match { Crop, Pad, Exact };
 Tensor4 concat(const Tensor4 &skip, const Tensor4 &up, bool skip_first, Match match);
 
 Tensor4 sigmoid(const Tensor4 &in);
+
+// GroupNorm(groups, C, eps) (InstanceNorm2d: groups = C): per sample and group, mean and biased
+// variance over the group's channels and H x W, (x - mean) / sqrt(var + eps), then gamma / beta
+// (empty: none), then ReLU / LeakyReLU when `relu`.
+Tensor4 group_norm(const Tensor4 &in, int groups, double eps, const std::vector<float> &gamma,
+                   const std::vector<float> &beta, bool relu, float relu_slope);
 Tensor4 softmax_channels(const Tensor4 &in);
 
 }  // namespace unetgen::reference

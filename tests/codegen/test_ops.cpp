@@ -285,3 +285,47 @@ TEST_CASE("sigmoid and softmax apply only when activate is nonzero", "[codegen][
         }
     }
 }
+
+TEST_CASE("instance and group norm use each sample's statistics", "[codegen][norm]") {
+    struct Case { int n, c, h, w, groups; bool affine, relu; float slope; };
+    const Case cases[] = {
+        {2, 5, 7, 13, 5, true, true, 0.01f},   // InstanceNorm2d(affine) + LeakyReLU, batch 2, odd sizes
+        {1, 6, 9, 4, 6, false, true, 0.0f},    // InstanceNorm2d without affine + ReLU
+        {2, 8, 6, 11, 2, true, false, 0.0f},   // GroupNorm(2, 8), no activation (conv_relu_norm)
+        {1, 4, 33, 35, 1, true, true, 0.1f},   // GroupNorm(1): the whole sample; wider than a vector
+    };
+    uint32_t seed = 900;
+    for (const Case &k : cases) {
+        Tensor4 in = random_tensor(k.n, k.c, k.h, k.w, seed += 7);
+        // A conv output is rarely centred: an offset and a scale per channel make the statistics matter.
+        for (int n = 0; n < in.n; ++n)
+            for (int c = 0; c < in.c; ++c)
+                for (int y = 0; y < in.h; ++y)
+                    for (int x = 0; x < in.w; ++x) in.at(n, c, y, x) = in.at(n, c, y, x) * (0.2f + 0.3f * c) + 3.0f - c + n;
+        std::vector<float> gamma, beta;
+        if (k.affine) {
+            gamma = random_vec(size_t(k.c), seed + 1, 0.5f, 2.0f);
+            beta = random_vec(size_t(k.c), seed + 2);
+        }
+        const Tensor4 want = reference::group_norm(in, k.groups, 1e-5, gamma, beta, k.relu, k.slope);
+        LayerPacking p = make_packing(false, k.c, 1, 1, "oihw", 0, true);
+        Halide::ImageParam weights(Halide::Float(32), 1, "weights");
+        weights.set(pack(p, std::vector<float>(size_t(k.c), 0.0f), std::vector<float>(size_t(k.c), 0.0f),
+                         k.affine ? gamma : std::vector<float>(), k.affine ? beta : std::vector<float>()));
+        Halide::Buffer<float> buf = to_buffer(in);
+        codegen::SampleNormOp op;
+        op.name = "norm";
+        op.groups = k.groups;
+        op.affine = k.affine;
+        op.relu = k.relu;
+        op.relu_slope = k.slope;
+        std::ostringstream what;
+        what << "norm groups " << k.groups << " of " << k.c << " " << k.w << "x" << k.h << " n" << k.n << " affine "
+             << k.affine << " relu " << k.relu << "/" << k.slope;
+        for (Mode m : next_modes()) {
+            codegen::SampleNormStages s = codegen::lower_sample_norm(tensor_of(buf), op, p, weights);
+            if (m != Mode::Plain) schedules::schedule_cpu_sample_norm(s, tiles_of(m));
+            require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str() + ", " + mode_name(m));
+        }
+    }
+}
