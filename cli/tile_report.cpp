@@ -32,11 +32,20 @@ TileReport tile_report(const Network &net, int64_t h, int64_t w, size_t budget, 
     io.input_bytes_per_pixel = int64_t(net.spec.in_channels) * 4;
     io.output_bytes_per_pixel = int64_t(net.spec.classes) * 4;
     r.plan = plan_tiles(g, w, h, {0, out_w}, {0, out_h}, 1, int64_t(r.budget), io, threads);
+    for (const Layer &l : net.layers) r.whole_image_only = r.whole_image_only || norm_uses_sample_statistics(l.norm);
     return r;
 }
 
 std::string tile_report_text(const TileReport &r) {
     const TilePlan &p = r.plan;
+    if (r.whole_image_only) {
+        std::string s = fmt::format("large images: whole images only, in one pass of {}: instance / group norms use "
+                                    "each image's own statistics, so tiles would not be exact\n",
+                                    format_bytes(double(r.whole_peak)));
+        const bool one = p.fits && p.count() == 1;
+        return s + fmt::format("  within {}: {}\n", format_bytes(double(r.budget)),
+                               one ? "fits" : "refused (give the run at least " + format_bytes(double(r.whole_peak)) + ")");
+    }
     std::string s = fmt::format("large images: receptive field {} px, tiles aligned to {} px, whole image in one pass {}\n",
                                 r.receptive_field, r.alignment, format_bytes(double(r.whole_peak)));
     if (!p.fits)
@@ -57,7 +66,8 @@ nlohmann::json tile_report_json(const TileReport &r) {
                                 {"alignment", r.alignment},
                                 {"whole_image_bytes", r.whole_peak},
                                 {"budget", r.budget},
-                                {"fits", p.fits}};
+                                {"fits", p.fits},
+                                {"whole_image_only", r.whole_image_only}};
     if (p.fits) {
         j["rows"] = p.rows;
         j["cols"] = p.cols;

@@ -18,6 +18,9 @@ struct TileReport {
     int64_t whole_peak = 0;       // bytes of one whole-image pass
     size_t budget = 0;
     TilePlan plan;
+    // Instance / group norms: every output pixel depends on the whole image, so the runtime runs
+    // it in one piece only (the plan is then only consulted for whether that fits).
+    bool whole_image_only = false;
 };
 
 // Lowers `net` for `target` (no compilation), takes its geometry and plans an h x w input of one

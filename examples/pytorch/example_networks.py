@@ -17,9 +17,15 @@ are those of the seed references, so a checkpoint of either loads into the other
     large.unet                  UNet003Large(3, 256)          prep convs, 8/28/56/112 levels, three 64-channel post convs
     ronneberger2015.unet        UNet004(1, 2)                 Ronneberger 2015: valid convs, centre-crop skips, 572 -> 388
 """
+import os
+import sys
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from modern_networks import NnUNetPlain  # noqa: E402,F401  (the specs of today's U-Nets)
 
 # spec file stem -> the constructor expression of its network (for --model arguments)
 SPEC_MODELS = {
@@ -30,6 +36,7 @@ SPEC_MODELS = {
     "small": "UNet003Small(3, 32)",
     "large": "UNet003Large(3, 256)",
     "ronneberger2015": "UNet004(1, 2)",
+    "nnunet_plain": "NnUNetPlain(1, 3)",
 }
 
 

@@ -19,7 +19,8 @@ import sys
 import torch
 import torch.nn as nn
 
-KINDS = {nn.Conv2d: "Conv2d", nn.ConvTranspose2d: "ConvTranspose2d", nn.BatchNorm2d: "BatchNorm2d"}
+KINDS = {nn.Conv2d: "Conv2d", nn.ConvTranspose2d: "ConvTranspose2d", nn.BatchNorm2d: "BatchNorm2d",
+         nn.InstanceNorm2d: "InstanceNorm2d", nn.GroupNorm: "GroupNorm"}
 
 
 def run_check(unetgen, spec, c, h, w):
@@ -44,6 +45,8 @@ def reference_weights(model, c, h, w):
             continue
         seen.add(id(m))
         kind = KINDS[type(m)]
+        if kind in ("InstanceNorm2d", "GroupNorm") and m.weight is None:
+            continue  # a norm without affine has no tensors
         fields = ["weight", "bias", "running_mean", "running_var"] if kind == "BatchNorm2d" else \
             ["weight"] + (["bias"] if m.bias is not None else [])
         tensors += [(kind, f, list(getattr(m, f).shape)) for f in fields]
@@ -134,6 +137,8 @@ def main():
                [(20, 16), (8, 8)])
     check_spec(args, failures, "ronneberger2015.unet", lambda: m.UNet004(1, 2), 1, [(572, 572), (189, 204)],
                [(140, 140), (187, 188), (188, 188)])
+    check_spec(args, failures, "nnunet_plain.unet", lambda: m.NnUNetPlain(1, 3), 1, [(64, 64), (96, 160)],
+               [(63, 64), (48, 48), (80, 72)])
 
     # The two counts the brief states outright, in case the reference models ever drift.
     for spec, expected in [("milesial_transposed.unet", 31037633), ("small.unet", 63972)]:

@@ -32,7 +32,7 @@ TOLERANCE = 1e-4
 
 
 def load_reference():
-    namespace = {}
+    namespace = {"__file__": REFERENCE}
     with open(REFERENCE) as f:
         code = compile(f.read(), REFERENCE, "exec")
     exec(code, namespace)
@@ -41,6 +41,21 @@ def load_reference():
 
 REF = load_reference()
 MODELS = REF["SPEC_MODELS"]  # spec name -> the reference's constructor expression
+# Other widths, depths, classes and input channels of the example networks: spec name (its file is
+# tests/parity/specs/NAME.unet) -> the reference's constructor expression.
+VARIANTS = {
+    "nnunet_narrow": ("NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)"),
+}
+
+
+def spec_path(name):
+    if name in VARIANTS:
+        return os.path.join(HERE, "specs", name + ".unet")
+    return os.path.join(ROOT, "examples", "specs", name + ".unet")
+
+
+def model_expr(name):
+    return VARIANTS.get(name) or MODELS[name]
 
 
 def randomise(model, seed):
@@ -54,6 +69,10 @@ def randomise(model, seed):
                 m.weight.copy_((torch.rand(m.weight.shape, generator=g) * 2 - 1) * bound)
                 if m.bias is not None:
                     m.bias.copy_((torch.rand(m.bias.shape, generator=g) * 2 - 1) * 0.2)
+            elif isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.GroupNorm)) and m.weight is not None:
+                n = m.weight.numel()
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_((torch.rand(n, generator=g) * 2 - 1) * 0.5)
             elif isinstance(m, torch.nn.BatchNorm2d):
                 n = m.num_features
                 m.running_mean.copy_((torch.rand(n, generator=g) * 2 - 1) * 0.5)
@@ -84,7 +103,8 @@ def parse_size(text, channels):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--unetgen", required=True, help="path of the unetgen executable")
-    ap.add_argument("--spec", required=True, choices=sorted(MODELS), help="example spec name")
+    ap.add_argument("--spec", required=True, choices=sorted(MODELS) + sorted(VARIANTS),
+                    help="example spec name, or a variant's (tests/parity/specs)")
     ap.add_argument("--sizes", required=True, help="comma-separated sizes: S, HxW or NxCxHxW")
     ap.add_argument("--target", default="host", help="Halide target for unetgen build")
     ap.add_argument("--workdir", default=None, help="keep build and files here (default: a temp dir)")
@@ -92,13 +112,15 @@ def main():
     ap.add_argument("--tiled", default="", help="sizes also run in at least --min-tiles tiles under a small "
                     "memory budget, against the whole-image PyTorch output")
     ap.add_argument("--min-tiles", type=int, default=6)
+    ap.add_argument("--whole-only", default="", help="sizes at which a network with instance / group norms must "
+                    "refuse a budget too small for the whole image, and --border mirror, saying why")
     ap.add_argument("--mirror", default="", help="image sizes run with --border mirror, against PyTorch on the "
                     "reflect-extended image, cropped")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
-    spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
+    spec = spec_path(args.spec)
     work = args.workdir or tempfile.mkdtemp(prefix=f"parity_{args.spec}_")
     os.makedirs(work, exist_ok=True)
     libdir = os.path.join(work, "lib")
@@ -106,17 +128,19 @@ def main():
     _, t_build = run([args.unetgen, "build", spec, "-o", libdir, "--target", args.target])
     print(f"built {args.spec} for {args.target} in {t_build:.1f} s")
 
-    model = randomise(eval(MODELS[args.spec], REF), args.seed)
+    model = randomise(eval(model_expr(args.spec), REF), args.seed)
     ckpt = os.path.join(work, "random.pt")
     torch.save(model.state_dict(), ckpt)
     weights = os.path.join(work, "weights.safetensors")
     run([sys.executable, os.path.join(ROOT, "tools", "export_pytorch.py"), "--spec", spec,
-         "--module", REFERENCE, "--model", MODELS[args.spec], "--state-dict", ckpt, "--out", weights,
+         "--module", REFERENCE, "--model", model_expr(args.spec), "--state-dict", ckpt, "--out", weights,
          "--unetgen", args.unetgen])
 
     failures = 0
     for size in (args.tiled.split(",") if args.tiled else []):
         failures += check_tiled(args, libdir, weights, work, model, size)
+    for size in (args.whole_only.split(",") if args.whole_only else []):
+        failures += check_whole_only(args, libdir, weights, work, model, size)
     for size in (args.mirror.split(",") if args.mirror else []):
         failures += check_mirror(args, libdir, weights, work, model, size)
     for size in args.sizes.split(","):
@@ -155,7 +179,7 @@ def check_tiled(args, libdir, weights, work, model, size):
     `unetgen run --plan-only` plans at least --min-tiles tiles, then runs that plan and compares
     it with PyTorch on the whole image."""
     shape, want, xin, xout = random_case(work, model, size, "tiled_")
-    spec = os.path.join(ROOT, "examples", "specs", args.spec + ".unet")
+    spec = spec_path(args.spec)
     report = json.loads(run([args.unetgen, "check", spec, "--size", "x".join(map(str, shape[1:])), "--json"])[0])
     budget = int(report["tiling"]["whole_image_bytes"])
     cmd = [args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout]
@@ -176,6 +200,25 @@ def check_tiled(args, libdir, weights, work, model, size):
                            np.load(xout), want)
     print(f"FAIL {args.spec} tiled {size}: still fewer than {args.min_tiles} tiles")
     return 1
+
+
+def check_whole_only(args, libdir, weights, work, model, size):
+    """Per-image statistics make tiles inexact: a budget below the whole image's need and a mirrored
+    border are refused with the reason and the memory needed, never run approximately."""
+    shape, _, xin, xout = random_case(work, model, size, "whole_")
+    report = json.loads(run([args.unetgen, "check", spec_path(args.spec), "--size", "x".join(map(str, shape[1:])),
+                             "--json"])[0])
+    budget = int(report["tiling"]["whole_image_bytes"]) // 4
+    failures = 0
+    for extra, what in (([ "--memory", str(budget)], "a quarter of the whole image's memory"),
+                        (["--border", "mirror"], "border = mirror")):
+        p = subprocess.run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout] + extra,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ok = p.returncode != 0 and "own statistics" in p.stdout
+        print(f"{'ok  ' if ok else 'FAIL'} {args.spec} {size} with {what}: "
+              + (p.stdout.strip().splitlines() or ["(no output)"])[-1])
+        failures += not ok
+    return failures
 
 
 def check_mirror(args, libdir, weights, work, model, size):

@@ -4,7 +4,8 @@ reference models (../shared/reference/seed_models.py), where that folder is besi
 
 For each of the six classes (seven specs): the same state_dict names and shapes, and, with the
 same random weights and non-trivial BatchNorm statistics loaded into both, the same outputs at two
-sizes (bit for bit expected; bound 1e-6 x max(1, max|out|)). Exit 77 (CTest: skipped) when the
+sizes (bit for bit expected; bound 1e-6 x max(1, max|out|)). Likewise examples/pytorch/modern_networks.py
+against ../shared/reference/modern_models.py (nnU-Net, ...) at default and other widths, when that file is there. Exit 77 (CTest: skipped) when the
 seed references are absent: the repository's own tests then rest on example_networks.py alone.
 
 usage: test_against_seed_references.py [--seed-references DIR]
@@ -29,6 +30,12 @@ CASES = [  # (constructor expression, input channels, sizes)
     ("UNet003Small(3, 32)", 3, [(64, 64), (40, 56)]),
     ("UNet003Large(3, 256)", 3, [(32, 32), (48, 40)]),
     ("UNet004(1, 2)", 1, [(188, 188), (188, 204)]),
+]
+# examples/pytorch/modern_networks.py against ../shared/reference/modern_models.py: (ours, theirs, ...)
+MODERN_CASES = [
+    ("NnUNetPlain(1, 3)", "NnUNetPlain2d(1, 3)", 1, [(64, 64), (96, 160)]),
+    ("NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)",
+     "NnUNetPlain2d(2, 4, features=(8, 16, 24, 32), n_conv_per_stage=3, n_conv_per_stage_decoder=1)", 2, [(48, 80)]),
 ]
 
 
@@ -60,10 +67,21 @@ def main():
     seeds = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(seeds)
     torch.set_num_threads(2)
+    modern = None
+    modern_path = os.path.join(args.seed_references, "modern_models.py")
+    if os.path.exists(modern_path):
+        spec = importlib.util.spec_from_file_location("modern_models", modern_path)
+        modern = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modern)
+    else:
+        print("note: no modern references at %s; checking the seeds only" % modern_path)
+    pairs = [(expr, vars(ours), expr, vars(seeds), channels, sizes) for expr, channels, sizes in CASES]
+    if modern is not None:
+        pairs += [(mine, vars(ours), theirs, vars(modern), channels, sizes) for mine, theirs, channels, sizes in MODERN_CASES]
     failed = 0
-    for k, (expr, channels, sizes) in enumerate(CASES):
-        mine = randomise(eval(expr, vars(ours)), 100 + k)
-        theirs = eval(expr, vars(seeds)).eval()
+    for k, (expr, ours_ns, theirs_expr, theirs_ns, channels, sizes) in enumerate(pairs):
+        mine = randomise(eval(expr, ours_ns), 100 + k)
+        theirs = eval(theirs_expr, theirs_ns).eval()
         a, b = mine.state_dict(), theirs.state_dict()
         same_names = list(a) == list(b) and all(a[n].shape == b[n].shape for n in a)
         if not same_names:
