@@ -253,6 +253,39 @@ TEST_CASE("pre and post units, BN after ReLU, head activation", "[ir]") {
     for (const WeightTensor &w : net.weights) CHECK(net.layers[size_t(w.layer)].op != LayerOp::Input);
 }
 
+TEST_CASE("instance and group norms: module names, affine tensors, groups", "[ir][norm]") {
+    NetworkSpec s = base_spec(1, 3, {32, 64, 128, 256, 512, 512});  // NnUNetPlain(1, 3)
+    s.block.norm = NormKind::Instance;
+    s.block.affine = true;
+    s.block.act = UnitActivation::LeakyRelu;
+    s.down = DownMode::Conv;
+    s.skip_order = SkipOrder::UpFirst;
+    Network net = build_network(s);
+    CHECK(net.param_count() == 20617187);  // sum(p.numel() for p in NnUNetPlain(1, 3).parameters())
+    const Layer &c = named(net, "enc1.conv0");
+    CHECK(c.bn_module == "enc1.norm0");
+    CHECK(c.norm_affine);
+    CHECK(c.norm_groups == 64);
+    CHECK(c.stride == 2);
+    CHECK(net.weights[2].name == "enc0.norm0.weight");
+    CHECK(net.weights[2].module == ModuleKind::InstanceNorm2d);
+    CHECK(net.weights[3].role == WeightRole::NormBias);
+    CHECK(layer_op_label(c) == "Conv3x3 s2+IN(affine)+LeakyReLU(0.01)");
+
+    s.block.affine = false;  // MONAI's bare "INSTANCE": no tensors at all
+    Network plain = build_network(s);
+    for (const WeightTensor &w : plain.weights) CHECK(w.module != ModuleKind::InstanceNorm2d);
+    CHECK(named(plain, "enc1.conv0").bn_module == "enc1.norm0");
+
+    s.block.norm = NormKind::Group;
+    s.block.groups = 8;
+    s.block.affine = true;
+    Network grouped = build_network(s);
+    CHECK(named(grouped, "dec0.conv1").norm_groups == 8);
+    CHECK(grouped.weights[2].module == ModuleKind::GroupNorm);
+    CHECK(layer_op_label(named(grouped, "dec0.conv1")) == "Conv3x3+GN(8)+LeakyReLU(0.01)");
+}
+
 TEST_CASE("FLOPs are 2 x MACs of convs, transposed convs and the head", "[ir]") {
     // One pool level pair: enc0 (1 conv 1->4), pool, enc1 (1 conv 4->8), up 8->4 k2, cat, dec0 (8->4), head 4->2.
     NetworkSpec s = base_spec(1, 2, {4, 8});
