@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/memory_size.h"
 #include "cli/tile_report.h"
+#include "common/norm_extent.h"
 #include "dsl/check_report.h"
 #include "dsl/diagnostics.h"
 #include "dsl/network_ir.h"
@@ -152,6 +153,21 @@ int run_check(const CheckOptions &opts) {
                                             : fmt::format("nearest accepted {}: {}",
                                                           square ? "sizes" : std::string(axes[a].first) + "s",
                                                           join(near)));
+        }
+        if (size_sink.error_count() == 0) {
+            std::vector<int> nodes;
+            std::vector<const Layer *> normalised;
+            for (const Layer &l : net.layers)
+                if (norm_uses_sample_statistics(l.norm)) {
+                    nodes.push_back(l.size);
+                    normalised.push_back(&l);
+                }
+            const int k = single_pixel_norm(net.sizes, nodes, in.h, in.w);
+            if (k >= 0)
+                size_sink.error({}, fmt::format("cannot feed a {}x{} input to {}: the norm after {} would normalise a "
+                                                "single pixel (1x1); an instance / group norm needs more than one, as "
+                                                "PyTorch does",
+                                                in.h, in.w, spec.name, normalised[size_t(k)]->name));
         }
         if (size_sink.error_count() > 0) {
             size_sink.render(std::cerr);

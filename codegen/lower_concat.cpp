@@ -2,7 +2,8 @@
 //
 // Crop: the skip is read at (x + offset) (center crop, offset = floor((skip - up) / 2), like the
 // seeds' center_crop). Pad: the upsampled tensor is read at (x - offset) with zeros outside it
-// (F.pad with left = diff // 2). Exact: both as they are. Channel reads are clamped per input so
+// (F.pad with left = diff // 2). Exact: both as they are. Replicate: the upsampled tensor's last
+// column / row repeated up to the skip's size (MONAI's UpCat). Channel reads are clamped per input so
 // bounds inference never asks either producer for channels it does not have.
 #include "codegen/lowering.h"
 
@@ -30,6 +31,14 @@ Tensor lower_concat(const Tensor &skip, const Tensor &up, SkipOrder order, SkipM
     case SkipMatch::Exact:
         skip_view(d.x, d.y, d.c, d.n) = skip.f(d.x, d.y, d.c, d.n);
         up_view(d.x, d.y, d.c, d.n) = up.f(d.x, d.y, d.c, d.n);
+        break;
+    case SkipMatch::Replicate:
+        // F.pad(up, [0, dW, 0, dH], "replicate"): the last column / row repeated up to the skip's size.
+        skip_view(d.x, d.y, d.c, d.n) = skip.f(d.x, d.y, d.c, d.n);
+        up_view(d.x, d.y, d.c, d.n) =
+            up.f(Halide::clamp(d.x, 0, up.width - 1), Halide::clamp(d.y, 0, up.height - 1), d.c, d.n);
+        width = skip.width;
+        height = skip.height;
         break;
     }
     const bool skip_first = order == SkipOrder::SkipFirst;

@@ -66,7 +66,12 @@ json geometry_json(const TileGeometry &g) {
             e["align_corners"] = l.align_corners;
             break;
         case GeometryLayer::Op::Concat:
-            e["match"] = l.match == GeometryLayer::Match::Crop ? "crop" : l.match == GeometryLayer::Match::Pad ? "pad" : "exact";
+            switch (l.match) {
+            case GeometryLayer::Match::Crop: e["match"] = "crop"; break;
+            case GeometryLayer::Match::Pad: e["match"] = "pad"; break;
+            case GeometryLayer::Match::Exact: e["match"] = "exact"; break;
+            case GeometryLayer::Match::Replicate: e["match"] = "replicate"; break;
+            }
             e["offset"] = l.offset;
             break;
         default: break;

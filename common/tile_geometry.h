@@ -38,7 +38,7 @@ struct Span {
 // One layer as the tiling sees it (the manifest's "geometry").
 struct GeometryLayer {
     enum class Op { Input, Conv, ConvTranspose, MaxPool, Upsample, Concat };
-    enum class Match { Exact, Crop, Pad };
+    enum class Match { Exact, Crop, Pad, Replicate };
     Op op = Op::Input;
     std::string name;
     int inputs[2] = {-1, -1};  // Concat: [skip, upsampled]
@@ -132,7 +132,13 @@ struct TileGeometry {
                 const int64_t off = l.offset >= 0 ? ext[size_t(l.offset)] : 0;
                 const bool crop = l.match == GeometryLayer::Match::Crop, padm = l.match == GeometryLayer::Match::Pad;
                 give(l.inputs[0], crop ? Span{s.lo + off, s.hi + off} : s);
-                give(l.inputs[1], padm ? Span{s.lo - off, s.hi - off} : s);
+                if (l.match == GeometryLayer::Match::Replicate) {
+                    // Reads clamp to the upsampled tensor's extent (one short of the skip's at most).
+                    const int64_t up_ext = ext[size_t(layers[size_t(l.inputs[1])].size)];
+                    give(l.inputs[1], Span{std::min(s.lo, up_ext - 1), std::min(s.hi, up_ext)});
+                } else {
+                    give(l.inputs[1], padm ? Span{s.lo - off, s.hi - off} : s);
+                }
                 break;
             }
             }

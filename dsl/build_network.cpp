@@ -222,6 +222,9 @@ private:
         case UpChannels::Half: l.out_channels = l.in_channels / 2; break;
         case UpChannels::Same: l.out_channels = l.in_channels; break;
         }
+        // An explicit list, deepest first (MONAI BasicUNet halves all but the top upsampler).
+        const size_t d = size_t(int(spec.encoder.size()) - 2 - level);
+        if (d < spec.up_channel_list.size()) l.out_channels = spec.up_channel_list[d];
         l.kernel = spec.up_kernel;
         l.stride = 2;
         // kernel 2: stride 2, no padding; kernel 3: padding 1, output_padding 1. Both double the extent.
@@ -266,6 +269,12 @@ private:
         case SkipMatch::Exact:
             sp.constraints.push_back({SizeConstraint::Kind::Equal, s, u, l.name});
             l.size = u;
+            break;
+        case SkipMatch::Replicate:
+            // MONAI pads by one where the sizes differ, so they may differ by one at most (else torch.cat raises).
+            sp.constraints.push_back({SizeConstraint::Kind::GreaterEqual, s, u, l.name});
+            sp.constraints.push_back({SizeConstraint::Kind::GreaterEqual, add_const(u, 1), s, l.name});
+            l.size = s;
             break;
         }
         return add_layer(std::move(l));

@@ -31,7 +31,9 @@ enum class UpMode { Transposed, Bilinear, Nearest };
 // Output channels of a transposed-conv upsampler: the skip's channels (every seed), half of its input, or same.
 enum class UpChannels { Skip, Half, Same };
 enum class SkipOrder { SkipFirst, UpFirst };
-enum class SkipMatch { Crop, Pad, Exact };
+// Replicate: MONAI's UpCat: the upsampled tensor gets one replicated column / row at the right /
+// bottom where it is one short of the skip (odd sizes after a floor-ing pool).
+enum class SkipMatch { Crop, Pad, Exact, Replicate };
 enum class Activation { None, Sigmoid, Softmax };
 
 // The spelling of an enum value in the spec language (and in manifests and reports).
@@ -72,6 +74,7 @@ inline const char *skip_match_name(SkipMatch m) {
     case SkipMatch::Crop: return "crop";
     case SkipMatch::Pad: return "pad";
     case SkipMatch::Exact: return "exact";
+    case SkipMatch::Replicate: return "replicate";
     }
     return "exact";
 }
@@ -127,6 +130,7 @@ struct NetworkSpec {
     int up_kernel = 2;              // transposed: 2 (stride 2) or 3 (stride 2, padding 1, output_padding 1)
     bool align_corners = false;     // bilinear only
     UpChannels up_channels = UpChannels::Skip;
+    std::vector<int> up_channel_list;  // `up channels = [..]`: each upsampler's width, deepest first (overrides)
     bool up_bias = true;
 
     SkipOrder skip_order = SkipOrder::SkipFirst;

@@ -357,8 +357,9 @@ public:
                                   a.spec_.up_kernel);
              }},
             {{"up", "align_corners", "`true` | `false`", "`false`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.align_corners); }},
-            {{"up", "channels", "`skip` | `half` | `same`", "`skip`"},
+            {{"up", "channels", "`skip` | `half` | `same`, or a list of depth-1 channel counts", "`skip`"},
              [](A &a, S s) {
+                 if (s.value.kind == Value::Kind::List) return a.get_channels(s, a.spec_.up_channel_list);
                  return a.get_name<UpChannels>(
                      s, {{"skip", UpChannels::Skip}, {"half", UpChannels::Half}, {"same", UpChannels::Same}},
                      a.spec_.up_channels);
@@ -369,10 +370,14 @@ public:
                  return a.get_name<SkipOrder>(s, {{"skip_first", SkipOrder::SkipFirst}, {"up_first", SkipOrder::UpFirst}},
                                               a.spec_.skip_order);
              }},
-            {{"skip", "match", "`exact` | `crop` | `pad`", "`exact`"},
+            {{"skip", "match", "`exact` | `crop` | `pad` | `replicate`", "`exact`"},
              [](A &a, S s) {
-                 return a.get_name<SkipMatch>(
-                     s, {{"crop", SkipMatch::Crop}, {"pad", SkipMatch::Pad}, {"exact", SkipMatch::Exact}}, a.spec_.skip_match);
+                 return a.get_name<SkipMatch>(s,
+                                              {{"crop", SkipMatch::Crop},
+                                               {"pad", SkipMatch::Pad},
+                                               {"exact", SkipMatch::Exact},
+                                               {"replicate", SkipMatch::Replicate}},
+                                              a.spec_.skip_match);
              }},
             {{"pre", "channels", "list of channel counts (may be empty)", "`[]`"},
              [](A &a, S s) { return a.get_channels(s, a.spec_.pre); }},

@@ -20,6 +20,7 @@ public:
 
     void run() {
         check_decoder_length();
+        check_up_channel_list();
         check_skip_match();
         check_up_keys();
         check_half_channels();
@@ -45,14 +46,25 @@ private:
                   "bottleneck, deepest first (" + std::to_string(expected) + " here)");
     }
 
+    void check_up_channel_list() {
+        if (!encoder_known() || !where_.has("up", "channels") || spec_.up_channel_list.empty()) return;
+        const size_t expected = spec_.encoder.size() - 1;
+        if (spec_.up_channel_list.size() != expected)
+            error(where_.at("up", "channels"),
+                  "cannot use " + std::to_string(spec_.up_channel_list.size()) + " up channels with " +
+                      std::to_string(depth()) + " encoder levels: the list has one width per upsampler, deepest "
+                      "first (" + std::to_string(expected) + " here)");
+    }
+
     void check_skip_match() {
         if (spec_.block.padding != Padding::Valid || spec_.block.kernel == 1) return;
         if (spec_.skip_match == SkipMatch::Crop) return;
         // Point at the match if it was written, else at the padding that makes the default wrong.
         Span at = where_.has("skip", "match") ? where_.at("skip", "match") : where_.at("block", "padding");
-        if (spec_.skip_match == SkipMatch::Pad)
-            error(at, "cannot pad skips with valid padding: the upsampled tensor is smaller only because convs "
-                      "trim it; use match = crop");
+        if (spec_.skip_match == SkipMatch::Pad || spec_.skip_match == SkipMatch::Replicate)
+            error(at, std::string("cannot ") + (spec_.skip_match == SkipMatch::Pad ? "pad" : "replicate-pad") +
+                          " skips with valid padding: the upsampled tensor is smaller only because convs "
+                          "trim it; use match = crop");
         else
             error(at, std::string("cannot concatenate skips ") +
                           (where_.has("skip", "match") ? "with match = exact" : "as they are (skip match = exact, "
@@ -108,6 +120,20 @@ private:
             size_t index = size_t(depth() - 2 - level);
             int up_in = index == 0 ? enc.back() : spec_.decoder[index - 1];
             int up_out = up_in;
+            if (spec_.up == UpMode::Transposed && !spec_.up_channel_list.empty()) {
+                if (spec_.up_channel_list.size() != enc.size() - 1) return;  // reported by check_up_channel_list
+                up_out = spec_.up_channel_list[index];
+                if (spec_.decoder_mid == MidRule::HalfIn && spec_.decoder_convs > 1 && (enc[size_t(level)] + up_out) % 2 != 0 &&
+                    !mid_reported) {
+                    error(where_.at("decoder", "mid"),
+                          "cannot use mid = half_in at decoder level " + std::to_string(level) + ": its input has " +
+                              std::to_string(enc[size_t(level)] + up_out) + " channels (skip " +
+                              std::to_string(enc[size_t(level)]) + " + upsampled " + std::to_string(up_out) +
+                              "), an odd number");
+                    mid_reported = true;
+                }
+                continue;
+            }
             if (spec_.up == UpMode::Transposed && spec_.up_channels == UpChannels::Skip) up_out = enc[size_t(level)];
             if (spec_.up == UpMode::Transposed && spec_.up_channels == UpChannels::Half) {
                 if (up_in % 2 != 0) {

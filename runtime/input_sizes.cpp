@@ -1,6 +1,7 @@
 // input_sizes.cpp — check_input_size(): size rules of a network in words, with suggestions.
 #include "runtime/input_sizes.h"
 
+#include "common/norm_extent.h"
 #include "runtime/runtime_failure.h"
 
 #include <algorithm>
@@ -55,7 +56,21 @@ void check_input_size(const Manifest &m, int64_t h, int64_t w) {
             break;
         }
     }
-    if (broken.empty()) return;
+    if (broken.empty()) {
+        std::vector<int> nodes;
+        std::vector<const PackingEntry *> layers;
+        for (const PackingEntry &e : m.packing)
+            if (e.sample_norm && e.size_node >= 0 && e.size_node < int(m.sizes.nodes.size())) {
+                nodes.push_back(e.size_node);
+                layers.push_back(&e);
+            }
+        const int k = single_pixel_norm(m.sizes, nodes, h, w);
+        if (k >= 0)
+            fail(UNETGEN_ERR_BAD_SIZE, "cannot segment " + input + " with " + m.name + ": the norm after " +
+                                           layers[size_t(k)]->layer + " would normalise a single pixel (1x1); an "
+                                           "instance / group norm needs more than one, as PyTorch does");
+        return;
+    }
     std::string msg = "cannot segment " + input + " with " + m.name + ": the network takes sizes H where " + broken +
                       ", and " + std::to_string(bad_value) + " breaks it";
     std::vector<int64_t> near = nearest_extents(m, bad_value, 3);

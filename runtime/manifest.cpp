@@ -215,7 +215,8 @@ void read_geometry(const Reader &r, const json &layers, Manifest &m) {
             if (match == "crop") l.match = G::Match::Crop;
             else if (match == "pad") l.match = G::Match::Pad;
             else if (match == "exact") l.match = G::Match::Exact;
-            else r.bad(p + ".match", "must be crop, pad or exact");
+            else if (match == "replicate") l.match = G::Match::Replicate;
+            else r.bad(p + ".match", "must be crop, pad, exact or replicate");
             l.offset = int(r.integer(e, "offset", p + ".offset", -1, nodes));
         }
         if (e.contains("grid")) l.grid = int(r.integer(e, "grid", p + ".grid", 1, 64));

@@ -51,7 +51,8 @@ bool mirror_extent(const Manifest &m, int64_t image, int64_t &extent, int64_t &o
 std::string mib(int64_t bytes) {
     char s[64];
     if (bytes >= (int64_t(1) << 30)) std::snprintf(s, sizeof s, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
-    else std::snprintf(s, sizeof s, "%.0f MiB", std::max(1.0, double(bytes) / double(1 << 20)));
+    else if (bytes >= (int64_t(10) << 20)) std::snprintf(s, sizeof s, "%.0f MiB", double(bytes) / double(1 << 20));
+    else std::snprintf(s, sizeof s, "%.2f MiB", double(bytes) / double(1 << 20));  // small budgets: enough digits to differ
     return s;
 }
 

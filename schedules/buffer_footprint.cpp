@@ -70,8 +70,12 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
             break;
         case LayerOp::Concat:
             e.op = G::Op::Concat;
-            e.match = l.skip_match == SkipMatch::Crop ? G::Match::Crop
-                      : l.skip_match == SkipMatch::Pad ? G::Match::Pad : G::Match::Exact;
+            switch (l.skip_match) {
+            case SkipMatch::Crop: e.match = G::Match::Crop; break;
+            case SkipMatch::Pad: e.match = G::Match::Pad; break;
+            case SkipMatch::Exact: e.match = G::Match::Exact; break;
+            case SkipMatch::Replicate: e.match = G::Match::Replicate; break;
+            }
             e.offset = l.offset;
             break;
         case LayerOp::Count: throw std::logic_error("cannot describe layer " + l.name + ": LayerOp::Count is not an op");

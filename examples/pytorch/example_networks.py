@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from modern_networks import NnUNetPlain  # noqa: E402,F401  (the specs of today's U-Nets)
+from modern_networks import MonaiBasicUNet, NnUNetPlain  # noqa: E402,F401  (the specs of today's U-Nets)
 
 # spec file stem -> the constructor expression of its network (for --model arguments)
 SPEC_MODELS = {
@@ -37,6 +37,7 @@ SPEC_MODELS = {
     "large": "UNet003Large(3, 256)",
     "ronneberger2015": "UNet004(1, 2)",
     "nnunet_plain": "NnUNetPlain(1, 3)",
+    "monai_basic": "MonaiBasicUNet(1, 2)",
 }
 
 

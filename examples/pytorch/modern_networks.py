@@ -9,6 +9,9 @@ that folder is present: same state_dict names and shapes, same outputs on the sa
     nnunet_plain.unet    NnUNetPlain(1, 3)   nnU-Net v2 2-D PlainConvUNet: strided-conv down, Conv ->
                                              InstanceNorm(affine) -> LeakyReLU(0.01), ConvTranspose up,
                                              (up, skip) concat, 1x1 head
+    monai_basic.unet     MonaiBasicUNet(1, 2) MONAI BasicUNet: max-pool down, InstanceNorm(affine) +
+                                             LeakyReLU(0.1), deconvs halving (but the top), replicate
+                                             pad to odd skips, (skip, up) concat, any side >= 16
 """
 import torch
 import torch.nn as nn
@@ -62,3 +65,48 @@ class NnUNetPlain(nn.Module):
         for k, (up, block) in enumerate(zip(self.transpconvs, self.decoder)):
             x = block(torch.cat([up(x), skips[-2 - k]], dim=1))
         return self.seg(x)
+
+
+def two_conv(cin, cout):
+    """MONAI BasicUNet's TwoConv: twice Conv(3x3, bias) -> InstanceNorm2d(affine) -> LeakyReLU(0.1)."""
+    layers = []
+    for i in (cin, cout):
+        layers += [nn.Conv2d(i, cout, 3, padding=1, bias=True), nn.InstanceNorm2d(cout, eps=1e-5, affine=True),
+                   nn.LeakyReLU(0.1, inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class MonaiBasicUNet(nn.Module):
+    """MONAI BasicUNet(spatial_dims=2): five levels of TwoConv, max-pool down; per decoder level k = 4..1 a
+    2x2 stride-2 ConvTranspose2d to f[k] // 2 channels (f[1] at the top), its right / bottom edge
+    replicated where the skip is one larger, cat(skip, up), TwoConv to f[k-1] (f[5] at the top); 1x1 head.
+    Attribute names as ../shared's MonaiBasicUNet2d (encoder, pool, upsample, decoder, final_conv)."""
+
+    def __init__(self, in_channels=1, out_channels=2, features=(32, 32, 64, 128, 256, 32)):
+        super().__init__()
+        f = list(features)
+        self.encoder = nn.ModuleList([two_conv(in_channels if k == 0 else f[k - 1], f[k]) for k in range(5)])
+        self.pool = nn.MaxPool2d(2)
+        ups, blocks = [], []
+        for k in (4, 3, 2, 1):
+            width = f[k] // 2 if k > 1 else f[1]
+            ups.append(nn.ConvTranspose2d(f[k], width, 2, stride=2, bias=True))
+            blocks.append(two_conv(f[k - 1] + width, f[k - 1] if k > 1 else f[5]))
+        self.upsample = nn.ModuleList(ups)
+        self.decoder = nn.ModuleList(blocks)
+        self.final_conv = nn.Conv2d(f[5], out_channels, 1, bias=True)
+
+    def forward(self, x):
+        levels = []
+        for k, block in enumerate(self.encoder):
+            x = block(self.pool(x) if k else x)
+            levels.append(x)
+        x = levels[-1]
+        for k, (up, block) in enumerate(zip(self.upsample, self.decoder)):
+            skip = levels[-2 - k]
+            u = up(x)
+            grow_w, grow_h = skip.shape[3] - u.shape[3], skip.shape[2] - u.shape[2]
+            if grow_w or grow_h:
+                u = nn.functional.pad(u, [0, grow_w, 0, grow_h], mode="replicate")
+            x = block(torch.cat([skip, u], dim=1))
+        return self.final_conv(x)

@@ -5,7 +5,12 @@
     give specs whose layers (ops, widths, kernels, paddings, norms, skips, output shapes)
     and parameter counts equal those of examples/specs/, and which verify against the modules;
   - modules in other styles (tools/train_demo.py's CoinsUNet, tests/export/variant_models.py's
-    functional TinyUNet and variants of it) give the spec they implement, through the CLI;
+    functional TinyUNet and variants of it, InstanceNorm and GroupNorm ones with and without affine
+    parameters among them) give the spec they implement, through the CLI;
+  - nnU-Net's PlainConvUNet at reduced widths (../shared/reference/modern_models.py NnUNetPlain2d, where
+    that folder is beside the checkout; skipped with a note otherwise) gives `down mode = conv`,
+    `skip order = up_first` and an affine InstanceNorm with LeakyReLU(0.01): the network of the
+    examples-style nnunet_tiny spec;
   - modules the language cannot express are refused naming the construct, and no file is written.
 """
 import argparse
@@ -42,7 +47,8 @@ def layers(ir, ignore=()):
 
 
 def test_seeds(unetgen):
-    namespace = {}
+    # run as the module it is: it finds its sibling files (modern_networks.py) through __file__
+    namespace = {"__file__": REFERENCE, "__name__": "example_networks"}
     with open(REFERENCE) as f:
         exec(compile(f.read(), REFERENCE, "exec"), namespace)
     for name, expr in namespace["SPEC_MODELS"].items():
@@ -74,7 +80,14 @@ def test_styles(work, unetgen):
     for switches, settings in [({}, {}), ({"up": "nearest"}, {"up": "nearest"}), ({"skip": "up_first"}, {"skip": "up_first"}),
                                ({"norm": "none"}, {"norm": "none"}), ({"order": "relu_norm"}, {"order": "conv_relu_norm"}),
                                ({"out_act": "sigmoid"}, {"activation": "sigmoid"}),
-                               ({"act": "leaky"}, {"act": "leaky_relu"}), ({"down": "strided"}, {"down": "conv"})]:
+                               ({"act": "leaky"}, {"act": "leaky_relu"}), ({"down": "strided"}, {"down": "conv"}),
+                               ({"norm": "instance"}, {"norm": "instance", "affine": True}),
+                               ({"norm": "instance", "affine": False}, {"norm": "instance"}),
+                               ({"norm": "group"}, {"norm": "group", "groups": 2}),
+                               ({"norm": "group", "affine": False, "groups": 1}, {"norm": "group", "groups": 1,
+                                                                                  "affine": False}),
+                               ({"norm": "instance", "order": "relu_norm", "eps": 1e-3},
+                                {"norm": "instance", "affine": True, "order": "conv_relu_norm", "eps": 1e-3})]:
         expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
         want_path = os.path.join(work, "want.unet")
         with open(want_path, "w") as f:
@@ -83,7 +96,8 @@ def test_styles(work, unetgen):
         ok = rc == 0 and layers(spec_mod.load(path, unetgen)) == layers(spec_mod.load(want_path, unetgen))
         expect(ok, "%s gives the spec it implements (%s): %s" % (expr, settings or "the tiny spec", log))
     for switches, fragment in [({"residual": True}, "an add of two tensors"),
-                               ({"norm": "instance"}, "instance_norm"),
+                               ({"norm": "instance_running"}, "an InstanceNorm with running statistics"),
+                               ({"norm": "lrn"}, "a normalisation other than BatchNorm, InstanceNorm and GroupNorm"),
                                ({"dilation": True}, "a dilated conv")]:
         expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
         rc, log, path = cli(work, unetgen, expr)
@@ -91,14 +105,35 @@ def test_styles(work, unetgen):
                "%s is refused naming %r, no file: %s" % (expr, fragment, log.splitlines()[-1] if log else ""))
 
 
+def test_nnunet(work, unetgen, references):
+    module = variant_models.modern_models(references)
+    if module is None:
+        return
+    rc, log, path = cli(work, unetgen, variant_models.NNUNET_TINY_MODEL, module=module, out="nnunet_tiny.unet")
+    text = open(path).read() if rc == 0 else ""
+    want_path = os.path.join(work, "nnunet_want.unet")
+    with open(want_path, "w") as f:
+        f.write(variant_models.NNUNET_TINY_SPEC)
+    same = rc == 0 and layers(spec_mod.load(path, unetgen)) == layers(spec_mod.load(want_path, unetgen))
+    settings = ["down    mode = conv", "skip    order = up_first", "norm = instance", "affine = true",
+                "act = leaky_relu", "slope = 0.01"]
+    missing = [s for s in settings if s not in text]
+    expect(same and not missing, "%s gives nnunet_tiny's network (%s): %s%s" % (
+        variant_models.NNUNET_TINY_MODEL, ", ".join(settings), log, "" if not missing else
+        ": missing %s in\n%s" % (missing, text)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--references", default=os.path.join(REPO, "..", "shared", "reference"),
+                    help="the folder of modern_models.py (the nnU-Net check is skipped without it)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(2)
     test_styles(args.workdir, args.unetgen)
+    test_nnunet(args.workdir, args.unetgen, args.references)
     test_seeds(args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")
     return 1 if failures else 0

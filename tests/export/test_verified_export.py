@@ -7,13 +7,21 @@ style with switches for each difference) against the tiny spec it implements:
     swapped skip order, nearest for bilinear, an extra residual add, a missing ReLU, a sigmoid inside,
     a dilated conv, reflect padding, BN after the ReLU, a sigmoid output for activation = none) exits 1
     with a message naming the first differing layer and what the module does there, and writes no file;
-  - equivalent modules (dropout in eval, a final sigmoid for activation = sigmoid) export, and the file
-    holds the module's tensors under canonical names;
+  - so does each norm mismatch, naming the conv unit and the `block` setting that would match: affine
+    or not, GroupNorm groups, eps, before or after the activation, InstanceNorm for batchnorm and back,
+    GroupNorm for instance, no norm for instance; norms the language lacks (an InstanceNorm with running
+    statistics, LocalResponseNorm) are named as such;
+  - equivalent modules (dropout in eval, a final sigmoid for activation = sigmoid; InstanceNorm with and
+    without affine parameters for norm = instance, GroupNorm for norm = group with its groups, a norm
+    after the ReLU with another eps) export, and the file holds the module's tensors under canonical names;
+  - nnU-Net's PlainConvUNet at reduced widths (../shared/reference/modern_models.py NnUNetPlain2d, where
+    that folder is beside the checkout; skipped with a note otherwise) exports verified against its spec;
   - checkpoints as people save them: plain state dict, a whole module pickled from a script
     (__main__ classes), a Lightning-style dict with 'model.' prefixes, DataParallel 'module.'; and no
     --state-dict without --random-weights is refused.
 Through the API: from_spec() has the canonical names in order, and a module trained from it exports
-with no mapping; the bundled trained coins model, moved into tools/train_demo.py's own CoinsUNet
+with no mapping, for batchnorm, instance (affine or not: a non-affine norm has a module but no tensors)
+and group specs; the bundled trained coins model, moved into tools/train_demo.py's own CoinsUNet
 class, exports bit for bit to models/coins.safetensors.
 """
 import argparse
@@ -55,9 +63,39 @@ REFUSED = [
     ({"down": "strided"}, {}, ["enc1.conv0", "stride=2", "the spec runs max_pool2d", "set `down mode = conv`",
                                "`down    mode = maxpool`"]),
     ({}, {"down": "conv"}, ["enc1.conv0", "`down    mode = conv`"]),
-    ({"norm": "instance"}, {"norm": "none"}, ["enc0.conv1", "InstanceNorm2d 'stem.0.norm'", "instance_norm",
-                                              "a normalisation other than BatchNorm"]),
-    ({"norm": "group"}, {"norm": "none"}, ["GroupNorm 'stem.0.norm'", "group_norm", "a normalisation other than BatchNorm"]),
+    ({"norm": "instance"}, {"norm": "none"}, ["conv unit enc0.conv0", "InstanceNorm2d 'stem.0.norm'",
+                                              "instance_norm(affine=True", "where the spec has `norm = none`",
+                                              "set `block norm = instance, affine = true`"]),
+    ({"norm": "group"}, {"norm": "none"}, ["conv unit enc0.conv0", "GroupNorm 'stem.0.norm'", "group_norm",
+                                           "set `block norm = group, groups = 2, affine = true`"]),
+    ({"norm": "instance", "affine": False}, {"norm": "none"}, ["conv unit enc0.conv0", "instance_norm(affine=False",
+                                                               "set `block norm = instance, affine = false`"]),
+    # the norm differs from the spec's in one setting: the conv unit, the spec's norm module, the setting
+    ({"norm": "instance"}, {"norm": "instance", "affine": False},
+     ["conv unit enc0.conv0", "the spec's norm module enc0.norm0", "`norm = instance, affine = false, eps = 1e-05",
+      "set `block norm = instance, affine = true`"]),
+    ({"norm": "instance", "affine": False}, {"norm": "instance", "affine": True},
+     ["conv unit enc0.conv0", "enc0.norm0", "instance_norm(affine=False",
+      "set `block norm = instance, affine = false`"]),
+    ({"norm": "group"}, {"norm": "group", "groups": 1},
+     ["conv unit enc0.conv0", "enc0.norm0", "num_groups=2", "`norm = group, groups = 1, affine = true",
+      "set `block groups = 2`"]),
+    ({"norm": "instance", "eps": 1e-3}, {"norm": "instance", "affine": True},
+     ["conv unit enc0.conv0", "instance_norm(affine=True, eps=0.001)", "set `block eps = 0.001`"]),
+    ({"norm": "instance", "affine": False, "order": "relu_norm"}, {"norm": "instance"},
+     ["conv unit enc0.conv0", "after the activation", "set `block order = conv_relu_norm`"]),
+    ({"norm": "instance"}, {}, ["conv unit enc0.conv0", "the spec's norm module enc0.bn0", "`norm = batchnorm",
+                                "set `block norm = instance, affine = true`"]),
+    ({}, {"norm": "instance", "affine": True}, ["conv unit enc0.conv0", "BatchNorm2d 'stem.0.norm'",
+                                                "set `block norm = batchnorm`"]),
+    ({"norm": "group"}, {"norm": "instance", "affine": True}, ["conv unit enc0.conv0",
+                                                               "set `block norm = group, groups = 2, affine = true`"]),
+    ({"norm": "none"}, {"norm": "instance"}, ["conv unit enc0.conv0", "the module runs no norm after the conv",
+                                              "set `block norm = none`"]),
+    ({"norm": "instance_running"}, {"norm": "instance", "affine": True},
+     ["InstanceNorm2d 'stem.0.norm'", "an InstanceNorm with running statistics (track_running_stats=True"]),
+    ({"norm": "lrn"}, {"norm": "none"}, ["LocalResponseNorm 'stem.0.norm'", "local_response_norm",
+                                         "a normalisation other than BatchNorm, InstanceNorm and GroupNorm"]),
     ({"skip": "up_first"}, {}, ["dec1.conv0", "cat(dim=1)[enc2.conv1, enc1.conv1]", "cat(dim=1)[enc1.conv1, enc2.conv1]",
                                 "swap `skip order`", "`skip    order = skip_first, match = pad`"]),
     ({"up": "nearest"}, {}, ["dec1.conv0", "interpolate(mode=nearest, scale=2)", "set `up mode = nearest`",
@@ -73,7 +111,15 @@ REFUSED = [
 ]
 ACCEPTED = [({}, {}, "logits"), ({"dropout": True}, {}, "logits"), ({"out_act": "sigmoid"}, {"activation": "sigmoid"},
                                                                      "probabilities"),
-            ({"act": "leaky"}, {"act": "leaky_relu"}, "logits"), ({"down": "strided"}, {"down": "conv"}, "logits")]
+            ({"act": "leaky"}, {"act": "leaky_relu"}, "logits"), ({"down": "strided"}, {"down": "conv"}, "logits"),
+            # the norms: affine InstanceNorm, one without (the spec's default), GroupNorm with and without
+            # affine parameters (its default: with), and one after the ReLU with its own eps
+            ({"norm": "instance"}, {"norm": "instance", "affine": True}, "logits"),
+            ({"norm": "instance", "affine": False}, {"norm": "instance"}, "logits"),
+            ({"norm": "group"}, {"norm": "group", "groups": 2}, "logits"),
+            ({"norm": "group", "affine": False}, {"norm": "group", "groups": 2, "affine": False}, "logits"),
+            ({"norm": "instance", "order": "relu_norm", "eps": 1e-3},
+             {"norm": "instance", "affine": True, "order": "conv_relu_norm", "eps": 1e-3}, "logits")]
 
 
 def spec_file(work, settings):
@@ -95,8 +141,8 @@ def test_cli(work, unetgen):
                            "--random-weights", "3", "--out", out, "--unetgen", unetgen)
         missing = [f for f in fragments if f not in log]
         expect(rc == 1 and not missing and not os.path.exists(out),
-               "%s is refused, no file written%s" % (model_expr(switches),
-                                                     "" if not missing else ": missing %s in:\n%s" % (missing, log)))
+               "%s is refused%s, no file written%s" % (model_expr(switches), " for %s" % settings if settings else "",
+                                                       "" if not missing else ": missing %s in:\n%s" % (missing, log)))
     for switches, settings, kind in ACCEPTED:
         out = os.path.join(work, "accepted.safetensors")
         rc, log = exporter("--spec", spec_file(work, settings), "--module", VARIANTS, "--model", model_expr(switches),
@@ -184,6 +230,88 @@ def test_from_spec(work, unetgen):
            "a trained from_spec module exports and verifies (max |diff| %g)" % report[0][1])
 
 
+# (spec settings, the norm module from_spec builds, whether it has affine parameters, its groups or None)
+NORM_SPECS = [({"norm": "instance", "affine": True}, torch.nn.InstanceNorm2d, True, None),
+              ({"norm": "instance"}, torch.nn.InstanceNorm2d, False, None),
+              ({"norm": "group", "groups": 2}, torch.nn.GroupNorm, True, 2),
+              ({"norm": "group", "groups": 1, "affine": False, "eps": 1e-3}, torch.nn.GroupNorm, False, 1)]
+
+
+def test_from_spec_norms(work, unetgen):
+    """from_spec() of instance and group specs: the norm module under each layer's bn_module ("enc0.norm0"),
+    of the spec's kind, affine-ness, groups and eps; the state dict is the IR's weights in order (a
+    non-affine norm adds none); trained a little in train mode (where InstanceNorm and GroupNorm still
+    use the sample's statistics), the module exports and verifies with no mapping."""
+    for settings, cls, affine, groups in NORM_SPECS:
+        ir = spec_mod.load(spec_file(work, settings), unetgen)
+        net = from_spec(ir)
+        convs = [l for l in ir.layers if l["op"] == "conv"]
+        eps = settings.get("eps", 1e-5)
+        mods = [net.get_submodule(l["bn_module"]) for l in convs]
+        expect(all(l["bn_module"] == l["conv_module"].replace(".conv", ".norm") for l in convs) and
+               all(type(m) is cls and m.affine == affine and abs(m.eps - eps) < 1e-12 and
+                   getattr(m, "num_groups", groups) == groups and not getattr(m, "track_running_stats", False)
+                   for m in mods),
+               "from_spec(%s) puts a %s(affine=%s) under each enc0.norm0-style name" % (settings, cls.__name__, affine))
+        expect(all(l["norm_affine"] == affine and l["norm_groups"] == (groups or l["out_channels"]) for l in convs),
+               "check --json of %s: norm_affine %s, norm_groups %s on every conv layer"
+               % (settings, affine, groups or "= out_channels"))
+        names = list(net.state_dict())
+        kinds = {w["module_kind"] for w in ir.weights if ".norm" in w["module"]}
+        expect(names == [w["name"] for w in ir.weights] and
+               (kinds == {cls.__name__} and "enc0.norm0.weight" in names and "enc0.norm0.bias" in names if affine
+                else not kinds and not any(".norm" in n for n in names)) and
+               sum(p.numel() for p in net.parameters()) == ir.data["params"],
+               "from_spec(%s)'s state dict is the IR's weights in order (%d tensors, %s)"
+               % (settings, len(names), "weight and bias per norm" if affine else "none for the norms"))
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+        g = torch.Generator().manual_seed(1)
+        net.train()
+        for _ in range(2):
+            loss = net(torch.randn(2, 3, 16, 16, generator=g)).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        tensors, report = check_module(ir, net)
+        expect([n for n, _ in tensors] == names and report[0][1] == 0.0,
+               "a trained from_spec(%s) module exports and verifies (max |diff| %g)" % (settings, report[0][1]))
+
+
+def test_nnunet(work, unetgen, references):
+    """NnUNetPlain2d at reduced widths exports, verified, against the examples-style nnunet_tiny spec, and
+    the file holds its tensors; against the spec with `affine = false` it is refused with the setting."""
+    module = variant_models.modern_models(references)
+    if module is None:
+        return
+    spec = os.path.join(work, "nnunet_tiny.unet")
+    with open(spec, "w") as f:
+        f.write(variant_models.NNUNET_TINY_SPEC)
+    out = os.path.join(work, "nnunet_tiny.safetensors")
+    rc, log = exporter("--spec", spec, "--module", module, "--model", variant_models.NNUNET_TINY_MODEL,
+                       "--random-weights", "4", "--out", out, "--unetgen", unetgen)
+    expect(rc == 0 and "verified" in log and os.path.exists(out),
+           "%s exports and verifies against nnunet_tiny.unet: %s" % (variant_models.NNUNET_TINY_MODEL,
+                                                                     log.splitlines()[0] if log else ""))
+    if rc == 0:
+        import importlib.util
+        loader = importlib.util.spec_from_file_location("modern_models", module)
+        mm = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(mm)
+        model = eval(variant_models.NNUNET_TINY_MODEL, vars(mm))
+        randomize_(model, 4)
+        got, ours = read_safetensors(out), model.state_dict()
+        expect(len(got) == len(ours) and sorted(float(v.sum()) for v in got.values()) ==
+               sorted(float(v.sum()) for v in ours.values()),
+               "the file holds the nnU-Net module's %d tensors" % len(ours))
+    bad = os.path.join(work, "nnunet_tiny_noaffine.unet")
+    with open(bad, "w") as f:
+        f.write(variant_models.NNUNET_TINY_SPEC.replace("affine = true", "affine = false"))
+    rc, log = exporter("--spec", bad, "--module", module, "--model", variant_models.NNUNET_TINY_MODEL,
+                       "--random-weights", "4", "--out", out + "2", "--unetgen", unetgen)
+    expect(rc == 1 and "conv unit enc0.conv0" in log and "set `block norm = instance, affine = true`" in log and
+           not os.path.exists(out + "2"), "against `affine = false` it is refused naming the setting: " + log[-300:])
+
+
 def test_trained_coins(work, unetgen):
     import train_demo
     ir = spec_mod.load(os.path.join(REPO, "models", "coins.unet"), unetgen)
@@ -265,12 +393,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--references", default=os.path.join(REPO, "..", "shared", "reference"),
+                    help="the folder of modern_models.py (the nnU-Net check is skipped without it)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(2)
     test_cli(args.workdir, args.unetgen)
     test_checkpoints(args.workdir, args.unetgen)
     test_from_spec(args.workdir, args.unetgen)
+    test_from_spec_norms(args.workdir, args.unetgen)
+    test_nnunet(args.workdir, args.unetgen, args.references)
     test_trained_coins(args.workdir, args.unetgen)
     test_variant_parity(args.workdir, args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")

@@ -8,10 +8,14 @@ that make it differ from its spec in the ways the verified export must catch.
 
 The switches (each alone, the rest at their spec values): act relu|leaky, down pool|strided,
 norm bn|instance|group|none (instance and group: affine True|False, groups for group, default 2, which
-divides every width; eps for every norm), order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest,
-residual (an extra add), drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside),
-dilation (a dilated conv), pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
+divides every width; eps for every norm) and two the language lacks: instance_running (InstanceNorm2d
+with track_running_stats=True, running statistics in eval) and lrn (LocalResponseNorm),
+order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest, residual (an extra add),
+drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside), dilation (a dilated conv),
+pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
 """
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -52,6 +56,8 @@ class Unit(nn.Module):
         eps, affine = v["eps"], v["affine"]
         self.norm = {"bn": lambda: nn.BatchNorm2d(o, eps=eps), "instance": lambda: nn.InstanceNorm2d(o, eps, affine=affine),
                      "group": lambda: nn.GroupNorm(v["groups"], o, eps, affine=affine),
+                     "instance_running": lambda: nn.InstanceNorm2d(o, eps, affine=affine, track_running_stats=True),
+                     "lrn": lambda: nn.LocalResponseNorm(2),
                      "none": lambda: nn.Identity()}[v["norm"]]()
         self.act = (nn.LeakyReLU(0.01) if v["act"] == "leaky" else nn.ReLU(inplace=True)) if relu else nn.Identity()
         self.drop = nn.Dropout2d(0.3) if v["dropout"] else nn.Identity()
@@ -106,3 +112,29 @@ class TinyUNet(nn.Module):
             y = block(torch.cat([skip, y] if o["skip"] == "skip_first" else [y, skip], dim=1))
         y = self.classifier(y)
         return torch.sigmoid(y) if o["out_act"] == "sigmoid" else y
+
+
+# nnU-Net v2's 2-D PlainConvUNet (../shared/reference/modern_models.py, NnUNetPlain2d) at reduced widths,
+# and the examples-style spec it implements (examples/specs/nnunet_plain.unet's settings): strided-conv
+# downsampling, Conv(bias) -> InstanceNorm(affine) -> LeakyReLU(0.01), the upsampled tensor first.
+NNUNET_TINY_MODEL = "NnUNetPlain2d(in_channels=1, num_classes=3, features=(4, 8, 16, 16))"
+NNUNET_TINY_SPEC = "\n".join([
+    "network name = nnunet_tiny",
+    "input   channels = 1",
+    "output  classes = 3",
+    "encoder channels = [4, 8, 16, 16]",
+    "block   convs = 2, kernel = 3, padding = same, bias = true, norm = instance, affine = true, act = leaky_relu, "
+    "slope = 0.01",
+    "down    mode = conv",
+    "up      mode = transposed, kernel = 2",
+    "skip    order = up_first, match = exact", ""])
+
+
+def modern_models(references):
+    """The path of modern_models.py in the folder REFERENCES (../shared/reference beside the checkout by
+    default), or None after printing a note that the checks on it are skipped."""
+    path = os.path.join(references, "modern_models.py")
+    if os.path.exists(path):
+        return path
+    print("skip: no modern reference models at %s: the nnU-Net checks are left out" % path)
+    return None

@@ -44,7 +44,8 @@ MODELS = REF["SPEC_MODELS"]  # spec name -> the reference's constructor expressi
 # Other widths, depths, classes and input channels of the example networks: spec name (its file is
 # tests/parity/specs/NAME.unet) -> the reference's constructor expression.
 VARIANTS = {
-    "nnunet_narrow": ("NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)"),
+    "nnunet_narrow": "NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)",
+    "monai_narrow": "MonaiBasicUNet(3, 5, features=(8, 16, 16, 24, 40, 12))",
 }
 
 

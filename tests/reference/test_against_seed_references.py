@@ -36,6 +36,9 @@ MODERN_CASES = [
     ("NnUNetPlain(1, 3)", "NnUNetPlain2d(1, 3)", 1, [(64, 64), (96, 160)]),
     ("NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)",
      "NnUNetPlain2d(2, 4, features=(8, 16, 24, 32), n_conv_per_stage=3, n_conv_per_stage_decoder=1)", 2, [(48, 80)]),
+    ("MonaiBasicUNet(1, 2)", "MonaiBasicUNet2d(1, 2)", 1, [(64, 64), (100, 75), (17, 33)]),
+    ("MonaiBasicUNet(3, 5, features=(8, 16, 16, 24, 40, 12))", "MonaiBasicUNet2d(3, 5, features=(8, 16, 16, 24, 40, 12))",
+     3, [(51, 77)]),
 ]
 
 

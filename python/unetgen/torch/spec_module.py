@@ -124,6 +124,11 @@ class SpecUNet(nn.Module):
                 elif layer["match"] == "pad":
                     dy, dx = skip.shape[2] - up.shape[2], skip.shape[3] - up.shape[3]
                     up = F.pad(up, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+                elif layer["match"] == "replicate":
+                    # MONAI's UpCat: one replicated column / row at the right / bottom where the sizes differ.
+                    dy, dx = skip.shape[2] - up.shape[2], skip.shape[3] - up.shape[3]
+                    if dx or dy:
+                        up = F.pad(up, [0, int(dx != 0), 0, int(dy != 0)], mode="replicate")
                 elif skip.shape[2:] != up.shape[2:]:
                     raise ValueError("cannot concatenate %s: skip %s and upsampled %s differ, and skip match = exact "
                                      "needs equal sizes (input sides the network takes: see `unetgen check`)"

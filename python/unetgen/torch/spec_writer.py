@@ -228,12 +228,11 @@ def describe(t, in_channels):
             skip_ch = out_ch(skip_level[-1])
             rules.append("skip" if m.out_channels == skip_ch else "half" if m.out_channels == m.in_channels // 2
                          else "same" if m.out_channels == m.in_channels else "?")
-        rule = _one(rules, "transposed conv output widths")
-        if rule == "?":
-            raise SpecWriteError("cannot describe the transposed convs' widths: the language has `up channels = skip | "
-                                 "half | same`")
-        if rule != "skip":
-            s["up"].append(("channels", rule))
+        if len(set(rules)) == 1 and rules[0] != "?":
+            if rules[0] != "skip":
+                s["up"].append(("channels", rules[0]))
+        else:  # no one rule (MONAI BasicUNet halves all but the top): each upsampler's width, deepest first
+            s["up"].append(("channels", "[%s]" % ", ".join(str(d["up"].weight_module.out_channels) for d in dec)))
         if _one([d["up"].weight_module.bias is not None for d in dec], "transposed conv biases") is False:
             s["up"].append(("bias", "false"))
     # skips: the concat each decoder level's first conv reads
@@ -251,6 +250,8 @@ def describe(t, in_channels):
         up_ops = tr.slice_back(t, cat.inputs[up_i])
         if any(op.kind == "slice" for op in skip_ops):
             matches.append("crop")
+        elif any(op.kind == "pad" and op.attrs.get("mode") == "replicate" for op in up_ops):
+            matches.append("replicate")
         elif any(op.kind == "pad" for op in up_ops):
             matches.append("pad")
     s["skip"] = [("order", _one(orders, "skip orders")), ("match", _one(matches, "skip matches") or "exact")]

@@ -105,7 +105,9 @@ def _hint(ir, u, s, after_op=None, moved=False):
     if kind_u == "pad" and kind_s in ("slice", None):
         if u.attrs.get("mode") == "constant" and not u.attrs.get("value"):
             return "the module zero-pads the upsampled tensor: `skip match = pad` (%s)" % ir.where("skip")
-        return "the language pads skips with zeros only (%s)" % ir.where("skip")
+        if u.attrs.get("mode") == "replicate":
+            return "the module replicates the upsampled tensor's edge: `skip match = replicate` (%s)" % ir.where("skip")
+        return "the language pads skips with zeros, or replicates their edge (%s)" % ir.where("skip")
     if kind_u in NORMS:
         return "the language's norms are %s (%s)" % (NORM_CHOICES, ir.where("block"))
     if kind_u in tr.NORM_OPS and moved:
@@ -167,19 +169,27 @@ def _slice_difference(tu, us, ts, ss, naming, ir, next_op):
     return lines
 
 
+# Attributes recorded only when they differ from these (tracing._attrs), as read where they are absent.
+_ATTR_DEFAULTS = {"use_input_stats": True}
+
+
 def _attr_difference(u, s, ir):
     out = []
+    ua = dict(_ATTR_DEFAULTS, **u.attrs)
+    sa = dict(_ATTR_DEFAULTS, **s.attrs)
     for key in sorted(set(u.attrs) | set(s.attrs)):
-        if u.attrs.get(key) != s.attrs.get(key):
-            out.append("%s %s where the spec has %s" % (key, u.attrs.get(key), s.attrs.get(key)))
+        if ua.get(key) != sa.get(key):
+            out.append("%s %s where the spec has %s" % (key, ua.get(key), sa.get(key)))
     notes = {"stride": "stride 2 in each level's first conv is `down mode = conv`; every other conv has stride 1 (%s)"
                        % ir.where("down"),
              "dilation": "the language has no dilated convs", "groups": "the language has no grouped convs",
              "padding": "`block padding = same` pads kernel/2 each side, `valid` pads 0 (%s)" % ir.where("block"),
              "eps": "set `block eps` (%s)" % ir.where("block"),
              "num_groups": "set `block groups` to the module's (%s)" % ir.where("block"),
-             "affine": "set `block affine` to the module's (%s)" % ir.where("block")}
-    hints = [notes[k] for k in sorted(set(u.attrs) | set(s.attrs)) if k in notes and u.attrs.get(k) != s.attrs.get(k)]
+             "affine": "set `block affine` to the module's (%s)" % ir.where("block"),
+             "use_input_stats": "the module normalises with running statistics (track_running_stats=True), the "
+                                "language with each sample's own"}
+    hints = [notes[k] for k in sorted(set(u.attrs) | set(s.attrs)) if k in notes and ua.get(k) != sa.get(k)]
     return out, hints
 
 
@@ -346,8 +356,11 @@ def unsupported(t, ir):
             continue  # `block act = leaky_relu, slope = ...`: the comparison with the spec decides
         elif k in ACTIVATIONS:
             add(op, "an activation other than ReLU or LeakyReLU inside the network (`block act`)")
+        elif k == "pad" and a.get("mode") == "replicate" and op.module_type not in ("Conv2d", "ConvTranspose2d"):
+            continue  # MONAI's UpCat: `skip match = replicate`; the comparison with the spec decides
         elif k == "pad" and (a.get("mode") != "constant" or a.get("value")):
-            add(op, "padding with mode '%s' (the language pads with zeros only)" % a.get("mode"))
+            add(op, "padding with mode '%s' (the language pads with zeros, or replicates the upsampled tensor's "
+                    "edge to its skip's size: `skip match = replicate`)" % a.get("mode"))
         elif k == "avg_pool2d" or (k == "max_pool2d" and (a.get("kernel"), a.get("stride"), a.get("padding"),
                                                           a.get("dilation"), a.get("ceil_mode")) != (2, 2, 0, 1, False)):
             add(op, "a pool other than 2x2 max-pool with stride 2 (`down mode = maxpool`)")
