@@ -45,6 +45,7 @@ Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking 
     // PyTorch's LeakyReLU: x where x >= 0, else slope * x.
     if (op.relu) v = op.relu_slope == 0 ? Halide::max(v, 0.0f) : Halide::select(v >= 0.0f, v, v * op.relu_slope);
     if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
+    if (op.sigmoid) v = 1.0f / (1.0f + Halide::exp(-v));
     return v;
 }
 

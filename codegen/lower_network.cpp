@@ -67,6 +67,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.relu_slope = float(l.relu_slope);
             op.stride = std::max(1, l.stride);
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
+            op.sigmoid = l.op == LayerOp::Conv && l.activation == Activation::Sigmoid;
             // Stage what is not materialised as it is read: inlined ops, and a norm after a conv (so it
             // is computed once per staged pixel, not once per tap).
             const Layer &producer = net.layers[size_t(l.inputs.at(0))];
@@ -114,6 +115,8 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             out = lower_concat(input_of(0), input_of(1), l.skip_order, l.skip_match, ox, oy, name);
             break;
         }
+        case LayerOp::Add: out = lower_add(input_of(0), input_of(1), l.relu, name); break;
+        case LayerOp::Multiply: out = lower_multiply(input_of(0), input_of(1), name); break;
         case LayerOp::Count: throw std::logic_error("cannot lower layer " + l.name + ": LayerOp::Count is not an op");
         }
         // The size program is the authority on extents (it is what the runtime checks against).

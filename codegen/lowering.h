@@ -84,6 +84,7 @@ struct ConvOp {
     bool relu = false;
     float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
+    bool sigmoid = false;      // then 1 / (1 + exp(-v)) (an attention gate's psi)
     bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
 };
 
@@ -139,6 +140,12 @@ SampleNormStages lower_sample_norm(const Tensor &in, const SampleNormOp &op, con
 // conv_transpose (PyTorch weight [i, o, k, k]).
 ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, const LayerPacking &packing,
                                 const Halide::ImageParam &weights);
+
+// a + b [then ReLU]: inputs of one shape, output channels and extent as a's.
+Tensor lower_add(const Tensor &a, const Tensor &b, bool relu, const std::string &name);
+
+// x * alpha with alpha of one channel broadcast over x's (or of x's channels); extent as x's.
+Tensor lower_multiply(const Tensor &x, const Tensor &alpha, const std::string &name);
 
 // 2x2 max-pool, stride 2, floor (PyTorch MaxPool2d(2)).
 Tensor lower_maxpool(const Tensor &in, const std::string &name);

@@ -48,13 +48,24 @@ public:
             skips.push_back(x);
         }
 
+        // Attention U-Net: a gating conv unit on the bottleneck, the coarsest gate's signal.
+        const bool gated = spec.skip_gate == SkipGate::Attention;
+        int gating = -1;
+        if (gated) {
+            const int c = layer(x).out_channels;
+            gating = plain_conv(x, c, 1, 1, 0, true, true, Activation::None, true, "gating.conv", "gating.bn", depth - 1,
+                                section("skip"));
+        }
+
         // Decoder, deepest first. spec.decoder[d] is the output width of level depth-2-d; a hand-built
         // spec without decoder widths gets the parser's default (the skip's width).
         for (int l = depth - 2; l >= 0; --l) {
             size_t d = size_t(depth - 2 - l);
             int out = d < spec.decoder.size() ? spec.decoder[d] : spec.encoder[l];
+            // Levels 1..depth-2 gate their skip, with the signal of the level below (the top skip is not gated).
+            const int skip = gated && l >= 1 ? attention_gate(skips[l], l == depth - 2 ? gating : x, l) : skips[l];
             int up = upsample(x, skips[l], l);
-            int cat = concat(skips[l], up, l);
+            int cat = concat(skip, up, l);
             x = block(cat, out, spec.decoder_convs, spec.decoder_mid, "dec" + std::to_string(l), l,
                       section("decoder"));
         }
@@ -157,6 +168,89 @@ private:
             add_weight(norm_module, "bias", {o}, WeightRole::NormBias, kind, idx);
         }
         return idx;
+    }
+
+    // A conv of its own shape (not the block's unit): KxK, stride, zero padding, bias, with the block's
+    // BatchNorm when `norm` (and the block has one), then ReLU or `activation`.
+    int plain_conv(int in, int out_channels, int kernel, int stride, int pad, bool bias, bool norm, Activation activation,
+                   bool relu, const std::string &conv_module, const std::string &bn_module, int level, SourcePos pos) {
+        const BlockSpec &b = net_.spec.block;
+        Layer l;
+        l.name = conv_module;
+        l.op = LayerOp::Conv;
+        l.inputs = {in};
+        l.in_channels = layer(in).out_channels;
+        l.out_channels = out_channels;
+        l.kernel = kernel;
+        l.stride = stride;
+        l.pad = pad;
+        l.size = stride == 1 ? add_const(layer(in).size, int64_t(2 * pad - (kernel - 1)))
+                             : add_const(net_.sizes.floordiv_const(add_const(layer(in).size, int64_t(2 * pad - kernel)), stride), 1);
+        l.bias = bias;
+        l.relu = relu;
+        l.activation = activation;
+        const bool bn = norm && b.norm == NormKind::BatchNorm;
+        l.norm = bn ? NormKind::BatchNorm : NormKind::None;
+        l.bn_eps = b.eps;
+        l.conv_module = conv_module;
+        if (bn) l.bn_module = bn_module;
+        l.level = level;
+        l.pos = pos;
+        const int64_t o = out_channels, i = l.in_channels, k = kernel;
+        int idx = add_layer(std::move(l));
+        add_weight(conv_module, "weight", {o, i, k, k}, WeightRole::ConvWeight, ModuleKind::Conv2d, idx);
+        if (bias) add_weight(conv_module, "bias", {o}, WeightRole::ConvBias, ModuleKind::Conv2d, idx);
+        if (bn) {
+            add_weight(bn_module, "weight", {o}, WeightRole::BnWeight, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "bias", {o}, WeightRole::BnBias, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
+            add_weight(bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
+        }
+        return idx;
+    }
+
+    // An elementwise layer of two inputs of one size (Add: equal channels; Multiply: alpha one channel).
+    int binary(LayerOp op, int a, int b, bool relu, const std::string &name, int level) {
+        Layer l;
+        l.name = name;
+        l.op = op;
+        l.inputs = {a, b};
+        l.in_channels = layer(a).out_channels + layer(b).out_channels;
+        l.out_channels = layer(a).out_channels;
+        l.relu = relu;
+        l.size = layer(a).size;
+        l.level = level;
+        l.pos = section("skip");
+        net_.sizes.constraints.push_back({SizeConstraint::Kind::Equal, layer(a).size, layer(b).size, name});
+        return add_layer(std::move(l));
+    }
+
+    // Oktay et al.'s additive attention gate on skip x with gating signal g (half x's resolution),
+    // inter channels = x's, then MultiAttentionBlock's output convs:
+    //   alpha = sigmoid(psi(relu(theta(x) + phi(g)))), bilinearly resized to x; y = combine(W(alpha * x)).
+    int attention_gate(int x, int g, int level) {
+        const std::string p = "att" + std::to_string(level);
+        const SourcePos pos = section("skip");
+        const int c = layer(x).out_channels;
+        const int theta = plain_conv(x, c, 2, 2, 0, false, false, Activation::None, false, p + ".theta", "", level, pos);
+        const int phi = plain_conv(g, c, 1, 1, 0, true, false, Activation::None, false, p + ".phi", "", level, pos);
+        const int sum = binary(LayerOp::Add, theta, phi, true, p + ".add", level);
+        const int psi = plain_conv(sum, 1, 1, 1, 0, true, false, Activation::Sigmoid, false, p + ".psi", "", level, pos);
+        Layer up;
+        up.name = p + ".up";
+        up.op = LayerOp::Upsample;
+        up.inputs = {psi};
+        up.in_channels = up.out_channels = 1;
+        up.up_mode = UpMode::Bilinear;
+        up.align_corners = false;
+        up.size = net_.sizes.mul_const(layer(psi).size, 2);
+        up.level = level;
+        up.pos = pos;
+        const int alpha = add_layer(std::move(up));
+        const int gate = binary(LayerOp::Multiply, x, alpha, false, p + ".gate", level);
+        const int w = plain_conv(gate, c, 1, 1, 0, true, true, Activation::None, false, p + ".w.conv", p + ".w.bn", level, pos);
+        return plain_conv(w, c, 1, 1, 0, true, true, Activation::None, true, p + ".combine.conv", p + ".combine.bn", level,
+                          pos);
     }
 
     // "enc0.bn1" -> "enc0.norm1": the module name of an instance / group norm in the same place.

@@ -69,10 +69,12 @@ std::string layer_op_label(const Layer &l) {
                                      : l.norm == NormKind::Instance ? (l.norm_affine ? "IN(affine)" : "IN")
                                                                     : fmt::format("GN({}){}", l.norm_groups,
                                                                                   l.norm_affine ? "" : "(no affine)");
-            s += l.norm_order == NormOrder::ConvNormRelu ? "+" + norm + "+" + act : "+" + act + "+" + norm;
+            if (!l.relu) s += "+" + norm;
+            else s += l.norm_order == NormOrder::ConvNormRelu ? "+" + norm + "+" + act : "+" + act + "+" + norm;
         }
         else if (l.relu)
             s += "+" + act;
+        if (l.activation == Activation::Sigmoid) s += "+Sigmoid";
         return s;
     }
     case LayerOp::ConvTranspose:
@@ -86,6 +88,8 @@ std::string layer_op_label(const Layer &l) {
         return fmt::format("Concat {} {}", l.skip_order == SkipOrder::SkipFirst ? "skip+up" : "up+skip",
                            skip_match_name(l.skip_match));
     }
+    case LayerOp::Add: return l.relu ? "Add+ReLU" : "Add";
+    case LayerOp::Multiply: return "Multiply (gate)";
     case LayerOp::Head: {
         std::string s = "Conv1x1 head";
         if (l.activation != Activation::None) s += std::string("+") + activation_name(l.activation);
@@ -232,7 +236,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["bn_module"] = l.bn_module;
         j["norm_affine"] = l.norm_affine;
         j["norm_groups"] = l.norm_groups;
-        if (l.op == LayerOp::Head) j["activation"] = activation_name(l.activation);
+        j["activation"] = activation_name(l.activation);
         break;
     case LayerOp::ConvTranspose:
         j["kernel"] = l.kernel;
@@ -254,6 +258,8 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["order"] = skip_order_name(l.skip_order);
         j["match"] = skip_match_name(l.skip_match);
         break;
+    case LayerOp::Add: j["relu"] = l.relu; break;
+    case LayerOp::Multiply:
     case LayerOp::Input:
     case LayerOp::Count: break;
     }

@@ -31,6 +31,8 @@ inline constexpr LayerOpInfo kLayerOps[] = {
     {LayerOp::Upsample, "upsample", false, false, "#d5e8d4"},
     {LayerOp::Concat, "concat", false, false, "#e1d5e7"},
     {LayerOp::Head, "head", true, true, "#ffe6cc"},
+    {LayerOp::Add, "add", false, false, "#fff2cc"},
+    {LayerOp::Multiply, "multiply", false, false, "#fff2cc"},
 };
 
 static_assert(sizeof(kLayerOps) / sizeof(kLayerOps[0]) == size_t(LayerOp::Count),

@@ -59,6 +59,8 @@ double layer_flops(const Network &net, int i, const std::vector<int64_t> &h_size
     case LayerOp::MaxPool:
     case LayerOp::Upsample:
     case LayerOp::Concat:
+    case LayerOp::Add:
+    case LayerOp::Multiply:
     case LayerOp::Count: return 0.0;
     }
     return 0.0;

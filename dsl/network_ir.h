@@ -36,6 +36,8 @@ enum class LayerOp {
     Upsample,       // x2 bilinear or nearest, channels unchanged
     Concat,         // two inputs: merge a skip with an upsampled tensor (crop / pad / exact)
     Head,           // 1x1 conv to classes (+bias); activation applied after (Layer::activation)
+    Add,            // two inputs of equal shape summed [+ReLU] (an attention gate's theta(x) + phi(g))
+    Multiply,       // inputs {x, alpha}: x * alpha, alpha one channel broadcast over x's (a gate applied)
     // A new op goes above this line, with its row in kLayerOps (dsl/layer_ops.h).
     Count
 };
@@ -76,7 +78,7 @@ struct Layer {
     int offset = -1;                // SizeProgram node: crop offset into the skip (Crop) or
                                     // left/top pad of the upsampled tensor (Pad), floor(diff/2)
 
-    // Head
+    // Head: the output activation; Conv: Sigmoid after the conv (an attention gate's psi)
     Activation activation = Activation::None;
 
     int level = -1;                 // U level (0 = full resolution), -1 for head/pre/post

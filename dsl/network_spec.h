@@ -35,6 +35,9 @@ enum class SkipOrder { SkipFirst, UpFirst };
 // bottom where it is one short of the skip (odd sizes after a floor-ing pool).
 enum class SkipMatch { Crop, Pad, Exact, Replicate };
 enum class Activation { None, Sigmoid, Softmax };
+// Gates on the skips: none, or Oktay et al.'s additive attention gates (Attention U-Net).
+enum class SkipGate { None, Attention };
+inline const char *skip_gate_name(SkipGate g) { return g == SkipGate::Attention ? "attention" : "none"; }
 
 // The spelling of an enum value in the spec language (and in manifests and reports).
 inline const char *activation_name(Activation a) {
@@ -135,6 +138,7 @@ struct NetworkSpec {
 
     SkipOrder skip_order = SkipOrder::SkipFirst;
     SkipMatch skip_match = SkipMatch::Exact;
+    SkipGate skip_gate = SkipGate::None;
 
     std::vector<int> pre;           // extra conv units before the encoder (one conv each)
     std::vector<int> post;          // extra conv units after the decoder, before the head

@@ -379,6 +379,11 @@ public:
                                                {"replicate", SkipMatch::Replicate}},
                                               a.spec_.skip_match);
              }},
+            {{"skip", "gate", "`none` | `attention`", "`none`"},
+             [](A &a, S s) {
+                 return a.get_name<SkipGate>(s, {{"none", SkipGate::None}, {"attention", SkipGate::Attention}},
+                                             a.spec_.skip_gate);
+             }},
             {{"pre", "channels", "list of channel counts (may be empty)", "`[]`"},
              [](A &a, S s) { return a.get_channels(s, a.spec_.pre); }},
             {{"post", "channels", "list of channel counts (may be empty)", "`[]`"},

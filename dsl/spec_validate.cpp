@@ -28,6 +28,7 @@ public:
         check_block();
         check_norm_keys();
         check_groups();
+        check_gate();
     }
 
 private:
@@ -195,6 +196,22 @@ private:
         if (spec_.block.norm == NormKind::Group && !where_.has("block", "groups") && where_.has("block", "norm"))
             error(where_.at("block", "norm"),
                   "cannot use norm = group without its groups: set `block groups = G`, GroupNorm's num_groups");
+    }
+
+    // Attention gates as Oktay et al. have them: on exact skips, BatchNorm or no norm in their convs.
+    void check_gate() {
+        if (spec_.skip_gate != SkipGate::Attention || !where_.has("skip", "gate")) return;
+        const Span at = where_.at("skip", "gate");
+        if (norm_uses_sample_statistics(spec_.block.norm))
+            error(at, std::string("cannot use gate = attention with norm = ") + norm_name(spec_.block.norm) +
+                          ": the gate's convs take the block's norm, and Attention U-Net's is batchnorm (or none)");
+        if (spec_.skip_match != SkipMatch::Exact)
+            error(where_.has("skip", "match") ? where_.at("skip", "match") : at,
+                  std::string("cannot gate skips with match = ") + skip_match_name(spec_.skip_match) +
+                      ": the gate resamples its signal from the level below onto the skip, so the skip and the "
+                      "upsampled tensor must be the same size (match = exact)");
+        if (encoder_known() && depth() < 3)
+            warning(at, "gate = attention has no effect with 2 levels: the top skip is not gated, and there is no other");
     }
 
     // GroupNorm splits every normalised conv unit's channels into `groups` equal groups.

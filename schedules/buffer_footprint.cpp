@@ -78,6 +78,12 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
             }
             e.offset = l.offset;
             break;
+        case LayerOp::Add:
+        case LayerOp::Multiply:
+            // Elementwise over two inputs of one extent: as the tiler sees it, an exact concat.
+            e.op = G::Op::Concat;
+            e.match = G::Match::Exact;
+            break;
         case LayerOp::Count: throw std::logic_error("cannot describe layer " + l.name + ": LayerOp::Count is not an op");
         }
         g.layers.push_back(e);

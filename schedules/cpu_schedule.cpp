@@ -241,7 +241,9 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
         case LayerOp::Input:
         case LayerOp::MaxPool:
         case LayerOp::Upsample:
-        case LayerOp::Concat:  // not materialised (kLayerOps): inlined into the consumer's staged input
+        case LayerOp::Concat:
+        case LayerOp::Add:
+        case LayerOp::Multiply:  // not materialised (kLayerOps): inlined into the consumer's staged input
         case LayerOp::Count: break;
         }
     }

@@ -150,7 +150,9 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net) {
         case LayerOp::Input:
         case LayerOp::MaxPool:
         case LayerOp::Upsample:
-        case LayerOp::Concat:  // not materialised (kLayerOps): inlined into a conv's shared-memory input tile
+        case LayerOp::Concat:
+        case LayerOp::Add:
+        case LayerOp::Multiply:  // not materialised (kLayerOps): inlined into a conv's shared-memory input tile
         case LayerOp::Count: break;
         }
     }

@@ -286,6 +286,31 @@ TEST_CASE("instance and group norms: module names, affine tensors, groups", "[ir
     CHECK(layer_op_label(named(grouped, "dec0.conv1")) == "Conv3x3+GN(8)+LeakyReLU(0.01)");
 }
 
+TEST_CASE("attention gates: gating unit, gate layers in forward order, 8,807,940 parameters", "[ir][gate]") {
+    NetworkSpec s = base_spec(3, 1, {32, 64, 128, 256, 512});  // AttentionUNet(3, 1)
+    s.decoder = {256, 128, 64, 32};
+    s.block.norm = NormKind::BatchNorm;
+    s.up = UpMode::Bilinear;
+    s.skip_gate = SkipGate::Attention;
+    Network net = build_network(s);
+    CHECK(net.param_count() == 8807940);  // sum(p.numel() for p in AttentionUNet2d().parameters())
+    const Layer &theta = named(net, "att3.theta");
+    CHECK(theta.kernel == 2);
+    CHECK(theta.stride == 2);
+    CHECK(!theta.bias);
+    CHECK(net.layers[size_t(theta.inputs[0])].name == "enc3.conv1");
+    CHECK(net.layers[size_t(named(net, "att3.phi").inputs[0])].name == "gating.conv");
+    CHECK(net.layers[size_t(named(net, "att2.phi").inputs[0])].name == "dec3.conv1");  // the level below
+    CHECK(named(net, "att1.psi").activation == Activation::Sigmoid);
+    CHECK(named(net, "att1.psi").out_channels == 1);
+    CHECK(named(net, "att1.gate").op == LayerOp::Multiply);
+    CHECK(!named(net, "att1.w.conv").relu);
+    CHECK(named(net, "att1.combine.conv").relu);
+    CHECK(net.layers[size_t(named(net, "cat1").inputs[0])].name == "att1.combine.conv");
+    CHECK(net.layers[size_t(named(net, "cat0").inputs[0])].name == "enc0.conv1");  // the top skip is not gated
+    for (const Layer &l : net.layers) CHECK(l.name.rfind("att0.", 0) != 0);
+}
+
 TEST_CASE("FLOPs are 2 x MACs of convs, transposed convs and the head", "[ir]") {
     // One pool level pair: enc0 (1 conv 1->4), pool, enc1 (1 conv 4->8), up 8->4 k2, cat, dec0 (8->4), head 4->2.
     NetworkSpec s = base_spec(1, 2, {4, 8});
