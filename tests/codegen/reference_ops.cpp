@@ -162,6 +162,24 @@ Tensor4 softmax_channels(const Tensor4 &in) {
     return out;
 }
 
+Tensor4 add(const Tensor4 &a, const Tensor4 &b, bool relu) {
+    Tensor4 out = a;
+    for (size_t i = 0; i < out.v.size(); ++i) {
+        const float v = a.v[i] + b.v[i];
+        out.v[i] = relu && v < 0 ? 0.0f : v;
+    }
+    return out;
+}
+
+Tensor4 multiply_broadcast(const Tensor4 &x, const Tensor4 &alpha) {
+    Tensor4 out = x;
+    for (int n = 0; n < x.n; ++n)
+        for (int c = 0; c < x.c; ++c)
+            for (int y = 0; y < x.h; ++y)
+                for (int i = 0; i < x.w; ++i) out.at(n, c, y, i) = x.at(n, c, y, i) * alpha.at(n, 0, y, i);
+    return out;
+}
+
 Tensor4 group_norm(const Tensor4 &in, int groups, double eps, const std::vector<float> &gamma,
                    const std::vector<float> &beta, bool relu, float relu_slope) {
     Tensor4 out = in;

@@ -41,6 +41,10 @@ Tensor4 concat(const Tensor4 &skip, const Tensor4 &up, bool skip_first, Match ma
 
 Tensor4 sigmoid(const Tensor4 &in);
 
+// a + b (then ReLU when `relu`); x * alpha[n, 0, y, x] for a one-channel alpha.
+Tensor4 add(const Tensor4 &a, const Tensor4 &b, bool relu);
+Tensor4 multiply_broadcast(const Tensor4 &x, const Tensor4 &alpha);
+
 // GroupNorm(groups, C, eps) (InstanceNorm2d: groups = C): per sample and group, mean and biased
 // variance over the group's channels and H x W, (x - mean) / sqrt(var + eps), then gamma / beta
 // (empty: none), then ReLU / LeakyReLU when `relu`.

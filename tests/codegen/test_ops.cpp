@@ -329,3 +329,18 @@ TEST_CASE("instance and group norm use each sample's statistics", "[codegen][nor
         }
     }
 }
+
+TEST_CASE("add and the gate's broadcast multiply match the reference", "[codegen][gate]") {
+    for (auto [h, w] : {std::pair{7, 13}, std::pair{8, 6}}) {
+        Tensor4 a = random_tensor(2, 5, h, w, 950 + h), b = random_tensor(2, 5, h, w, 960 + w);
+        Tensor4 alpha = random_tensor(2, 1, h, w, 970 + h * w);
+        Halide::Buffer<float> ab = to_buffer(a), bb = to_buffer(b), alb = to_buffer(alpha);
+        const std::string size = std::to_string(w) + "x" + std::to_string(h);
+        for (bool relu : {false, true})
+            check_elementwise(reference::add(a, b, relu),
+                              [&] { return codegen::lower_add(tensor_of(ab), tensor_of(bb), relu, "add").f; },
+                              std::string("add relu=") + (relu ? "true " : "false ") + size);
+        check_elementwise(reference::multiply_broadcast(a, alpha),
+                          [&] { return codegen::lower_multiply(tensor_of(ab), tensor_of(alb), "gate").f; }, "gate " + size);
+    }
+}
