@@ -40,10 +40,15 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
     return s;
 }
 
+Halide::Expr unit_activation(const Halide::Expr &v, float slope, int64_t prelu_offset, const Halide::ImageParam &weights) {
+    // PyTorch's LeakyReLU and PReLU: x where x >= 0, else slope * x.
+    if (prelu_offset >= 0) return Halide::select(v >= 0.0f, v, v * weights(int(prelu_offset)));
+    return slope == 0 ? Halide::max(v, 0.0f) : Halide::select(v >= 0.0f, v, v * slope);
+}
+
 Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
                            const Halide::ImageParam &weights, const Halide::Expr &o) {
-    // PyTorch's LeakyReLU: x where x >= 0, else slope * x.
-    if (op.relu) v = op.relu_slope == 0 ? Halide::max(v, 0.0f) : Halide::select(v >= 0.0f, v, v * op.relu_slope);
+    if (op.relu) v = unit_activation(v, op.relu_slope, op.prelu_offset, weights);
     if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     if (op.sigmoid) v = 1.0f / (1.0f + Halide::exp(-v));
     return v;

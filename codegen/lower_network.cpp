@@ -48,6 +48,19 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             return ln.tensors[l.inputs[k]];
         };
         Tensor out;
+        // An instance / group norm after a conv-like layer (then the unit's activation, conv_norm_relu).
+        auto normalise = [&](const LayerPacking &packing) {
+            SampleNormOp norm;
+            norm.name = name + "_norm";
+            norm.groups = l.norm_groups;
+            norm.eps = l.bn_eps;
+            norm.affine = l.norm_affine;
+            norm.relu = l.relu && l.norm_order == NormOrder::ConvNormRelu;
+            norm.relu_slope = float(l.relu_slope);
+            norm.prelu_offset = packing.act_offset;
+            ln.convs[li].norm = lower_sample_norm(out, norm, packing, ln.weights);
+            out.f = ln.convs[li].norm.result;
+        };
         switch (l.op) {
         case LayerOp::Input: {
             Halide::Func f("input_f");
@@ -66,30 +79,20 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.relu = l.op == LayerOp::Conv && l.relu && !(sample_norm && l.norm_order == NormOrder::ConvNormRelu);
             op.relu_slope = float(l.relu_slope);
             op.stride = std::max(1, l.stride);
+            op.prelu_offset = packing_of(plan, int(li), l).act_offset;
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
             op.sigmoid = l.op == LayerOp::Conv && l.activation == Activation::Sigmoid;
             // Stage what is not materialised as it is read: inlined ops, and a norm after a conv (so it
             // is computed once per staged pixel, not once per tap).
             const Layer &producer = net.layers[size_t(l.inputs.at(0))];
-            op.stage_input = !layer_op_info(producer.op).materialised ||
-                             (producer.op == LayerOp::Conv && norm_uses_sample_statistics(producer.norm));
+            op.stage_input = !layer_op_info(producer.op).materialised || norm_uses_sample_statistics(producer.norm);
             const LayerPacking &packing = packing_of(plan, int(li), l);
             const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_pairs);
             const int m = std::max(packing.in_channels, packing.out_channels) <= options.winograd4_max_channels ? 4 : 2;
             ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights, m)
                                     : lower_conv(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
-            if (sample_norm) {
-                SampleNormOp norm;
-                norm.name = name + "_norm";
-                norm.groups = l.norm_groups;
-                norm.eps = l.bn_eps;
-                norm.affine = l.norm_affine;
-                norm.relu = l.relu && l.norm_order == NormOrder::ConvNormRelu;
-                norm.relu_slope = float(l.relu_slope);
-                ln.convs[li].norm = lower_sample_norm(out, norm, packing, ln.weights);
-                out.f = ln.convs[li].norm.result;
-            }
+            if (sample_norm) normalise(packing);
             break;
         }
         case LayerOp::ConvTranspose: {
@@ -99,8 +102,11 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.stride = l.stride;
             op.pad = l.pad;
             op.output_padding = l.output_padding;
-            ln.convs[li] = lower_conv_transpose(input_of(0), op, packing_of(plan, int(li), l), ln.weights);
+            const LayerPacking &packing = packing_of(plan, int(li), l);
+            ln.convs[li] = lower_conv_transpose(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
+            // `up norm = true` (MONAI's UNet): ConvTranspose -> instance / group norm -> activation.
+            if (norm_uses_sample_statistics(l.norm)) normalise(packing);
             break;
         }
         case LayerOp::MaxPool:
@@ -126,9 +132,13 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
         }
         ln.tensors[li] = out;
     }
+    // The last layer is the output: the head, or (output head = none) the last decoder block.
     const Layer &head = net.output();
-    if (head.op != LayerOp::Head) throw std::logic_error("cannot lower network " + net.spec.name + ": its last layer is not the head");
-    ln.activation = head.activation;
+    if (head.out_channels != net.spec.classes)
+        throw std::logic_error("cannot lower network " + net.spec.name + ": its last layer has " +
+                               std::to_string(head.out_channels) + " channels, not the " + std::to_string(net.spec.classes) +
+                               " classes");
+    ln.activation = head.op == LayerOp::Head ? head.activation : net.spec.activation;
     ln.output = lower_activation(ln.tensors.back(), head.activation, ln.activate, ln.softmax_max, ln.softmax_sum);
     for (int k = 2; k < 4; ++k) ln.output.output_buffer().dim(k).set_min(0);
     return ln;

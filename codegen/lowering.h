@@ -83,6 +83,7 @@ struct ConvOp {
     int stride = 1;         // output pixel x reads input x * stride + kx - pad
     bool relu = false;
     float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
+    int64_t prelu_offset = -1; // with relu: PReLU, its learnt slope read from the packed buffer here
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
     bool sigmoid = false;      // then 1 / (1 + exp(-v)) (an attention gate's psi)
     bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
@@ -96,6 +97,7 @@ struct SampleNormOp {
     bool affine = false;     // gamma / beta at the packing's scale_offset / shift_offset
     bool relu = false;       // the unit's activation comes after the norm (conv_norm_relu)
     float relu_slope = 0;
+    int64_t prelu_offset = -1;  // PReLU: the slope's offset in the packed buffer
 };
 
 // Parameters of a transposed conv (PyTorch ConvTranspose2d semantics).
@@ -115,6 +117,9 @@ std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Exp
 // buffer at the offsets and layout of `packing`. Output extent: in - (kernel - 1) + 2 * pad.
 // What follows the sum in every conv lowering (direct or Winograd): ReLU, then the post-ReLU
 // BatchNorm affine (seed 000) read from the packed buffer for output channel `o`.
+// ReLU (slope 0), LeakyReLU (slope), or PReLU (prelu_offset >= 0: its slope in the packed buffer).
+Halide::Expr unit_activation(const Halide::Expr &v, float slope, int64_t prelu_offset, const Halide::ImageParam &weights);
+
 Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
                            const Halide::ImageParam &weights, const Halide::Expr &o);
 

@@ -145,6 +145,10 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         e["bias_offset"] = p.bias_offset;
         e["scale_offset"] = p.scale_offset;
         e["shift_offset"] = p.shift_offset;
+        if (!p.prelu.empty()) {
+            e["prelu"] = p.prelu;
+            e["act_offset"] = p.act_offset;
+        }
         e["size"] = l.size;
         packing.push_back(e);
         // Same counting as Network::flops: a transposed conv per pixel of its input.

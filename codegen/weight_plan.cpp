@@ -42,6 +42,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
         p.bias = l.bias ? l.conv_module + ".bias" : "";
         p.bn = l.norm == NormKind::BatchNorm || l.norm_affine ? l.bn_module : "";
         p.sample_norm = norm_uses_sample_statistics(l.norm) ? l.norm : NormKind::None;
+        if (!l.prelu_module.empty()) p.prelu = l.prelu_module + ".weight";
         p.bn_eps = l.bn_eps;
         p.bn_after_relu = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
         p.out_channels = l.out_channels;
@@ -64,6 +65,10 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
             at += p.out_channels;
             p.shift_offset = at = align_up(at, policy.align_floats);
             at += p.out_channels;
+        }
+        if (!p.prelu.empty()) {
+            p.act_offset = at = align_up(at, policy.align_floats);
+            at += 1;
         }
         plan.layers.push_back(p);
     }

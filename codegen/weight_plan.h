@@ -26,10 +26,11 @@ struct LayerPacking {
     // Instance / group norm: its gamma / beta (bn = the norm module when affine, else empty) are
     // packed unfolded at scale_offset / shift_offset (1 and 0 without affine).
     NormKind sample_norm = NormKind::None;
+    std::string prelu;               // nn.PReLU's weight (one slope), packed at act_offset; empty when none
     int out_channels = 0, in_channels = 0, kernel = 0;
     std::string layout = "oihw";     // packed order, outermost first, letters o, i, h, w
     int o_block = 0;                 // >0: o split as [o / o_block] outermost, [o % o_block] innermost
-    int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1;
+    int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1, act_offset = -1;
 };
 
 // What layout the schedule wants; chosen per target family by schedules/.

@@ -42,7 +42,9 @@ public:
         std::vector<int> skips;
         for (int l = 0; l < depth; ++l) {
             if (l > 0 && spec.down == DownMode::MaxPool) x = max_pool(x, l);
-            const int stride = l > 0 && spec.down == DownMode::Conv ? 2 : 1;  // the level's first conv downsamples
+            // The level's first conv downsamples: below the top (nnU-Net), or above the bottleneck (MONAI's UNet).
+            const bool strided = spec.down_levels == DownLevels::BelowTop ? l > 0 : l < depth - 1;
+            const int stride = strided && spec.down == DownMode::Conv ? 2 : 1;
             x = block(x, spec.encoder[l], spec.encoder_convs, spec.encoder_mid, "enc" + std::to_string(l), l,
                       section("encoder"), stride);
             skips.push_back(x);
@@ -64,17 +66,28 @@ public:
             int out = d < spec.decoder.size() ? spec.decoder[d] : spec.encoder[l];
             // Levels 1..depth-2 gate their skip, with the signal of the level below (the top skip is not gated).
             const int skip = gated && l >= 1 ? attention_gate(skips[l], l == depth - 2 ? gating : x, l) : skips[l];
+            // Without a head the top block's last conv makes the classes, bare (MONAI's last_conv_only).
+            const bool bare = !spec.head && l == 0 && spec.post.empty();
+            if (spec.decoder_order == DecoderOrder::MergeThenUp) {
+                // MONAI's UNet: cat(skip, below) at the skip's resolution, then the up conv, then the block.
+                const int cat = concat(skip, x, l);
+                const int up = upsample(cat, skips[l], l);
+                x = block(up, out, spec.decoder_convs, spec.decoder_mid, "dec" + std::to_string(l), l, section("decoder"), 1,
+                          bare);
+                continue;
+            }
             int up = upsample(x, skips[l], l);
             int cat = concat(skip, up, l);
             x = block(cat, out, spec.decoder_convs, spec.decoder_mid, "dec" + std::to_string(l), l,
-                      section("decoder"));
+                      section("decoder"), 1, bare);
         }
 
         for (size_t i = 0; i < spec.post.size(); ++i) {
             std::string prefix = "post" + std::to_string(i);
-            x = conv_unit(x, spec.post[i], prefix + ".conv", prefix + ".bn", -1, section("post"));
+            x = conv_unit(x, spec.post[i], prefix + ".conv", prefix + ".bn", -1, section("post"), 1,
+                          !spec.head && i + 1 == spec.post.size());
         }
-        head(x);
+        if (spec.head) head(x);  // else the last layer is the output (lower_network applies spec.activation)
         return std::move(net_);
     }
 
@@ -119,9 +132,10 @@ private:
         net_.weights.push_back(std::move(w));
     }
 
-    // One conv unit: KxK conv (+bias) with BN and ReLU fused, stride 1.
+    // One conv unit: KxK conv (+bias) with the block's norm and activation (none of them when `bare`:
+    // the last conv of a network without a head, as MONAI's last_conv_only).
     int conv_unit(int in, int out_channels, const std::string &conv_module, const std::string &bn_module,
-                  int level, SourcePos pos, int stride = 1) {
+                  int level, SourcePos pos, int stride = 1, bool bare = false) {
         const BlockSpec &b = net_.spec.block;
         Layer l;
         l.name = conv_module;
@@ -138,36 +152,51 @@ private:
                                                                    stride),
                                          1);
         l.bias = b.bias;
-        l.relu = true;
-        l.relu_slope = b.act == UnitActivation::LeakyRelu ? b.slope : 0.0;
-        l.norm = b.norm;
-        l.norm_order = b.order;
-        l.bn_eps = b.eps;
         l.conv_module = conv_module;
-        // BatchNorm modules keep their seed names ("enc0.bn0"); per-sample norms are "enc0.norm0".
-        const std::string norm_module = norm_uses_sample_statistics(b.norm) ? renamed_norm(bn_module) : bn_module;
-        if (b.norm != NormKind::None) l.bn_module = norm_module;
-        l.norm_affine = norm_uses_sample_statistics(b.norm) && b.affine;
-        l.norm_groups = b.norm == NormKind::Group ? b.groups : b.norm == NormKind::Instance ? out_channels : 0;
-        const bool norm_weights = l.norm_affine;
+        if (!bare) set_norm_and_act(l, bn_module);
         l.level = level;
         l.pos = pos;
         const int64_t o = out_channels, i = l.in_channels, k = b.kernel;
+        const Layer unit = l;
         int idx = add_layer(std::move(l));
         add_weight(conv_module, "weight", {o, i, k, k}, WeightRole::ConvWeight, ModuleKind::Conv2d, idx);
         if (b.bias) add_weight(conv_module, "bias", {o}, WeightRole::ConvBias, ModuleKind::Conv2d, idx);
-        if (b.norm == NormKind::BatchNorm) {
-            add_weight(bn_module, "weight", {o}, WeightRole::BnWeight, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "bias", {o}, WeightRole::BnBias, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
-        }
-        if (norm_weights) {
-            const ModuleKind kind = b.norm == NormKind::Group ? ModuleKind::GroupNorm : ModuleKind::InstanceNorm2d;
-            add_weight(norm_module, "weight", {o}, WeightRole::NormWeight, kind, idx);
-            add_weight(norm_module, "bias", {o}, WeightRole::NormBias, kind, idx);
-        }
+        add_norm_and_act_weights(unit, idx);
         return idx;
+    }
+
+    // The block's norm and activation on a conv-like layer whose out_channels is set; `bn_module` is
+    // the seed-style BatchNorm name ("enc0.bn1"), from which the other modules are named.
+    void set_norm_and_act(Layer &l, const std::string &bn_module) const {
+        const BlockSpec &b = net_.spec.block;
+        l.relu = true;
+        l.relu_slope = b.act == UnitActivation::LeakyRelu ? b.slope : 0.0;
+        if (b.act == UnitActivation::PRelu) l.prelu_module = renamed(bn_module, "act");
+        l.norm = b.norm;
+        l.norm_order = b.order;
+        l.bn_eps = b.eps;
+        // BatchNorm modules keep their seed names ("enc0.bn0"); per-sample norms are "enc0.norm0".
+        if (b.norm != NormKind::None) l.bn_module = norm_uses_sample_statistics(b.norm) ? renamed(bn_module, "norm") : bn_module;
+        l.norm_affine = norm_uses_sample_statistics(b.norm) && b.affine;
+        l.norm_groups = b.norm == NormKind::Group ? b.groups : b.norm == NormKind::Instance ? l.out_channels : 0;
+    }
+
+    // The tensors set_norm_and_act's modules bring, in the order PyTorch runs them (norm, then activation).
+    void add_norm_and_act_weights(const Layer &l, int idx) {
+        const int64_t o = l.out_channels;
+        if (l.norm == NormKind::BatchNorm) {
+            add_weight(l.bn_module, "weight", {o}, WeightRole::BnWeight, ModuleKind::BatchNorm2d, idx);
+            add_weight(l.bn_module, "bias", {o}, WeightRole::BnBias, ModuleKind::BatchNorm2d, idx);
+            add_weight(l.bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
+            add_weight(l.bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
+        }
+        if (l.norm_affine) {
+            const ModuleKind kind = l.norm == NormKind::Group ? ModuleKind::GroupNorm : ModuleKind::InstanceNorm2d;
+            add_weight(l.bn_module, "weight", {o}, WeightRole::NormWeight, kind, idx);
+            add_weight(l.bn_module, "bias", {o}, WeightRole::NormBias, kind, idx);
+        }
+        if (!l.prelu_module.empty())
+            add_weight(l.prelu_module, "weight", {1}, WeightRole::PreluWeight, ModuleKind::PReLU, idx);
     }
 
     // A conv of its own shape (not the block's unit): KxK, stride, zero padding, bias, with the block's
@@ -253,18 +282,31 @@ private:
                           pos);
     }
 
-    // "enc0.bn1" -> "enc0.norm1": the module name of an instance / group norm in the same place.
-    static std::string renamed_norm(const std::string &bn_module) {
+    // renamed("enc0.bn1", "norm") -> "enc0.norm1": the name of another module of the same unit.
+    static std::string renamed(const std::string &bn_module, const std::string &kind) {
         const size_t dot = bn_module.rfind('.');
         const size_t at = dot == std::string::npos ? 0 : dot + 1;
-        if (bn_module.compare(at, 2, "bn") != 0) return bn_module;
-        return bn_module.substr(0, at) + "norm" + bn_module.substr(at + 2);
+        if (bn_module.compare(at, 2, "bn") != 0) return bn_module + "." + kind;
+        return bn_module.substr(0, at) + kind + bn_module.substr(at + 2);
     }
 
     // An encoder or decoder block of `convs` conv units named prefix.conv{j} / prefix.bn{j}.
+    // With `block residual = monai`, MONAI's ResidualUnit: the shortcut (a KxK strided conv, a 1x1 conv
+    // where the channels change, else the input itself; MONAI runs it first) added to the convs' output.
+    // `bare_last`: the last conv has no norm or activation (a network without a head).
     int block(int in, int out_channels, int convs, MidRule mid, const std::string &prefix, int level,
-              SourcePos pos, int first_stride = 1) {
+              SourcePos pos, int first_stride = 1, bool bare_last = false) {
+        const BlockSpec &b = net_.spec.block;
         const int in_channels = layer(in).out_channels;
+        int shortcut = in;
+        if (b.residual == Residual::Monai) {
+            if (first_stride != 1)
+                shortcut = plain_conv(in, out_channels, b.kernel, first_stride, b.kernel / 2, true, false, Activation::None,
+                                      false, prefix + ".res", "", level, pos);
+            else if (in_channels != out_channels)
+                shortcut = plain_conv(in, out_channels, 1, 1, 0, true, false, Activation::None, false, prefix + ".res", "",
+                                      level, pos);
+        }
         int x = in;
         for (int j = 0; j < convs; ++j) {
             // MidRule::HalfIn is milesial's DoubleConv(in, out, in // 2): only the first conv narrows.
@@ -272,8 +314,10 @@ private:
                         : (mid == MidRule::HalfIn && j == 0) ? in_channels / 2
                                                              : out_channels;
             std::string jj = std::to_string(j);
-            x = conv_unit(x, width, prefix + ".conv" + jj, prefix + ".bn" + jj, level, pos, j == 0 ? first_stride : 1);
+            x = conv_unit(x, width, prefix + ".conv" + jj, prefix + ".bn" + jj, level, pos, j == 0 ? first_stride : 1,
+                          bare_last && j == convs - 1);
         }
+        if (b.residual == Residual::Monai) x = binary(LayerOp::Add, x, shortcut, false, prefix + ".add", level);
         return x;
     }
 
@@ -329,12 +373,15 @@ private:
         l.size = add_const(scaled, int64_t(-l.stride - 2 * l.pad + l.kernel + l.output_padding));
         l.bias = spec.up_bias;
         l.conv_module = l.name;
+        if (spec.up_norm) set_norm_and_act(l, l.name + ".bn");  // MONAI: ConvTranspose -> norm -> act ("up0.norm")
         const int64_t i = l.in_channels, o = l.out_channels, k = l.kernel;
         const bool bias = l.bias;
         const std::string module = l.name;
+        const Layer unit = l;
         int idx = add_layer(std::move(l));
         add_weight(module, "weight", {i, o, k, k}, WeightRole::ConvWeight, ModuleKind::ConvTranspose2d, idx);
         if (bias) add_weight(module, "bias", {o}, WeightRole::ConvBias, ModuleKind::ConvTranspose2d, idx);
+        add_norm_and_act_weights(unit, idx);
         return idx;
     }
 

@@ -63,7 +63,9 @@ std::string layer_op_label(const Layer &l) {
     case LayerOp::Conv: {
         std::string s = fmt::format("Conv{}x{}{}{}", l.kernel, l.kernel, l.stride > 1 ? fmt::format(" s{}", l.stride) : "",
                                     l.pad == 0 && l.kernel > 1 ? " valid" : "");
-        const std::string act = l.relu_slope != 0 ? fmt::format("LeakyReLU({:g})", l.relu_slope) : "ReLU";
+        const std::string act = !l.prelu_module.empty() ? "PReLU"
+                                : l.relu_slope != 0       ? fmt::format("LeakyReLU({:g})", l.relu_slope)
+                                                          : "ReLU";
         if (l.norm != NormKind::None) {
             const std::string norm = l.norm == NormKind::BatchNorm ? "BN"
                                      : l.norm == NormKind::Instance ? (l.norm_affine ? "IN(affine)" : "IN")
@@ -78,8 +80,11 @@ std::string layer_op_label(const Layer &l) {
         return s;
     }
     case LayerOp::ConvTranspose:
-        return fmt::format("ConvT{}x{} s{}{}", l.kernel, l.kernel, l.stride,
-                           l.pad ? fmt::format(" p{} op{}", l.pad, l.output_padding) : "");
+        return fmt::format("ConvT{}x{} s{}{}{}", l.kernel, l.kernel, l.stride,
+                           l.pad ? fmt::format(" p{} op{}", l.pad, l.output_padding) : "",
+                           l.norm == NormKind::None ? ""
+                           : std::string(l.norm == NormKind::Instance ? (l.norm_affine ? "+IN(affine)" : "+IN") : "+GN") +
+                                 (l.relu ? (l.prelu_module.empty() ? "+ReLU" : "+PReLU") : ""));
     case LayerOp::MaxPool: return "MaxPool2x2";
     case LayerOp::Upsample:
         if (l.up_mode == UpMode::Nearest) return "Upsample x2 nearest";
@@ -107,6 +112,7 @@ const char *module_kind_name(ModuleKind kind) {
     case ModuleKind::BatchNorm2d: return "BatchNorm2d";
     case ModuleKind::InstanceNorm2d: return "InstanceNorm2d";
     case ModuleKind::GroupNorm: return "GroupNorm";
+    case ModuleKind::PReLU: return "PReLU";
     }
     return "?";
 }
@@ -234,6 +240,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["eps"] = l.bn_eps;
         j["conv_module"] = l.conv_module;
         j["bn_module"] = l.bn_module;
+        j["prelu_module"] = l.prelu_module;
         j["norm_affine"] = l.norm_affine;
         j["norm_groups"] = l.norm_groups;
         j["activation"] = activation_name(l.activation);
@@ -245,6 +252,16 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["output_padding"] = l.output_padding;
         j["bias"] = l.bias;
         j["conv_module"] = l.conv_module;
+        // `up norm = true`: the block's norm and activation follow (MONAI's UNet)
+        j["relu"] = l.relu;
+        j["relu_slope"] = l.relu_slope;
+        j["prelu_module"] = l.prelu_module;
+        j["norm"] = norm_name(l.norm);
+        j["norm_order"] = norm_order_name(l.norm_order);
+        j["eps"] = l.bn_eps;
+        j["bn_module"] = l.bn_module;
+        j["norm_affine"] = l.norm_affine;
+        j["norm_groups"] = l.norm_groups;
         break;
     case LayerOp::MaxPool:
         j["kernel"] = l.kernel;

@@ -15,9 +15,9 @@
 
 namespace unetgen {
 
-enum class WeightRole { ConvWeight, ConvBias, BnWeight, BnBias, BnMean, BnVar, NormWeight, NormBias };
+enum class WeightRole { ConvWeight, ConvBias, BnWeight, BnBias, BnMean, BnVar, NormWeight, NormBias, PreluWeight };
 // The PyTorch module class a weight belongs to (what the exporter matches on).
-enum class ModuleKind { Conv2d, ConvTranspose2d, BatchNorm2d, InstanceNorm2d, GroupNorm };
+enum class ModuleKind { Conv2d, ConvTranspose2d, BatchNorm2d, InstanceNorm2d, GroupNorm, PReLU };
 
 struct WeightTensor {
     std::string name;               // e.g. "enc1.conv0.weight", "enc1.bn0.running_var"
@@ -58,6 +58,8 @@ struct Layer {
     bool bias = false;
     bool relu = false;
     double relu_slope = 0;          // with relu: the negative slope (0: ReLU; LeakyReLU otherwise)
+    std::string prelu_module;       // with relu: nn.PReLU() whose one learnt slope replaces relu_slope
+                                    // (Conv; ConvTranspose with a norm), e.g. "enc0.act0"
     NormKind norm = NormKind::None;
     NormOrder norm_order = NormOrder::ConvNormRelu;
     double bn_eps = 1e-5;

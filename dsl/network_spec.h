@@ -83,8 +83,25 @@ inline const char *skip_match_name(SkipMatch m) {
 }
 
 // The activation of every conv unit.
-enum class UnitActivation { Relu, LeakyRelu };
-inline const char *unit_activation_name(UnitActivation a) { return a == UnitActivation::LeakyRelu ? "leaky_relu" : "relu"; }
+// PRelu: nn.PReLU() with one learnt slope per unit (MONAI's default activation).
+enum class UnitActivation { Relu, LeakyRelu, PRelu };
+inline const char *unit_activation_name(UnitActivation a) {
+    switch (a) {
+    case UnitActivation::Relu: return "relu";
+    case UnitActivation::LeakyRelu: return "leaky_relu";
+    case UnitActivation::PRelu: return "prelu";
+    }
+    return "relu";
+}
+// Which levels' first conv strides with `down mode = conv`: every level below the top (nnU-Net), or
+// every level above the bottleneck (MONAI's UNet: the input is downsampled by level 0 already).
+enum class DownLevels { BelowTop, AboveBottom };
+// A decoder level upsamples then merges its skip (every seed), or merges then upsamples (MONAI's
+// UNet: cat(skip, below) at the skip's resolution, then the up conv, then the block).
+enum class DecoderOrder { UpThenMerge, MergeThenUp };
+// MONAI's ResidualUnit around every block: + a 3x3 strided conv (strided level), a 1x1 conv
+// (channels change) or the identity, added after the block's convs (no activation after).
+enum class Residual { None, Monai };
 
 struct BlockSpec {
     int convs = 2;
@@ -96,6 +113,7 @@ struct BlockSpec {
     double eps = 1e-5;
     UnitActivation act = UnitActivation::Relu;  // nn.ReLU, or nn.LeakyReLU(slope)
     double slope = 0.01;                        // LeakyReLU's negative_slope (PyTorch's default)
+    Residual residual = Residual::None;
     // Instance / group norm: learnt per-channel weight and bias (PyTorch's `affine`). The parser
     // fills in PyTorch's default when unset: false for InstanceNorm2d, true for GroupNorm.
     bool affine = false;
@@ -128,6 +146,10 @@ struct NetworkSpec {
     BlockSpec block;                // conv unit shared by pre, encoder, decoder and post convs
 
     DownMode down = DownMode::MaxPool;
+    DownLevels down_levels = DownLevels::BelowTop;
+    DecoderOrder decoder_order = DecoderOrder::UpThenMerge;
+    bool up_norm = false;           // the transposed conv is followed by the block's norm and activation
+    bool head = true;               // false: no 1x1 head; the last decoder block makes the classes, its last conv bare
 
     UpMode up = UpMode::Transposed;
     int up_kernel = 2;              // transposed: 2 (stride 2) or 3 (stride 2, padding 1, output_padding 1)

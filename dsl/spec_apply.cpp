@@ -293,6 +293,8 @@ public:
                      a.spec_.activation);
              }},
             {{"output", "threshold", "number in [0, 1]", "0.5"}, [](A &a, S s) { return a.set_threshold(s); }},
+            {{"output", "head", "`conv` | `none`", "`conv`"},
+             [](A &a, S s) { return a.get_name<bool>(s, {{"conv", true}, {"none", false}}, a.spec_.head); }},
             {{"encoder", "channels", "list of 2..16 channel counts", "—"},
              [](A &a, S s) { return a.get_levels(s, a.encoder_list_); }},
             {{"encoder", "base", "integers; depth 2..16", "—"},
@@ -307,6 +309,12 @@ public:
             {{"decoder", "convs", "integer 1..8", "`block convs`"},
              [](A &a, S s) { return a.get_int(s, 1, kMaxConvs, convs_rule, a.spec_.decoder_convs); }},
             {{"decoder", "mid", "`out` | `half_in`", "`out`"}, [](A &a, S s) { return a.get_name(s, mids, a.spec_.decoder_mid); }},
+            {{"decoder", "order", "`up_then_merge` | `merge_then_up`", "`up_then_merge`"},
+             [](A &a, S s) {
+                 return a.get_name<DecoderOrder>(
+                     s, {{"up_then_merge", DecoderOrder::UpThenMerge}, {"merge_then_up", DecoderOrder::MergeThenUp}},
+                     a.spec_.decoder_order);
+             }},
             {{"block", "convs", "integer 1..8", "2"},
              [](A &a, S s) { return a.get_int(s, 1, kMaxConvs, convs_rule, a.spec_.block.convs); }},
             {{"block", "kernel", "1 | 3 | 5 | 7", "3"}, [](A &a, S s) { return a.set_kernel(s); }},
@@ -333,15 +341,28 @@ public:
                      a.spec_.block.order);
              }},
             {{"block", "eps", "number > 0", "1e-5"}, [](A &a, S s) { return a.set_eps(s); }},
-            {{"block", "act", "`relu` | `leaky_relu`", "`relu`"},
+            {{"block", "residual", "`none` | `monai`", "`none`"},
+             [](A &a, S s) {
+                 return a.get_name<Residual>(s, {{"none", Residual::None}, {"monai", Residual::Monai}}, a.spec_.block.residual);
+             }},
+            {{"block", "act", "`relu` | `leaky_relu` | `prelu`", "`relu`"},
              [](A &a, S s) {
                  return a.get_name<UnitActivation>(
-                     s, {{"relu", UnitActivation::Relu}, {"leaky_relu", UnitActivation::LeakyRelu}}, a.spec_.block.act);
+                     s,
+                     {{"relu", UnitActivation::Relu},
+                      {"leaky_relu", UnitActivation::LeakyRelu},
+                      {"prelu", UnitActivation::PRelu}},
+                     a.spec_.block.act);
              }},
             {{"block", "slope", "number", "0.01"}, [](A &a, S s) { return a.set_slope(s); }},
             {{"down", "mode", "`maxpool` | `conv`", "`maxpool`"},
              [](A &a, S s) {
                  return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}, {"conv", DownMode::Conv}}, a.spec_.down);
+             }},
+            {{"down", "levels", "`below_top` | `above_bottom`", "`below_top`"},
+             [](A &a, S s) {
+                 return a.get_name<DownLevels>(
+                     s, {{"below_top", DownLevels::BelowTop}, {"above_bottom", DownLevels::AboveBottom}}, a.spec_.down_levels);
              }},
             {{"up", "mode", "`transposed` | `bilinear` | `nearest`", "`transposed`"},
              [](A &a, S s) {
@@ -365,6 +386,7 @@ public:
                      a.spec_.up_channels);
              }},
             {{"up", "bias", "`true` | `false`", "`true`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.up_bias); }},
+            {{"up", "norm", "`true` | `false`", "`false`"}, [](A &a, S s) { return a.get_bool(s, a.spec_.up_norm); }},
             {{"skip", "order", "`skip_first` | `up_first`", "`skip_first`"},
              [](A &a, S s) {
                  return a.get_name<SkipOrder>(s, {{"skip_first", SkipOrder::SkipFirst}, {"up_first", SkipOrder::UpFirst}},

@@ -29,6 +29,7 @@ public:
         check_norm_keys();
         check_groups();
         check_gate();
+        check_monai_keys();
     }
 
 private:
@@ -212,6 +213,36 @@ private:
                       "upsampled tensor must be the same size (match = exact)");
         if (encoder_known() && depth() < 3)
             warning(at, "gate = attention has no effect with 2 levels: the top skip is not gated, and there is no other");
+    }
+
+    // The keys MONAI's UNet needs, each with the settings it is defined for.
+    void check_monai_keys() {
+        if (where_.has("down", "levels") && spec_.down != DownMode::Conv && spec_.down_levels == DownLevels::AboveBottom)
+            error(where_.at("down", "levels"), "cannot stride levels above the bottleneck with mode = maxpool: `levels` "
+                                               "says which levels' first conv strides (set `down mode = conv`)");
+        if (where_.has("decoder", "order") && spec_.decoder_order == DecoderOrder::MergeThenUp &&
+            !(spec_.down == DownMode::Conv && spec_.down_levels == DownLevels::AboveBottom))
+            error(where_.at("decoder", "order"),
+                  "cannot merge skips before upsampling unless the bottleneck keeps the resolution of the level above "
+                  "it: set `down mode = conv, levels = above_bottom` (MONAI's UNet)");
+        if (where_.has("up", "norm") && spec_.up_norm) {
+            if (!norm_uses_sample_statistics(spec_.block.norm))
+                error(where_.at("up", "norm"), std::string("cannot follow the up conv with norm = ") +
+                                                   norm_name(spec_.block.norm) +
+                                                   ": up norm applies the block's instance or group norm (and its "
+                                                   "activation) after the transposed conv");
+            if (spec_.up != UpMode::Transposed)
+                error(where_.at("up", "norm"), "cannot set up norm with mode = " + std::string(up_mode_name(spec_.up)) +
+                                                   ": only a transposed conv is followed by a norm");
+        }
+        if (!spec_.head && where_.has("output", "head") && where_.has("output", "classes")) {
+            const int last = !spec_.post.empty() ? spec_.post.back() : !spec_.decoder.empty() ? spec_.decoder.back() : 0;
+            if (last != 0 && last != spec_.classes)
+                error(where_.at("output", "head"),
+                      "cannot leave out the head with " + std::to_string(spec_.classes) + " classes: the last " +
+                          (spec_.post.empty() ? "decoder" : "post") + " level then makes the classes, and it has " +
+                          std::to_string(last) + " channels");
+        }
     }
 
     // GroupNorm splits every normalised conv unit's channels into `groups` equal groups.

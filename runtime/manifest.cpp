@@ -163,6 +163,10 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
         pe.scale_offset = range("scale_offset", pe.out_channels, false);
         pe.shift_offset = range("shift_offset", pe.out_channels, false);
     }
+    if (e.contains("prelu")) {
+        pe.prelu = r.string(e, "prelu", p + ".prelu");
+        pe.act_offset = range("act_offset", 1, false);
+    }
     auto sz = e.find("size");
     if (sz != e.end() && sz->is_number_integer()) pe.size_node = sz->get<int>();
     return pe;
@@ -240,8 +244,9 @@ void read_geometry(const Reader &r, const json &layers, Manifest &m) {
         l.transient_bytes = r.integer(e, "transient_bytes", p + ".transient_bytes", 0, int64_t(1) << 40);
         g.layers.push_back(l);
     }
-    if (g.layers.empty() || g.layers.back().op != G::Op::Conv || g.layers.back().stored_channels == 0)
-        r.bad("geometry", "must end with the head conv");
+    // The output layer: the head conv, or (a network without a head) its last decoder layer.
+    if (g.layers.empty() || g.layers.back().channels != m.classes)
+        r.bad("geometry", "must end with the output layer, of `classes` channels");
     g.sizes = m.sizes;
 }
 

@@ -31,6 +31,8 @@ struct PackingEntry {
     std::string layout;               // permutation of "oihw"
     int o_block = 0;
     int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1;
+    std::string prelu;                // optional "prelu": nn.PReLU's weight (one slope), packed at act_offset
+    int64_t act_offset = -1;
     int size_node = -1;               // optional "size": SizeProgram node of the output extent
 };
 

@@ -115,6 +115,7 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
                     dst[e.weight_offset + packed_weight_index(e, o, i, h, x)] = float(double(w[src_index]) * wmul[o]);
                 }
     for (int o = 0; o < O; ++o) dst[e.bias_offset + o] = float(bias[o]);
+    if (!e.prelu.empty()) dst[e.act_offset] = src.get(e, e.prelu, {1})[0];  // PReLU's one learnt slope
     if (e.bn_after_relu || e.sample_norm)
         for (int o = 0; o < O; ++o) {
             dst[e.scale_offset + o] = float(scale[o]);

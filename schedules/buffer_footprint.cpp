@@ -88,8 +88,10 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
         }
         g.layers.push_back(e);
     }
-    if (g.layers.empty() || g.layers.back().op != G::Op::Conv)
-        throw std::logic_error("cannot describe the buffers of " + net.spec.name + ": its last layer is not the head");
+    // The output layer: the head conv, or the last decoder layer of a network without one (which the
+    // pipeline's output stage reads, inlined when it is elementwise).
+    if (g.layers.empty() || g.layers.back().channels != net.spec.classes)
+        throw std::logic_error("cannot describe the buffers of " + net.spec.name + ": its last layer does not make the classes");
     return g;
 }
 

@@ -237,7 +237,10 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
             schedule_cpu_conv(net.convs[li], tiles);
             if (net.convs[li].norm.defined()) schedule_cpu_sample_norm(net.convs[li].norm, tiles);
             break;
-        case LayerOp::ConvTranspose: schedule_cpu_conv_transpose(net.convs[li], tiles); break;
+        case LayerOp::ConvTranspose:
+            schedule_cpu_conv_transpose(net.convs[li], tiles);
+            if (net.convs[li].norm.defined()) schedule_cpu_sample_norm(net.convs[li].norm, tiles);
+            break;
         case LayerOp::Input:
         case LayerOp::MaxPool:
         case LayerOp::Upsample:
