@@ -28,6 +28,11 @@ MODELS = [
     ("UNet001 bilinear", "milesial_bilinear", "UNet001(3, 1, bilinear=True)", 3, 256, 256),
     ("UNet004 (Ronneberger)", "ronneberger2015", "UNet004(1, 2)", 1, 572, 572),
     ("UNet003Small", "small", "UNet003Small(3, 32)", 3, 128, 128),
+    # The U-Nets trained today (examples/pytorch/modern_networks.py)
+    ("nnU-Net 2-D plain", "nnunet_plain", "NnUNetPlain(1, 3)", 1, 256, 256),
+    ("MONAI BasicUNet", "monai_basic", "MonaiBasicUNet(1, 2)", 1, 256, 256),
+    ("MONAI UNet (residual)", "monai_resunet", "MonaiResUNet(1, 2)", 1, 256, 256),
+    ("Attention U-Net", "attention_unet", "AttentionUNet(3, 1)", 3, 256, 256),
 ]
 
 
@@ -71,7 +76,7 @@ def unetgen_bench(args, spec, expr, c, h, w, runs):
     weights = os.path.join(OUT, spec + ".safetensors")
     if not os.path.exists(weights):
         ckpt = os.path.join(OUT, spec + ".pt")
-        sh([sys.executable, "-c", f"import torch; exec(open({REFERENCE!r}).read()); torch.manual_seed(0); "
+        sh([sys.executable, "-c", f"import torch; __file__ = {REFERENCE!r}; exec(open(__file__).read()); torch.manual_seed(0); "
             f"torch.save(({expr}).state_dict(), {ckpt!r})"])
         sh([sys.executable, os.path.join(ROOT, "tools", "export_pytorch.py"), "--spec",
             os.path.join(ROOT, "examples", "specs", spec + ".unet"), "--module", REFERENCE, "--model", expr,

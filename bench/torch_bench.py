@@ -17,7 +17,7 @@ REFERENCE = os.path.normpath(os.path.join(HERE, "..", "examples", "pytorch", "ex
 
 def main():
     expr, c, h, w, threads, warmup, runs = sys.argv[1:8]
-    ns = {}
+    ns = {"__file__": REFERENCE}  # example_networks.py imports modern_networks.py from its own folder
     exec(compile(open(REFERENCE).read(), REFERENCE, "exec"), ns)
     torch.manual_seed(0)
     model = eval(expr, ns).eval()

@@ -13,8 +13,10 @@ unit's norm (kind, affine, groups, eps, before or after the activation) is check
 (unetgen.torch.from_spec), given these weights, must compute what the module computes on random
 inputs at two sizes the spec takes. A module that differs (another activation, norm, downsampling,
 upsampling mode, skip order, an extra add, ...) is refused with the first layer where they part and
-what the module does there; constructs the spec language cannot express are named. A refused export
-writes no file.
+what the module does there; constructs the spec language cannot express are named. Attention gates
+(Oktay et al.: a sigmoid'ed one-channel conv, resized and multiplied with a skip) are the language's
+`skip gate = attention`: a module with them is compared with such a spec like any other, and refused
+against a spec without them with that setting named. A refused export writes no file.
 
 Checkpoints: a state dict, a whole pickled module, or a dict holding either under state_dict /
 model_state_dict / model / net / network_weights / ... (Lightning, nnU-Net, training scripts), with

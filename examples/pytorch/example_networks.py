@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from modern_networks import MonaiBasicUNet, NnUNetPlain  # noqa: E402,F401  (the specs of today's U-Nets)
+from modern_networks import AttentionUNet, MonaiBasicUNet, MonaiResUNet, NnUNetPlain  # noqa: E402,F401  (the specs of today's U-Nets)
 
 # spec file stem -> the constructor expression of its network (for --model arguments)
 SPEC_MODELS = {
@@ -38,6 +38,8 @@ SPEC_MODELS = {
     "ronneberger2015": "UNet004(1, 2)",
     "nnunet_plain": "NnUNetPlain(1, 3)",
     "monai_basic": "MonaiBasicUNet(1, 2)",
+    "attention_unet": "AttentionUNet(3, 1)",
+    "monai_resunet": "MonaiResUNet(1, 2)",
 }
 
 

@@ -11,6 +11,10 @@
     that folder is beside the checkout; skipped with a note otherwise) gives `down mode = conv`,
     `skip order = up_first` and an affine InstanceNorm with LeakyReLU(0.01): the network of the
     examples-style nnunet_tiny spec;
+  - Oktay et al.'s Attention U-Net at reduced widths (examples/pytorch/modern_networks.py AttentionUNet, and
+    ../shared's AttentionUNet2d where that folder is there) gives `skip gate = attention`, bilinear
+    align_corners = false, BatchNorm: the network of the examples-style attention_tiny spec (gating conv,
+    gates on levels 1 and 2, not 0);
   - modules the language cannot express are refused naming the construct, and no file is written.
 """
 import argparse
@@ -23,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TOOL = os.path.join(REPO, "tools", "spec_from_pytorch.py")
 VARIANTS = os.path.join(HERE, "variant_models.py")
+MODERN = os.path.join(REPO, "examples", "pytorch", "modern_networks.py")  # AttentionUNet
 REFERENCE = os.path.join(REPO, "examples", "pytorch", "example_networks.py")
 sys.path[:0] = [os.path.join(REPO, "python"), HERE]
 
@@ -123,17 +128,43 @@ def test_nnunet(work, unetgen, references):
         ": missing %s in\n%s" % (missing, text)))
 
 
+def test_attention(work, unetgen, references):
+    want_path = os.path.join(work, "attention_want.unet")
+    with open(want_path, "w") as f:
+        f.write(variant_models.ATTENTION_TINY_SPEC)
+    want = layers(spec_mod.load(want_path, unetgen))
+    expr = variant_models.ATTENTION_TINY_MODEL
+    modules = [(MODERN, expr)]
+    shared = os.path.join(references, "modern_models.py")
+    if os.path.exists(shared):
+        modules.append((shared, expr.replace("AttentionUNet(", "AttentionUNet2d(")))
+    else:
+        print("skip: no %s: AttentionUNet2d is left out" % shared)
+    for module, model in modules:
+        rc, log, path = cli(work, unetgen, model, module=module, out="attention_tiny.unet")
+        text = open(path).read() if rc == 0 else ""
+        settings = ["skip    order = skip_first, match = exact, gate = attention", "norm = batchnorm",
+                    "up      mode = bilinear, align_corners = false", "encoder channels = [8, 16, 24, 32]"]
+        missing = [s for s in settings if s not in text]
+        got = layers(spec_mod.load(path, unetgen)) if rc == 0 else None
+        expect(got == want and not missing, "%s (%s) gives attention_tiny's network (%s): %s%s" % (
+            model, os.path.basename(module), ", ".join(settings), log, "" if not missing else
+            ": missing %s in\n%s" % (missing, text)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--references", default=os.path.join(REPO, "..", "shared", "reference"),
-                    help="the folder of modern_models.py (the nnU-Net check is skipped without it)")
+                    help="the folder of modern_models.py (the nnU-Net and AttentionUNet2d checks are skipped "
+                    "without it)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(2)
     test_styles(args.workdir, args.unetgen)
     test_nnunet(args.workdir, args.unetgen, args.references)
+    test_attention(args.workdir, args.unetgen, args.references)
     test_seeds(args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")
     return 1 if failures else 0

@@ -16,13 +16,19 @@ style with switches for each difference) against the tiny spec it implements:
     after the ReLU with another eps) export, and the file holds the module's tensors under canonical names;
   - nnU-Net's PlainConvUNet at reduced widths (../shared/reference/modern_models.py NnUNetPlain2d, where
     that folder is beside the checkout; skipped with a note otherwise) exports verified against its spec;
+  - Oktay et al.'s Attention U-Net at reduced widths (examples/pytorch/modern_networks.py AttentionUNet,
+    and ../shared's AttentionUNet2d where that folder is there) exports verified against the spec with
+    `skip gate = attention`, the file holding its tensors; against the same spec without the gate it is
+    refused at the first differing module (its gating conv) with `skip gate = attention` and the spec's
+    `skip` line, and a module without gates is refused against the gated spec;
   - checkpoints as people save them: plain state dict, a whole module pickled from a script
     (__main__ classes), a Lightning-style dict with 'model.' prefixes, DataParallel 'module.'; and no
     --state-dict without --random-weights is refused.
 Through the API: from_spec() has the canonical names in order, and a module trained from it exports
 with no mapping, for batchnorm, instance (affine or not: a non-affine norm has a module but no tensors)
-and group specs; the bundled trained coins model, moved into tools/train_demo.py's own CoinsUNet
-class, exports bit for bit to models/coins.safetensors.
+and group specs, and for a gated one (attention gates' convs, sums and products in IR order, BatchNorms
+under att{l}.w.bn / att{l}.combine.bn / gating.bn); the bundled trained coins model, moved into
+tools/train_demo.py's own CoinsUNet class, exports bit for bit to models/coins.safetensors.
 """
 import argparse
 import os
@@ -33,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXPORTER = os.path.join(REPO, "tools", "export_pytorch.py")
 VARIANTS = os.path.join(HERE, "variant_models.py")
+MODERN = os.path.join(REPO, "examples", "pytorch", "modern_networks.py")  # AttentionUNet
 sys.path[:0] = [os.path.join(REPO, "python"), HERE, os.path.join(REPO, "tools")]
 
 import torch  # noqa: E402
@@ -312,6 +319,89 @@ def test_nnunet(work, unetgen, references):
            not os.path.exists(out + "2"), "against `affine = false` it is refused naming the setting: " + log[-300:])
 
 
+def _sums(state_dict):
+    return sorted(float(v.sum()) for k, v in state_dict.items() if not k.endswith("num_batches_tracked"))
+
+
+def test_attention(work, unetgen, references):
+    """AttentionUNet at reduced widths against attention_tiny (gate = attention) and the same spec without the
+    gate; the module-without-gates case and from_spec of the gated spec through the API."""
+    spec = os.path.join(work, "attention_tiny.unet")
+    with open(spec, "w") as f:
+        f.write(variant_models.ATTENTION_TINY_SPEC)
+    expr = variant_models.ATTENTION_TINY_MODEL
+    modules = [(MODERN, expr)]
+    shared = os.path.join(references, "modern_models.py")
+    if os.path.exists(shared):
+        modules.append((shared, expr.replace("AttentionUNet(", "AttentionUNet2d(")))
+    else:
+        print("skip: no %s: AttentionUNet2d is left out" % shared)
+    out = os.path.join(work, "attention_tiny.safetensors")
+    for module, model in modules:
+        rc, log = exporter("--spec", spec, "--module", module, "--model", model, "--random-weights", "4",
+                           "--out", out, "--unetgen", unetgen)
+        expect(rc == 0 and "verified" in log and os.path.exists(out),
+               "%s (%s) exports and verifies against attention_tiny.unet: %s"
+               % (model, os.path.basename(module), log.splitlines()[0] if log else ""))
+        if rc == 0:
+            import importlib.util
+            loader = importlib.util.spec_from_file_location("attention_module", module)
+            mm = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(mm)
+            m = eval(model, vars(mm))
+            randomize_(m, 4)
+            got = read_safetensors(out)
+            ir = spec_mod.load(spec, unetgen)
+            expect(list(got) == [w["name"] for w in ir.weights] and _sums(got) == _sums(m.state_dict()),
+                   "the file holds the module's %d tensors under the canonical names (gating.conv, att2.theta, ...)"
+                   % len(got))
+            os.remove(out)
+    plain = os.path.join(work, "attention_tiny_nogate.unet")
+    with open(plain, "w") as f:
+        f.write(variant_models.ATTENTION_TINY_SPEC.replace(", gate = attention", ""))
+    rc, log = exporter("--spec", plain, "--module", MODERN, "--model", expr,
+                       "--random-weights", "4", "--out", out, "--unetgen", unetgen)
+    fragments = ["module #17 is Conv2d 'gating.0'", "the spec expects dec2.conv0", "gates 2 skip(s) with attention",
+                 "set `skip gate = attention`",
+                 "attention_tiny_nogate.unet:8: `skip    order = skip_first, match = exact`"]
+    missing = [f for f in fragments if f not in log]
+    expect(rc == 1 and not missing and not os.path.exists(out),
+           "%s against the spec without the gate is refused at its gating conv with the hint, no file%s"
+           % (expr, "" if not missing else ": missing %s in:\n%s" % (missing, log)))
+    # the other way round: a U-Net without gates (the ungated spec's own network) against the gated spec
+    ungated = from_spec(spec_mod.load(plain, unetgen))
+    randomize_(ungated, 4)
+    try:
+        check_module(spec_mod.load(spec, unetgen), ungated)
+        said = "accepted"
+    except Exception as e:
+        said = str(e)
+    expect("the spec expects gating.conv" in said and "`skip gate = none` if it has no gates" in said,
+           "a module without gates is refused against the gated spec: " + said.splitlines()[-1])
+    # from_spec of the gated spec: canonical names in order, the gate's modules, trained a little, exports
+    ir = spec_mod.load(spec, unetgen)
+    net = from_spec(ir)
+    names = [k for k in net.state_dict() if not k.endswith("num_batches_tracked")]
+    kinds = {n: type(net.get_submodule(n)).__name__
+             for n in ("gating.bn", "att1.w.bn", "att2.combine.bn", "att2.theta")}
+    expect(names == [w["name"] for w in ir.weights] and sum(p.numel() for p in net.parameters()) == ir.data["params"]
+           and net.get_submodule("att2.theta").bias is None and kinds["att2.theta"] == "Conv2d" and
+           {kinds[k] for k in ("gating.bn", "att1.w.bn", "att2.combine.bn")} == {"BatchNorm2d"},
+           "from_spec(attention_tiny)'s state dict is the IR's weights in order (%d tensors, theta without bias)"
+           % len(names))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(2)
+    net.train()
+    for _ in range(2):
+        loss = net(torch.randn(2, 1, 32, 48, generator=g)).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tensors, report = check_module(ir, net)
+    expect([n for n, _ in tensors] == names and report[0][1] == 0.0,
+           "a trained from_spec(attention_tiny) module exports and verifies (max |diff| %g)" % report[0][1])
+
+
 def test_trained_coins(work, unetgen):
     import train_demo
     ir = spec_mod.load(os.path.join(REPO, "models", "coins.unet"), unetgen)
@@ -394,7 +484,8 @@ def main():
     ap.add_argument("--unetgen", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--references", default=os.path.join(REPO, "..", "shared", "reference"),
-                    help="the folder of modern_models.py (the nnU-Net check is skipped without it)")
+                    help="the folder of modern_models.py (the nnU-Net and AttentionUNet2d checks are skipped "
+                    "without it)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(2)
@@ -403,6 +494,7 @@ def main():
     test_from_spec(args.workdir, args.unetgen)
     test_from_spec_norms(args.workdir, args.unetgen)
     test_nnunet(args.workdir, args.unetgen, args.references)
+    test_attention(args.workdir, args.unetgen, args.references)
     test_trained_coins(args.workdir, args.unetgen)
     test_variant_parity(args.workdir, args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")

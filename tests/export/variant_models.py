@@ -13,6 +13,9 @@ with track_running_stats=True, running statistics in eval) and lrn (LocalRespons
 order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest, residual (an extra add),
 drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside), dilation (a dilated conv),
 pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
+
+Also the reduced-width specs of modern networks and the expressions that build those networks
+(nnU-Net's PlainConvUNet from ../shared, the project's AttentionUNet).
 """
 import os
 
@@ -138,3 +141,18 @@ def modern_models(references):
         return path
     print("skip: no modern reference models at %s: the nnU-Net checks are left out" % path)
     return None
+
+
+# Oktay et al.'s Attention U-Net at reduced widths (examples/pytorch/modern_networks.py AttentionUNet, the
+# project's own reference, equal to ../shared's AttentionUNet2d) and the spec it implements: the
+# examples-style attention_unet spec's settings with four levels, so that two skips (levels 1 and 2) are gated.
+ATTENTION_TINY_MODEL = "AttentionUNet(1, 3, features=(8, 16, 24, 32))"
+ATTENTION_TINY_SPEC = "\n".join([
+    "network name = attention_tiny",
+    "input   channels = 1",
+    "output  classes = 3",
+    "encoder channels = [8, 16, 24, 32]",
+    "block   convs = 2, kernel = 3, padding = same, bias = true, norm = batchnorm",
+    "down    mode = maxpool",
+    "up      mode = bilinear, align_corners = false",
+    "skip    order = skip_first, match = exact, gate = attention", ""])

@@ -5,8 +5,9 @@ reference models (../shared/reference/seed_models.py), where that folder is besi
 For each of the six classes (seven specs): the same state_dict names and shapes, and, with the
 same random weights and non-trivial BatchNorm statistics loaded into both, the same outputs at two
 sizes (bit for bit expected; bound 1e-6 x max(1, max|out|)). Likewise examples/pytorch/modern_networks.py
-against ../shared/reference/modern_models.py (nnU-Net, ...) at default and other widths, when that file is there. Exit 77 (CTest: skipped) when the
-seed references are absent: the repository's own tests then rest on example_networks.py alone.
+against ../shared/reference/modern_models.py (nnU-Net, MONAI BasicUNet, Attention U-Net) at default and
+other widths, when that file is there. Exit 77 (CTest: skipped) when the seed references are absent:
+the repository's own tests then rest on example_networks.py alone.
 
 usage: test_against_seed_references.py [--seed-references DIR]
 """
@@ -39,6 +40,12 @@ MODERN_CASES = [
     ("MonaiBasicUNet(1, 2)", "MonaiBasicUNet2d(1, 2)", 1, [(64, 64), (100, 75), (17, 33)]),
     ("MonaiBasicUNet(3, 5, features=(8, 16, 16, 24, 40, 12))", "MonaiBasicUNet2d(3, 5, features=(8, 16, 16, 24, 40, 12))",
      3, [(51, 77)]),
+    ("AttentionUNet(3, 1)", "AttentionUNet2d(3, 1)", 3, [(64, 64), (96, 160)]),
+    ("AttentionUNet(1, 3, features=(8, 16, 24, 32))", "AttentionUNet2d(1, 3, features=(8, 16, 24, 32))", 1,
+     [(48, 80), (24, 40)]),
+    ("MonaiResUNet(1, 2)", "MonaiResUNet2d(1, 2)", 1, [(64, 64), (96, 160)]),
+    ("MonaiResUNet(3, 4, channels=(8, 16, 24), strides=(2, 2), num_res_units=3)",
+     "MonaiResUNet2d(3, 4, channels=(8, 16, 24), strides=(2, 2), num_res_units=3)", 3, [(32, 48)]),
 ]
 
 

@@ -9,7 +9,9 @@ Steps, each of which can refuse:
      must run once per forward pass. Before that, each conv unit's norm (kind, affine, groups, eps,
      position) is compared with the spec's (unetgen.torch.verification.norm_difference), so that a
      norm the spec lacks, or lacks weights for, is named as such rather than as a shifted mapping.
-  2. constructs the language cannot express are named (unetgen.torch.verification.unsupported).
+  2. constructs the language cannot express are named (unetgen.torch.verification.unsupported). Attention
+     gates (unetgen.torch.gates) are the language's: where the module has them and the spec not (or the
+     other way round), the refusal at the first differing module says so, with `skip gate`'s line.
   3. verify: the spec-built module with these weights must compute what the module computes
      (unetgen.torch.verification.verify); the first layer where they part is named.
   4. the file is written (to a temporary name, then renamed, so a failure leaves nothing behind).
@@ -128,12 +130,21 @@ def check_module(ir, model, size=None):
     norm = vf.norm_difference(t, ir)
     if norm:
         raise ExportError(_does_not_compute(ir, problems, norm))
-    tensors, canonical_of = map_tensors(t, ir)
+    gates = vf.gate_difference(t, ir)
+    try:
+        tensors, canonical_of = map_tensors(t, ir)
+    except ExportError as e:
+        if not gates:
+            raise
+        # the gates' convs shift the mapping: its first difference, then why
+        raise ExportError(_does_not_compute(ir, problems, "%s: %s" % (e, gates)))
     try:
         report = vf.verify(model, spec_module_with(ir, tensors), ir, canonical_of)
         first = None
     except vf.VerifyError as e:
         report, first = None, str(e)
+    if first and gates:
+        first += "\n" + gates
     if problems or first:
         raise ExportError(_does_not_compute(ir, problems, first))
     return tensors, report

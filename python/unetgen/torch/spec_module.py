@@ -12,6 +12,12 @@ A conv unit's norm (`block norm`) is nn.BatchNorm2d, nn.InstanceNorm2d (track_ru
 the sample's own statistics in train and eval alike) or nn.GroupNorm, under the layer's bn_module;
 one without affine parameters is registered there too, though it adds nothing to the state dict.
 
+Attention gates (`skip gate = attention`) are layers like the others: convs without ReLU (theta, phi,
+W) or with a sigmoid after them (psi, "activation": "sigmoid"), "add" (a sum, ReLU after it when the
+layer says so), "upsample" of the one-channel map to the size of the skip it multiplies, and
+"multiply" (the skip times that map, broadcast over the skip's channels), as Oktay et al.'s code runs
+them, so that a module written after that code and this one trace alike.
+
 The input is taken as it reaches the network: the spec's `input mean/std` are applied by the
 runtime to 8-bit images only (docs/api.md), so a float tensor here is already normalised.
 """
@@ -70,7 +76,7 @@ class SpecUNet(nn.Module):
                 self._add(layer["conv_module"], nn.ConvTranspose2d(
                     layer["in_channels"], layer["out_channels"], layer["kernel"], stride=layer["stride"],
                     padding=layer["padding"], output_padding=layer["output_padding"], bias=layer["bias"]))
-            elif layer["op"] not in ("input", "maxpool", "upsample", "concat"):
+            elif layer["op"] not in ("input", "maxpool", "upsample", "concat", "add", "multiply"):
                 raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: op '%s' is unknown to this "
                                          "version of unetgen.torch" % (layer["name"], ir.path, layer["op"]))
         # the modules holding tensors, which the IR's weights must name one for one (a norm without
@@ -80,6 +86,16 @@ class SpecUNet(nn.Module):
         if built != set(kinds):
             raise spec_mod.SpecError("cannot build %s in PyTorch: its layers give modules %s, its weights name %s"
                                      % (ir.path, sorted(built), sorted(kinds)))
+        # An upsample whose output a multiply takes (a gate's map) is resized to the other factor's size,
+        # as Oktay et al.'s code does (F.interpolate(size=x.shape[2:])), rather than by 2: the same values
+        # on the sizes a gated spec takes, and the same op in a trace.
+        self.size_of = {}
+        kinds_of = {l["name"]: l["op"] for l in ir.layers}
+        for layer in ir.layers:
+            if layer["op"] == "multiply":
+                for a, b in (layer["inputs"], layer["inputs"][::-1]):
+                    if kinds_of.get(a) == "upsample":
+                        self.size_of[a] = b
 
     def _add(self, dotted, module):
         """Registers MODULE under a dotted canonical name, creating the plain containers on the way."""
@@ -110,13 +126,37 @@ class SpecUNet(nn.Module):
                     y = F.leaky_relu(y, slope) if slope else F.relu(y)
                 if bn is not None and layer["norm_order"] == "conv_relu_norm":
                     y = bn(y)
+                # a head's activation is the output's (apply_activation); a conv's is the gate's psi
+                if op == "conv" and layer.get("activation", "none") == "sigmoid":
+                    y = torch.sigmoid(y)
+                elif op == "conv" and layer.get("activation", "none") != "none":
+                    raise spec_mod.SpecError("cannot run layer %s of %s in PyTorch: activation '%s' is unknown to "
+                                             "this version of unetgen.torch" % (layer["name"], self.ir.path,
+                                                                                layer["activation"]))
+            elif op == "add":
+                if ins[0].shape != ins[1].shape:
+                    raise ValueError("cannot add %s: its inputs %s and %s differ in shape, and a sum needs equal "
+                                     "ones" % (layer["name"], list(ins[0].shape), list(ins[1].shape)))
+                y = ins[0] + ins[1]
+                if layer.get("relu"):
+                    y = F.relu(y)
+            elif op == "multiply":
+                x, alpha = ins
+                if alpha.shape[1] != 1 or alpha.shape[2:] != x.shape[2:]:
+                    raise ValueError("cannot multiply %s: its map is %s, the tensor %s, and the map must be one "
+                                     "channel of the tensor's size" % (layer["name"], list(alpha.shape), list(x.shape)))
+                y = x * alpha
             elif op == "conv_transpose":
                 y = self.get_submodule(layer["conv_module"])(ins[0])
             elif op == "maxpool":
                 y = F.max_pool2d(ins[0], layer["kernel"], layer["stride"])
             elif op == "upsample":
-                y = F.interpolate(ins[0], scale_factor=2, mode=layer["mode"],
-                                  align_corners=layer["align_corners"] if layer["mode"] == "bilinear" else None)
+                ac = layer["align_corners"] if layer["mode"] == "bilinear" else None
+                like = self.size_of.get(layer["name"])
+                if like is not None and like in values:
+                    y = F.interpolate(ins[0], size=values[like].shape[2:], mode=layer["mode"], align_corners=ac)
+                else:
+                    y = F.interpolate(ins[0], scale_factor=2, mode=layer["mode"], align_corners=ac)
             elif op == "concat":
                 skip, up = ins
                 if layer["match"] == "crop":

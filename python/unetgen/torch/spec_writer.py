@@ -10,7 +10,10 @@ conv`) split the encoder into levels and each upsampling op (transposed conv or 
 a decoder level, whose concat gives the
 skip order and whose crop or pad the skip match; widths come from each block's convs, extra
 full-resolution convs before the first level or after the last are `pre` / `post` units; the last
-conv is the head and what follows it the output activation. The spec is then checked the way every
+conv is the head and what follows it the output activation. Attention gates (a sigmoid'ed
+one-channel conv, resized and multiplied with a skip: unetgen.torch.gates) give `skip gate =
+attention`; their convs, and the conv unit making the coarsest gate's signal, are left out of the
+levels. The spec is then checked the way every
 export is (unetgen.torch.exporter.check_module), so a spec is only ever returned when the network it
 describes computes what the module computes; otherwise the verifier's account of the first
 difference is the error, after anything the language cannot express at all.
@@ -23,6 +26,7 @@ import tempfile
 import torch.nn as nn
 
 from .. import spec as spec_mod
+from . import gates as gt
 from . import tracing as tr
 from . import verification as vf
 from .checkpoint import randomize_
@@ -127,8 +131,13 @@ def describe(t, in_channels):
     if hw[-1] != 1 or head.weight_module.bias is None:
         raise SpecWriteError("cannot describe the module's last conv %s as the head: the language's head is a 1x1 conv "
                              "with bias" % head.where())
-    body = convs[:-1]
-    ups = [op for op in t.ops if op.kind == "interpolate" or (op.kind == "conv_transpose2d" and op in t.mapped)]
+    # attention gates' convs (and their gating unit) and resizes are no part of the levels
+    gates = gt.find_gates(t)
+    own = gt.gate_convs(gates)
+    resizes = {g.resize.index for g in gates}
+    body = [op for op in convs[:-1] if op.index not in own]
+    ups = [op for op in t.ops if op.kind == "interpolate" and op.index not in resizes or
+           (op.kind == "conv_transpose2d" and op in t.mapped)]
     pools = [op for op in t.ops if op.kind == "max_pool2d"]
     first_up = ups[0].index if ups else -1
     # Stride-2 convs before the first upsampling downsample instead of pools: `down mode = conv`.
@@ -255,6 +264,8 @@ def describe(t, in_channels):
         elif any(op.kind == "pad" for op in up_ops):
             matches.append("pad")
     s["skip"] = [("order", _one(orders, "skip orders")), ("match", _one(matches, "skip matches") or "exact")]
+    if gates:
+        s["skip"].append(("gate", "attention"))
     if pre:
         s["pre"] = [("channels", "[%s]" % ", ".join(str(out_ch(c)) for c in pre))]
     if post:

@@ -14,7 +14,9 @@ language can say it.
 
 unsupported() lists, from the trace alone, what the language cannot express at all (other
 normalisations and activations, strided / dilated / grouped convs, non-zero padding modes,
-arithmetic between tensors), so those are named whatever the numbers say.
+arithmetic between tensors), so those are named whatever the numbers say. Attention gates' arithmetic
+(a sum, a sigmoid, a product: unetgen.torch.gates) is the language's (`skip gate = attention`): it is
+left to the comparison, and gate_difference() names a gate one side has and the other lacks.
 
 norm_difference() compares each conv unit's norm (BatchNorm, InstanceNorm, GroupNorm or none; with
 or without affine parameters, its groups, eps, before or after the activation) with the spec's
@@ -26,6 +28,7 @@ import difflib
 
 import torch
 
+from . import gates as gt
 from . import tracing as tr
 
 # max |user - spec| allowed, relative to max(1, max |spec|): rounding only (same ops, same weights).
@@ -91,6 +94,9 @@ def _hint(ir, u, s, after_op=None, moved=False):
     MOVED: a norm with the same signature runs on the other side too, only elsewhere in the slice
     (its position, `block order`, is what differs)."""
     kind_u, kind_s = (u.kind if u else None), (s.kind if s else None)
+    if kind_s == "interpolate" and s.layer in gt.gate_resizes(ir):
+        return ("the spec's attention gate resizes its map bilinearly to the skip's size with align_corners = false, "
+                "as Oktay et al.'s code does (%s)" % ir.where("skip"))
     if kind_u == "interpolate" and kind_s in ("interpolate", None):
         ac = ", align_corners = %s" % str(u.attrs.get("align_corners")).lower() if "align_corners" in u.attrs else ""
         if u.attrs.get("scale") == 2 and u.attrs.get("mode") in ("bilinear", "nearest"):
@@ -125,7 +131,7 @@ def _hint(ir, u, s, after_op=None, moved=False):
         return "the module runs ReLU where the spec has LeakyReLU: set `block act = relu` (%s)" % ir.where("block")
     if kind_u in ACTIVATIONS or kind_u == "relu" and kind_s in ACTIVATIONS:
         return ("the language applies ReLU or LeakyReLU (`block act`) after every conv unit and nothing else inside "
-                "the network (%s)" % ir.where("block"))
+                "the network but an attention gate's sigmoid (%s)" % ir.where("block"))
     if kind_u == "relu" and kind_s is None:
         if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
             return "if the norm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
@@ -322,10 +328,33 @@ def norm_difference(t, ir):
     return None
 
 
+def gate_difference(t, ir, gates=None):
+    """A sentence when module trace T gates skips with attention (GATES: unetgen.torch.gates.find_gates(T)) and
+    the spec IR does not, or the other way round, or they gate a different number of skips; else None."""
+    gates = gt.find_gates(t) if gates is None else gates
+    spec_gates = sum(l["op"] == "multiply" for l in ir.layers)
+    if bool(gates) == bool(spec_gates) and (not gates or len(gates) == spec_gates):
+        return None
+    where = ", ".join(sorted({g.where() for g in gates}))
+    if gates and not spec_gates:
+        return ("the module gates %d skip(s) with attention (a sigmoid'ed one-channel conv, resized and multiplied "
+                "with the skip, in %s), which the spec does not: set `skip gate = attention` (%s)"
+                % (len(gates), where, ir.where("skip")))
+    if spec_gates and not gates:
+        return ("the spec gates %d skip(s) with attention (%s); the module multiplies no skip by a sigmoid map: "
+                "`skip gate = none` if it has no gates" % (spec_gates, ir.where("skip")))
+    return ("the module gates %d skip(s) (in %s), the spec's `skip gate = attention` %d: those of decoder levels "
+            "1..depth-2, the top skip not (%s)" % (len(gates), where, spec_gates, ir.where("skip")))
+
+
 def unsupported(t, ir):
     """Sentences naming each construct of trace T the spec language cannot express (empty when none)."""
     found = {}
     tail = {op.index for op in tr.slice_back(t, t.output)} if t.output is not None else set()
+    # attention gates' sum, sigmoid, resize and product are the language's; with a gated spec any such op
+    # is left to the comparison, which names the first that differs from the spec's
+    gate_ops = set().union(*[g.ops for g in gt.find_gates(t)])
+    gated_spec = gt.spec_has_gates(ir)
 
     def add(op, rule):
         key = (op.module_type if op.module_name else "", op.signature(), rule)
@@ -333,6 +362,8 @@ def unsupported(t, ir):
 
     for op in t.ops:
         k, a = op.kind, op.attrs
+        if op.index in gate_ops or gated_spec and (k in ("add", "mul") and len(op.inputs) == 2 or k == "sigmoid"):
+            continue
         if k == "conv2d":
             if a.get("stride") not in (1, 2):
                 add(op, "a conv with stride %s (the language's convs have stride 1, or 2 as the first conv of a level "
@@ -368,8 +399,12 @@ def unsupported(t, ir):
             add(op, "resizing other than x2 bilinear or nearest (`up mode`)")
         elif k in ARITHMETIC:
             tensors = len(op.inputs)
-            add(op, "an %s of two tensors (a residual connection or a gate; the language has none)" % k if tensors > 1
-                else "an %s with a constant (the language has none inside the network)" % k)
+            add(op, "an %s of two tensors outside an attention gate (a residual connection? the language %s "
+                    "tensors only in `skip gate = attention`)" % (k, "sums" if k == "add" else "multiplies")
+                if tensors > 1 and k in ("add", "mul") else
+                "a %s of two tensors (the language has none)" % k if tensors > 1
+                else "%s %s with a constant (the language has none inside the network)"
+                % ("an" if k == "add" else "a", k))
         elif k in ("relu", "max_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") or k in tr.NORM_OPS \
                 or k in tr.IDENTITY and tr.is_identity(op) or k in SHAPE_OPS:
             continue
