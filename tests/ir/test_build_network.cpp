@@ -311,6 +311,37 @@ TEST_CASE("attention gates: gating unit, gate layers in forward order, 8,807,940
     for (const Layer &l : net.layers) CHECK(l.name.rfind("att0.", 0) != 0);
 }
 
+TEST_CASE("MONAI's UNet: residual units, PReLU, merge then up, no head; 1,625,161 parameters", "[ir][monai]") {
+    NetworkSpec s = base_spec(1, 2, {16, 32, 64, 128, 256});  // MonaiResUNet(1, 2)
+    s.decoder = {64, 32, 16, 2};
+    s.decoder_convs = 1;
+    s.decoder_order = DecoderOrder::MergeThenUp;
+    s.block.norm = NormKind::Instance;
+    s.block.act = UnitActivation::PRelu;
+    s.block.residual = Residual::Monai;
+    s.down = DownMode::Conv;
+    s.down_levels = DownLevels::AboveBottom;
+    s.up_kernel = 3;
+    s.up_channel_list = {64, 32, 16, 2};
+    s.up_norm = true;
+    s.head = false;
+    Network net = build_network(s);
+    CHECK(net.param_count() == 1625161);  // sum(p.numel() for p in MonaiResUNet2d().parameters())
+    CHECK(net.weights[0].name == "enc0.res.weight");  // MONAI runs the shortcut first
+    CHECK(named(net, "enc0.conv0").stride == 2);
+    CHECK(named(net, "enc4.conv0").stride == 1);       // the bottom keeps its resolution
+    CHECK(named(net, "enc4.res").kernel == 1);          // channels change, no stride: a 1x1 shortcut
+    CHECK(named(net, "enc1.conv1").prelu_module == "enc1.act1");
+    CHECK(net.layers[size_t(named(net, "up3").inputs[0])].name == "cat3");  // merge, then up
+    CHECK(named(net, "up3").norm == NormKind::Instance);
+    CHECK(named(net, "up3").prelu_module == "up3.act");
+    CHECK(named(net, "dec0.conv0").norm == NormKind::None);  // the top unit's last conv is bare
+    CHECK(!named(net, "dec0.conv0").relu);
+    CHECK(net.output().name == "dec0.add");
+    CHECK(net.output().out_channels == 2);
+    for (const Layer &l : net.layers) CHECK(l.op != LayerOp::Head);
+}
+
 TEST_CASE("FLOPs are 2 x MACs of convs, transposed convs and the head", "[ir]") {
     // One pool level pair: enc0 (1 conv 1->4), pool, enc1 (1 conv 4->8), up 8->4 k2, cat, dec0 (8->4), head 4->2.
     NetworkSpec s = base_spec(1, 2, {4, 8});

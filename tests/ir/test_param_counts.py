@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 KINDS = {nn.Conv2d: "Conv2d", nn.ConvTranspose2d: "ConvTranspose2d", nn.BatchNorm2d: "BatchNorm2d",
-         nn.InstanceNorm2d: "InstanceNorm2d", nn.GroupNorm: "GroupNorm"}
+         nn.InstanceNorm2d: "InstanceNorm2d", nn.GroupNorm: "GroupNorm", nn.PReLU: "PReLU"}
 
 
 def run_check(unetgen, spec, c, h, w):
@@ -48,7 +48,7 @@ def reference_weights(model, c, h, w):
         if kind in ("InstanceNorm2d", "GroupNorm") and m.weight is None:
             continue  # a norm without affine has no tensors
         fields = ["weight", "bias", "running_mean", "running_var"] if kind == "BatchNorm2d" else \
-            ["weight"] + (["bias"] if m.bias is not None else [])
+            ["weight"] + (["bias"] if getattr(m, "bias", None) is not None else [])
         tensors += [(kind, f, list(getattr(m, f).shape)) for f in fields]
     return tensors, list(out.shape[1:])
 
@@ -139,6 +139,10 @@ def main():
                [(140, 140), (187, 188), (188, 188)])
     check_spec(args, failures, "nnunet_plain.unet", lambda: m.NnUNetPlain(1, 3), 1, [(64, 64), (96, 160)],
                [(63, 64), (48, 48), (80, 72)])
+    check_spec(args, failures, "attention_unet.unet", lambda: m.AttentionUNet(3, 1), 3, [(64, 64), (96, 160)],
+               [(56, 64), (64, 40), (24, 24)])
+    check_spec(args, failures, "monai_resunet.unet", lambda: m.MonaiResUNet(1, 2), 1, [(64, 64), (96, 160)],
+               [(56, 64), (48, 40), (16, 16)])
     check_spec(args, failures, "monai_basic.unet", lambda: m.MonaiBasicUNet(1, 2), 1, [(64, 64), (100, 75), (17, 33)],
                [(15, 16), (16, 16), (31, 17)])
 

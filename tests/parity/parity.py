@@ -46,6 +46,7 @@ MODELS = REF["SPEC_MODELS"]  # spec name -> the reference's constructor expressi
 VARIANTS = {
     "nnunet_narrow": "NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)",
     "monai_narrow": "MonaiBasicUNet(3, 5, features=(8, 16, 16, 24, 40, 12))",
+    "attention_narrow": "AttentionUNet(1, 3, features=(8, 16, 24, 32))",
 }
 
 
