@@ -82,6 +82,11 @@ void print_plan(const unetgen_tile_plan &p, size_t budget, unetgen_border border
     if (border == UNETGEN_BORDER_MIRROR)
         std::printf("border mirror: the %dx%d image is extended to %dx%d (image at %d, %d), the output cropped back\n",
                     p.out_h, p.out_w, p.in_h, p.in_w, p.image_y, p.image_x);
+    if (border == UNETGEN_BORDER_SLIDING) {
+        std::printf("sliding window: %d x %d patches of %dx%d over the %dx%d image (padded to %dx%d), Gaussian-weighted\n",
+                    p.rows, p.cols, p.tile_h, p.tile_w, p.out_h, p.out_w, p.in_h, p.in_w);
+        return;
+    }
     if (p.rows * p.cols <= 1) return;
     std::printf("tiles: %d x %d of %dx%d output pixels (halo %d px, %.0f%% of the work recomputed in overlaps), "
                 "peak %s of a %s budget\n",
@@ -417,7 +422,9 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
 void run(const RunOptions &o) {
     const unetgen_output_kind kind = output_kind_of(o);
     const size_t budget = o.memory.empty() ? 0 : parse_memory_size(o.memory);
-    const unetgen_border border = o.border == "mirror" ? UNETGEN_BORDER_MIRROR : UNETGEN_BORDER_NONE;
+    const unetgen_border border = o.border == "mirror"    ? UNETGEN_BORDER_MIRROR
+                                  : o.border == "sliding" ? UNETGEN_BORDER_SLIDING
+                                                          : UNETGEN_BORDER_NONE;
     Library lib(o.dir);
     Model model = Model::load(lib.network(), o.weights);
     if (o.threads > 0) model.set_num_threads(o.threads);
@@ -443,8 +450,9 @@ void add_run_command(CLI::App &app, int &exit_code) {
     sub->add_option("--memory", opts->memory,
                     "memory budget of the segmentation, e.g. 2GB, 800MiB (default 2 GiB): larger inputs run in tiles");
     sub->add_option("--border", opts->border,
-                    "none: the image as it is; mirror: any size, extended by reflection and cropped back")
-        ->check(CLI::IsMember({"none", "mirror"}));
+                    "none: the image as it is; mirror: any size, extended by reflection and cropped back; "
+                    "sliding: any size, nnU-Net's sliding-window inference on the spec's `input patch`")
+        ->check(CLI::IsMember({"none", "mirror", "sliding"}));
     CLI::Option *gray = sub->add_flag("--gray", opts->gray,
                                       "a colour PNG / TIFF for a 1-channel network: convert it by BT.601 luma "
                                       "(0.299 R + 0.587 G + 0.114 B, PIL's convert(\"L\"))");

@@ -33,6 +33,9 @@ TileReport tile_report(const Network &net, int64_t h, int64_t w, size_t budget, 
     io.output_bytes_per_pixel = int64_t(net.spec.classes) * 4;
     r.plan = plan_tiles(g, w, h, {0, out_w}, {0, out_h}, 1, int64_t(r.budget), io, threads);
     for (const Layer &l : net.layers) r.whole_image_only = r.whole_image_only || norm_uses_sample_statistics(l.norm);
+    r.patch_h = net.spec.patch_h;
+    r.patch_w = net.spec.patch_w;
+    r.patch_step = net.spec.patch_step;
     return r;
 }
 
@@ -43,8 +46,12 @@ std::string tile_report_text(const TileReport &r) {
                                     "each image's own statistics, so tiles would not be exact\n",
                                     format_bytes(double(r.whole_peak)));
         const bool one = p.fits && p.count() == 1;
-        return s + fmt::format("  within {}: {}\n", format_bytes(double(r.budget)),
-                               one ? "fits" : "refused (give the run at least " + format_bytes(double(r.whole_peak)) + ")");
+        s += fmt::format("  within {}: {}\n", format_bytes(double(r.budget)),
+                         one ? "fits" : "refused (give the run at least " + format_bytes(double(r.whole_peak)) + ")");
+        return s + (r.patch_h > 0 ? fmt::format("  any size by sliding window (border = sliding): {}x{} patches, step {:g}\n",
+                                                r.patch_h, r.patch_w, r.patch_step)
+                                  : std::string("  any size by sliding window once the spec has its training patch "
+                                                "(`input patch = [h, w]`, then border = sliding)\n"));
     }
     std::string s = fmt::format("large images: receptive field {} px, tiles aligned to {} px, whole image in one pass {}\n",
                                 r.receptive_field, r.alignment, format_bytes(double(r.whole_peak)));

@@ -21,6 +21,8 @@ struct TileReport {
     // Instance / group norms: every output pixel depends on the whole image, so the runtime runs
     // it in one piece only (the plan is then only consulted for whether that fits).
     bool whole_image_only = false;
+    int patch_h = 0, patch_w = 0;  // the spec's sliding-window patch (0: none) and step
+    double patch_step = 0.5;
 };
 
 // Lowers `net` for `target` (no compilation), takes its geometry and plans an h x w input of one

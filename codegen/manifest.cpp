@@ -118,6 +118,10 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
     m["mean"] = spec.mean;
     m["std"] = spec.std;
     m["sizes"] = sizes_json(net.sizes, net.output().size);
+    if (spec.patch_h > 0) {
+        m["patch"] = {spec.patch_h, spec.patch_w};
+        m["patch_step"] = spec.patch_step;
+    }
 
     json tensors = json::array();
     for (const WeightTensor &w : net.weights) tensors.push_back({{"name", w.name}, {"shape", w.shape}});

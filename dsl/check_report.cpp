@@ -330,6 +330,8 @@ nlohmann::json check_json(const Network &net, int64_t h, int64_t w) {
             {"output_shape", shape(net.output())},
             {"pools_evenly", net.sizes.pools_evenly(h) && net.sizes.pools_evenly(w)},
             {"size_formula", output_size_formula(net)},
+            {"patch", net.spec.patch_h > 0 ? json::array({net.spec.patch_h, net.spec.patch_w}) : json(nullptr)},
+            {"patch_step", net.spec.patch_step},
             {"layers", layers},
             {"weights", weights}};
 }

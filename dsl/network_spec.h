@@ -128,6 +128,10 @@ struct NetworkSpec {
     int in_channels = 0;
     std::vector<double> mean;       // per channel, applied to 8-bit input scaled to [0,1]; size in_channels
     std::vector<double> std;        // per channel; size in_channels
+    // nnU-Net's sliding-window inference (border = sliding): the patch the network was trained on
+    // (height, width; 0: none) and the step between patches as a fraction of it.
+    int patch_h = 0, patch_w = 0;
+    double patch_step = 0.5;
 
     // output head: 1x1 conv, always with bias
     int classes = 0;

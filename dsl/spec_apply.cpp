@@ -284,6 +284,8 @@ public:
              [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "an input has 1 to 65536 channels", a.spec_.in_channels); }},
             {{"input", "mean", "number or list", "0"}, [](A &a, S s) { return a.get_per_channel(s, false, a.mean_); }},
             {{"input", "std", "number or list, each > 0", "1"}, [](A &a, S s) { return a.get_per_channel(s, true, a.std_); }},
+            {{"input", "patch", "integer or list [height, width]", "none"}, [](A &a, S s) { return a.set_patch(s); }},
+            {{"input", "step", "number in (0, 1]", "0.5"}, [](A &a, S s) { return a.set_step(s); }},
             {{"output", "classes", "integer 1..65536", "**required**"},
              [](A &a, S s) { return a.get_int(s, 1, kMaxChannels, "a network has 1 to 65536 classes", a.spec_.classes); }},
             {{"output", "activation", "`none` | `sigmoid` | `softmax`", "`none`"},
@@ -419,6 +421,42 @@ private:
         for (const Row &row : rows())
             if (section_ == row.info.section && s.key == row.info.key) return row.set(*this, s);
         return false;  // apply() only passes known keys
+    }
+
+    bool set_patch(const Setting &s) {
+        const std::string rule = "a patch is a side, or [height, width], each from 1 to 65536";
+        std::vector<int> sides;
+        if (s.value.kind == Value::Kind::List) {
+            for (const ListItem &item : s.value.items) {
+                if (!item.is_int || item.int_value < 1 || item.int_value > kMaxChannels) {
+                    bad_value(s, rule);
+                    return false;
+                }
+                sides.push_back(int(item.int_value));
+            }
+        } else {
+            int side = 0;
+            if (!get_int(s, 1, kMaxChannels, rule, side)) return false;
+            sides = {side, side};
+        }
+        if (sides.size() != 2) {
+            bad_value(s, rule);
+            return false;
+        }
+        spec_.patch_h = sides[0];
+        spec_.patch_w = sides[1];
+        return true;
+    }
+
+    bool set_step(const Setting &s) {
+        double step = 0;
+        if (!get_number(s, step)) return false;
+        if (!(step > 0 && step <= 1)) {
+            bad_value(s, "a step is a fraction of the patch, greater than 0 and at most 1");
+            return false;
+        }
+        spec_.patch_step = step;
+        return true;
     }
 
     bool set_threshold(const Setting &s) {

@@ -307,6 +307,16 @@ Manifest parse_manifest(const char *json_text) {
         if (!g->is_array()) r.bad("geometry", "must be an array");
         read_geometry(r, *g, m);
     }
+    if (j.contains("patch")) {
+        const json &p = r.array(j, "patch", "patch");
+        if (p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() || p[0].get<int64_t>() < 1 ||
+            p[1].get<int64_t>() < 1 || p[0].get<int64_t>() > (1 << 16) || p[1].get<int64_t>() > (1 << 16))
+            r.bad("patch", "must be [height, width], each from 1 to 65536");
+        m.patch_h = p[0].get<int>();
+        m.patch_w = p[1].get<int>();
+        m.patch_step = r.number(j, "patch_step", "patch_step");
+        if (!(m.patch_step > 0 && m.patch_step <= 1)) r.bad("patch_step", "must be in (0, 1]");
+    }
     if (auto st = j.find("sample_statistics"); st != j.end()) {
         if (!st->is_boolean()) r.bad("sample_statistics", "must be true or false");
         m.sample_statistics = st->get<bool>();

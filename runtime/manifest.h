@@ -55,6 +55,9 @@ struct Manifest {
     // at any pixel depends on the whole image, so it runs on whole images only (no tiles, windows
     // or mirrored borders), exactly as PyTorch does.
     bool sample_statistics = false;
+    // The patch of sliding-window inference (border = SLIDING; 0: the spec has none) and its step.
+    int patch_h = 0, patch_w = 0;
+    double patch_step = 0.5;
 };
 
 Manifest parse_manifest(const char *json_text);

@@ -15,6 +15,7 @@
 #include "runtime/input_sizes.h"
 #include "runtime/model.h"
 #include "runtime/segment_io.h"
+#include "runtime/sliding_window.h"
 #include "runtime/tiled_run.h"
 
 #include <HalideRuntime.h>
@@ -59,7 +60,7 @@ Args checked(const Args &in, const std::string &ctx) {
     Args a = in;
     a.input_format = checked_enum(in.input_format, 0, 1, ctx, "input_format", "is neither F32_NCHW nor U8_NHWC");
     a.output_kind = checked_enum(in.output_kind, 0, 2, ctx, "output_kind", "is not LOGITS, PROBS or MASK");
-    a.border = checked_enum(in.border, 0, 1, ctx, "border", "is neither NONE nor MIRROR");
+    a.border = checked_enum(in.border, 0, 2, ctx, "border", "is not NONE, MIRROR or SLIDING");
     return a;
 }
 
@@ -110,6 +111,11 @@ HostCall prepare(const unetgen_model &m, const unetgen_segment_args &a, bool nee
 
 void segment_host(const unetgen_model &m, unetgen_segment_args &a) {
     const Manifest &mf = m.manifest;
+    if (a.border == UNETGEN_BORDER_SLIDING) {
+        check_call(mf, a, true, "cannot segment with " + mf.name + ": ");
+        segment_sliding(m, a, describe(mf, a.n, a.channels, a.h, a.w) + " with border = sliding");
+        return;
+    }
     HostCall c = prepare(m, a, true);
     if (a.output_capacity < size_t(c.out_count))
         fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot segment with " + mf.name + ": the output needs " +
@@ -245,6 +251,9 @@ StreamCall prepare_stream(const unetgen_model &m, const unetgen_stream_args &a, 
     if (!windowed(m))
         fail(UNETGEN_ERR_UNSUPPORTED, ctx + "streaming needs a library built by unetgen with windowed pipelines "
                                             "(runtime ABI 3); rebuild it");
+    if (a.border == UNETGEN_BORDER_SLIDING)
+        fail(UNETGEN_ERR_UNSUPPORTED, ctx + "border = sliding runs in memory only (unetgen_segment): its patches "
+                                            "average into an image-sized accumulator");
     StreamCall c;
     c.what = describe(mf, 1, a.channels, a.h, a.w);
     c.shape = shape_of(mf, 1, a.channels, a.h, a.w, a.border, c.what);
@@ -340,6 +349,11 @@ unetgen_status unetgen_plan_segment(const unetgen_model *model, const unetgen_se
         if (model == nullptr || args == nullptr || plan == nullptr)
             fail(UNETGEN_ERR_INVALID_ARGUMENT, "cannot plan a segmentation: the model, args or plan pointer is NULL");
         const unetgen_segment_args a = checked(*args, "cannot plan a segmentation with " + model->manifest.name + ": ");
+        if (a.border == UNETGEN_BORDER_SLIDING) {
+            check_call(model->manifest, a, false, "cannot plan a segmentation with " + model->manifest.name + ": ");
+            *plan = sliding_plan(*model, a, describe(model->manifest, a.n, a.channels, a.h, a.w) + " with border = sliding");
+            return;
+        }
         HostCall c = prepare(*model, a, false);
         *plan = plan_report(c.shape, c.plan);
     });

@@ -151,12 +151,19 @@ typedef enum unetgen_output_kind {
 typedef enum unetgen_border {
     UNETGEN_BORDER_NONE = 0,   /* the image as it is: its size must be one the network takes, and
                                   the output has the network's output size for it */
-    UNETGEN_BORDER_MIRROR = 1  /* any size: the image is extended by mirroring (numpy's "reflect",
+    UNETGEN_BORDER_MIRROR = 1, /* any size: the image is extended by mirroring (numpy's "reflect",
                                   PyTorch's padding_mode "reflect": the edge pixel is not repeated)
                                   to the smallest size the network takes whose output covers the
                                   image, placed where the output's centre crop lines up with it,
                                   and the output is cropped back: the result is the image's size.
                                   Ronneberger 2015's overlap-tile border rule for valid networks. */
+    UNETGEN_BORDER_SLIDING = 2 /* any size: nnU-Net's sliding-window inference. The network runs on
+                                  patches of its spec's `input patch` (the image zero-padded, centred,
+                                  to at least one patch), `input step` of a patch apart, and their
+                                  logits are averaged with a Gaussian weight (sigma = patch / 8);
+                                  the output is the image's size. For networks with instance / group
+                                  norms, whose whole-image output differs from their patch-trained
+                                  behaviour; in-memory host calls only (unetgen_segment). */
 } unetgen_border;
 
 /* Called after each tile with the tiles done so far and the total. */

@@ -114,6 +114,8 @@ def main():
     ap.add_argument("--tiled", default="", help="sizes also run in at least --min-tiles tiles under a small "
                     "memory budget, against the whole-image PyTorch output")
     ap.add_argument("--min-tiles", type=int, default=6)
+    ap.add_argument("--sliding", default="", help="image sizes run with --border sliding (the spec's `input patch`), "
+                    "against nnU-Net's sliding-window inference written here on the PyTorch model")
     ap.add_argument("--whole-only", default="", help="sizes at which a network with instance / group norms must "
                     "refuse a budget too small for the whole image, and --border mirror, saying why")
     ap.add_argument("--mirror", default="", help="image sizes run with --border mirror, against PyTorch on the "
@@ -141,6 +143,8 @@ def main():
     failures = 0
     for size in (args.tiled.split(",") if args.tiled else []):
         failures += check_tiled(args, libdir, weights, work, model, size)
+    for size in (args.sliding.split(",") if args.sliding else []):
+        failures += check_sliding(args, libdir, weights, work, model, size)
     for size in (args.whole_only.split(",") if args.whole_only else []):
         failures += check_whole_only(args, libdir, weights, work, model, size)
     for size in (args.mirror.split(",") if args.mirror else []):
@@ -202,6 +206,67 @@ def check_tiled(args, libdir, weights, work, model, size):
                            np.load(xout), want)
     print(f"FAIL {args.spec} tiled {size}: still fewer than {args.min_tiles} tiles")
     return 1
+
+
+def sliding_steps(image, patch, step):
+    """nnU-Net's compute_steps_for_sliding_window for one axis."""
+    count = int(np.ceil((image - patch) / (patch * step))) + 1
+    actual = (image - patch) / (count - 1) if count > 1 else 99999999999
+    return [int(np.round(actual * i)) for i in range(count)]
+
+
+def sliding_gaussian(h, w):
+    """nnU-Net's compute_gaussian(sigma_scale=1/8): scipy's gaussian_filter of a centred delta, scaled to a
+    maximum of 1, zeros raised to the smallest nonzero value (written out: scipy is not a dependency)."""
+    def axis(n):
+        sigma = n / 8.0
+        radius = int(4.0 * sigma + 0.5)
+        d = np.arange(n) - n // 2
+        return np.where(np.abs(d) <= radius, np.exp(-d.astype(np.float64) ** 2 / (2 * sigma * sigma)), 0.0)
+    g = np.outer(axis(h), axis(w))
+    g[g == 0] = g[g > 0].min()
+    return g
+
+
+def sliding_reference(model, x, patch, step):
+    """nnU-Net's sliding-window inference (no mirroring): pad to the patch (centred, zeros), Gaussian-weighted
+    average of the patches' logits, cropped back."""
+    n, c, h, w = x.shape
+    ph, pw = patch
+    H, W = max(h, ph), max(w, pw)
+    py, px = (H - h) // 2, (W - w) // 2
+    padded = np.zeros((n, c, H, W), np.float32)
+    padded[:, :, py:py + h, px:px + w] = x
+    g = sliding_gaussian(ph, pw)
+    acc, weight = None, np.zeros((H, W))
+    for y0 in sliding_steps(H, ph, step):
+        for x0 in sliding_steps(W, pw, step):
+            with torch.no_grad():
+                out = model(torch.from_numpy(padded[:, :, y0:y0 + ph, x0:x0 + pw])).numpy().astype(np.float64)
+            if acc is None:
+                acc = np.zeros((n, out.shape[1], H, W))
+            acc[:, :, y0:y0 + ph, x0:x0 + pw] += out * g
+            weight[y0:y0 + ph, x0:x0 + pw] += g
+    return (acc / weight)[:, :, py:py + h, px:px + w]
+
+
+def check_sliding(args, libdir, weights, work, model, size):
+    """--border sliding against the reference above, logits."""
+    shape = parse_size(size, model_in_channels(model))
+    x = np.random.RandomState(11).rand(*shape).astype(np.float32) * 2 - 1
+    report = json.loads(run([args.unetgen, "check", spec_path(args.spec), "--json"])[0])
+    patch, step = report.get("patch"), report.get("patch_step", 0.5)
+    if not patch:
+        print(f"FAIL {args.spec} sliding {size}: the spec has no `input patch`")
+        return 1
+    xin, xout = os.path.join(work, f"sliding_in_{size}.npy"), os.path.join(work, f"sliding_out_{size}.npy")
+    np.save(xin, x)
+    out, t_run = run([args.unetgen, "run", libdir, "--weights", weights, "--input", xin, "--output", xout,
+                      "--border", "sliding", "--logits"])
+    print(next((l for l in out.splitlines() if l.startswith("sliding window:")), ""))
+    want = sliding_reference(model, x, patch, step)
+    return compare(f"{args.spec} sliding window {list(shape)}, patch {patch}, step {step} ({t_run:.1f} s)",
+                   np.load(xout), want)
 
 
 def check_whole_only(args, libdir, weights, work, model, size):
