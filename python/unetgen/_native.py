@@ -41,7 +41,7 @@ class Status:
 
 INPUT_F32_NCHW, INPUT_U8_NHWC = 0, 1
 OUTPUT_LOGITS, OUTPUT_PROBS, OUTPUT_MASK = 0, 1, 2
-BORDER_NONE, BORDER_MIRROR = 0, 1
+BORDER_NONE, BORDER_MIRROR, BORDER_SLIDING = 0, 1, 2
 
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,

@@ -11,7 +11,8 @@ Inputs, by dtype (a leading batch axis is optional and comes back on the result)
   float32  C x H x W (or H x W for one channel): already normalised, passed without a copy when
            C-contiguous (float64 is converted).
 Outputs: output="mask" (default) uint8 [N x] H' x W'; "probs" / "logits" float32 [N x] classes x
-H' x W'. border="mirror" takes any size (the result is the image's size); memory= bounds what one
+H' x W'. border="mirror" takes any size (the result is the image's size), as does border="sliding"
+(nnU-Net's sliding window over the spec's `input patch`); memory= bounds what one
 call allocates (the image is tiled to fit, with the same values). A Model is read-only after
 load: any number of threads may call segment() on it at once; the GIL is released during the call.
 Errors raise UnetgenError with the runtime's status and message.
@@ -26,7 +27,7 @@ from . import _native
 from ._native import Status
 
 _OUTPUTS = {"logits": _native.OUTPUT_LOGITS, "probs": _native.OUTPUT_PROBS, "mask": _native.OUTPUT_MASK}
-_BORDERS = {"none": _native.BORDER_NONE, "mirror": _native.BORDER_MIRROR}
+_BORDERS = {"none": _native.BORDER_NONE, "mirror": _native.BORDER_MIRROR, "sliding": _native.BORDER_SLIDING}
 _STATUS_NAMES = {v: k for k, v in vars(Status).items() if not k.startswith("_")}
 
 
