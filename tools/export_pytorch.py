@@ -6,7 +6,7 @@
     export_pytorch.py --spec net.unet --module models.py --model 'MyUNet()' --random-weights SEED --out net.safetensors
     export_pytorch.py --spec net.unet --state-dict whole_model.pt --out net.safetensors   # a pickled module
 
-The module's Conv2d / ConvTranspose2d / BatchNorm2d calls, and those of its affine InstanceNorm2d /
+The module's Conv2d / ConvTranspose2d / BatchNorm2d / PReLU calls, and those of its affine InstanceNorm2d /
 GroupNorm modules, are matched, in execution order, to the spec's canonical weights, after each conv
 unit's norm (kind, affine, groups, eps, before or after the activation) is checked against the spec's
 `block norm`; then the module is *verified*: the network the spec describes
@@ -16,7 +16,10 @@ upsampling mode, skip order, an extra add, ...) is refused with the first layer 
 what the module does there; constructs the spec language cannot express are named. Attention gates
 (Oktay et al.: a sigmoid'ed one-channel conv, resized and multiplied with a skip) are the language's
 `skip gate = attention`: a module with them is compared with such a spec like any other, and refused
-against a spec without them with that setting named. A refused export writes no file.
+against a spec without them with that setting named. So are MONAI's residual units (a block's convs
+summed with its shortcut: `block residual = monai`) and PReLUs (`block act = prelu`; after transposed
+convs, `up norm = true`), so MONAI's UNet exports verified against its spec. A refused export writes
+no file.
 
 Checkpoints: a state dict, a whole pickled module, or a dict holding either under state_dict /
 model_state_dict / model / net / network_weights / ... (Lightning, nnU-Net, training scripts), with

@@ -4,8 +4,10 @@
     spec_from_pytorch.py --module my_model.py --model 'MyUNet(3, 2)' [-o my.unet] [--name my_unet] [--unetgen PATH]
 
 The module is traced on an input it accepts; its convs, norms (BatchNorm, InstanceNorm, GroupNorm:
-`block norm`, affine, groups, eps, order), pools, upsampling, skip concatenations and attention gates
-(`skip gate = attention`) are read off the trace (unetgen.torch.spec_writer), and the spec written
+`block norm`, affine, groups, eps, order), activations (ReLU, LeakyReLU, PReLU: `block act`), pools,
+upsampling, skip concatenations, attention gates (`skip gate = attention`) and MONAI's residual units
+(`block residual = monai`, with `down levels`, `decoder order`, `up norm`, `output head = none` as
+MONAI's UNet has them) are read off the trace (unetgen.torch.spec_writer), and the spec written
 from them is only kept when the network it describes computes what the module computes (the check
 every export makes,
 unetgen.torch.exporter.check_module, on random weights, BatchNorm statistics and norm parameters). Otherwise

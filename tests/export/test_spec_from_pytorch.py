@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """spec_from_pytorch: specs written from modules are the networks the modules compute.
 
-  - the seven example networks (examples/pytorch/example_networks.py, the project's references)
+  - the example networks (examples/pytorch/example_networks.py SPEC_MODELS, the project's references)
     give specs whose layers (ops, widths, kernels, paddings, norms, skips, output shapes)
     and parameter counts equal those of examples/specs/, and which verify against the modules;
   - modules in other styles (tools/train_demo.py's CoinsUNet, tests/export/variant_models.py's
@@ -15,6 +15,10 @@
     ../shared's AttentionUNet2d where that folder is there) gives `skip gate = attention`, bilinear
     align_corners = false, BatchNorm: the network of the examples-style attention_tiny spec (gating conv,
     gates on levels 1 and 2, not 0);
+  - MONAI's UNet with residual units at reduced widths (examples/pytorch/modern_networks.py MonaiResUNet, and
+    ../shared's MonaiResUNet2d where that folder is there) gives `block residual = monai, act = prelu`,
+    `down levels = above_bottom`, `decoder order = merge_then_up`, `up norm = true`, `output head = none`:
+    the network of the examples-style monai_tiny spec (the seeds above include the full-size monai_resunet);
   - modules the language cannot express are refused naming the construct, and no file is written.
 """
 import argparse
@@ -152,6 +156,33 @@ def test_attention(work, unetgen, references):
             ": missing %s in\n%s" % (missing, text)))
 
 
+def test_monai_resunet(work, unetgen, references):
+    """MONAI's UNet with residual units at reduced widths (MonaiResUNet, and ../shared's MonaiResUNet2d where that
+    folder is there) gives monai_tiny's network, with the settings that make it MONAI's."""
+    want_path = os.path.join(work, "monai_want.unet")
+    with open(want_path, "w") as f:
+        f.write(variant_models.MONAI_TINY_SPEC)
+    want = layers(spec_mod.load(want_path, unetgen))
+    expr = variant_models.MONAI_TINY_MODEL
+    modules = [(MODERN, expr)]
+    shared = os.path.join(references, "modern_models.py")
+    if os.path.exists(shared):
+        modules.append((shared, expr.replace("MonaiResUNet(", "MonaiResUNet2d(")))
+    else:
+        print("skip: no %s: MonaiResUNet2d is left out" % shared)
+    settings = ["residual = monai", "act = prelu", "norm = instance, affine = false", "levels = above_bottom",
+                "order = merge_then_up", "channels = [8, 3], norm = true", "head = none",
+                "skip    order = skip_first, match = exact"]
+    for module, model in modules:
+        rc, log, path = cli(work, unetgen, model, module=module, out="monai_tiny.unet")
+        text = open(path).read() if rc == 0 else ""
+        missing = [s for s in settings if s not in text]
+        got = layers(spec_mod.load(path, unetgen)) if rc == 0 else None
+        expect(got == want and not missing, "%s (%s) gives monai_tiny's network (%s): %s%s" % (
+            model, os.path.basename(module), ", ".join(settings), log, "" if not missing else
+            ": missing %s in\n%s" % (missing, text)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unetgen", required=True)
@@ -165,6 +196,7 @@ def main():
     test_styles(args.workdir, args.unetgen)
     test_nnunet(args.workdir, args.unetgen, args.references)
     test_attention(args.workdir, args.unetgen, args.references)
+    test_monai_resunet(args.workdir, args.unetgen, args.references)
     test_seeds(args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")
     return 1 if failures else 0

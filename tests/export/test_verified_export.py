@@ -21,13 +21,18 @@ style with switches for each difference) against the tiny spec it implements:
     `skip gate = attention`, the file holding its tensors; against the same spec without the gate it is
     refused at the first differing module (its gating conv) with `skip gate = attention` and the spec's
     `skip` line, and a module without gates is refused against the gated spec;
+  - MONAI's UNet with residual units at reduced widths (MonaiResUNet, and ../shared's MonaiResUNet2d where
+    that folder is there) exports verified against its spec (residual = monai, act = prelu, down levels
+    = above_bottom, decoder order = merge_then_up, up norm = true, output head = none); against the spec
+    with act = relu, without the residual units or without up norm it is refused naming the setting;
   - checkpoints as people save them: plain state dict, a whole module pickled from a script
     (__main__ classes), a Lightning-style dict with 'model.' prefixes, DataParallel 'module.'; and no
     --state-dict without --random-weights is refused.
 Through the API: from_spec() has the canonical names in order, and a module trained from it exports
 with no mapping, for batchnorm, instance (affine or not: a non-affine norm has a module but no tensors)
 and group specs, and for a gated one (attention gates' convs, sums and products in IR order, BatchNorms
-under att{l}.w.bn / att{l}.combine.bn / gating.bn); the bundled trained coins model, moved into
+under att{l}.w.bn / att{l}.combine.bn / gating.bn), and for MONAI's UNet (shortcut convs, PReLUs, norms
+after the transposed convs, no head); the bundled trained coins model, moved into
 tools/train_demo.py's own CoinsUNet class, exports bit for bit to models/coins.safetensors.
 """
 import argparse
@@ -402,6 +407,137 @@ def test_attention(work, unetgen, references):
            "a trained from_spec(attention_tiny) module exports and verifies (max |diff| %g)" % report[0][1])
 
 
+def _load_module(path, name):
+    import importlib.util
+    loader = importlib.util.spec_from_file_location(name, path)
+    mm = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(mm)
+    return mm
+
+
+def test_monai_resunet(work, unetgen, references):
+    """MONAI's UNet with residual units at reduced widths (MonaiResUNet, and ../shared's MonaiResUNet2d where
+    that folder is there) exports verified against monai_tiny (residual = monai, act = prelu, down levels =
+    above_bottom, decoder order = merge_then_up, up norm = true, output head = none), the file holding its
+    tensors under the canonical names; against the spec with `act = relu`, without `residual = monai` or
+    without `up norm` it is refused naming the setting, with no file, and so are a module without residual
+    units and one running the shortcut after the unit's convs (MONAI runs it first); from_spec of monai_tiny and of
+    examples/specs/monai_resunet.unet has the IR's weights (PReLUs under enc0.act0 and up1.act, the
+    shortcut convs under enc0.res, in MONAI's order), trained a little it exports and verifies, and
+    probabilities() applies the output activation to the last layer; randomize_ gives PReLUs slopes in
+    [0.1, 0.6], not the fresh 0.25."""
+    spec = os.path.join(work, "monai_tiny.unet")
+    with open(spec, "w") as f:
+        f.write(variant_models.MONAI_TINY_SPEC)
+    ir = spec_mod.load(spec, unetgen)
+    expr = variant_models.MONAI_TINY_MODEL
+    modules = [(MODERN, expr)]
+    shared = os.path.join(references, "modern_models.py")
+    if os.path.exists(shared):
+        modules.append((shared, expr.replace("MonaiResUNet(", "MonaiResUNet2d(")))
+    else:
+        print("skip: no %s: MonaiResUNet2d is left out" % shared)
+    out = os.path.join(work, "monai_tiny.safetensors")
+    for module, model in modules:
+        rc, log = exporter("--spec", spec, "--module", module, "--model", model, "--random-weights", "4",
+                           "--out", out, "--unetgen", unetgen)
+        expect(rc == 0 and "verified" in log and os.path.exists(out),
+               "%s (%s) exports and verifies against monai_tiny.unet: %s"
+               % (model, os.path.basename(module), log.splitlines()[0] if log else ""))
+        if rc == 0:
+            m = eval(model, vars(_load_module(module, "monai_module")))
+            randomize_(m, 4)
+            got = read_safetensors(out)
+            expect(list(got) == [w["name"] for w in ir.weights] and _sums(got) == _sums(m.state_dict()),
+                   "the file holds the module's %d tensors under the canonical names (enc0.res, enc0.act0, up1.act, "
+                   "...)" % len(got))
+            os.remove(out)
+    # refusals: each spec differs from the module in one setting
+    for change, fragments in [(("act = prelu", "act = relu"), ["PReLU 'down.0.conv.2'", "the spec's in relu",
+                                                               "set `block act = prelu`"]),
+                              ((", residual = monai", ""), ["ResidualUnit 'down.0'", "a residual unit's sum",
+                                                            "set `block residual = monai`"]),
+                              ((", norm = true", ""), ["PReLU 'up.1.2'", "set `up norm = true`",
+                                                       "`up      mode = transposed, kernel = 3, channels = [8, 3]`"])]:
+        bad = os.path.join(work, "monai_tiny_bad.unet")
+        with open(bad, "w") as f:
+            f.write(variant_models.MONAI_TINY_SPEC.replace(*change))
+        rc, log = exporter("--spec", bad, "--module", MODERN, "--model", expr, "--random-weights", "4",
+                           "--out", out, "--unetgen", unetgen)
+        missing = [f for f in fragments if f not in log]
+        expect(rc == 1 and not missing and not os.path.exists(out),
+               "%s against the spec with %r for %r is refused with the hint, no file%s"
+               % (expr, change[1], change[0], "" if not missing else ": missing %s in:\n%s" % (missing, log)))
+    # a U-Net without residual units against the residual spec
+    plain = from_spec(spec_mod.load(_write(work, "monai_tiny_plain.unet",
+                                           variant_models.MONAI_TINY_SPEC.replace(", residual = monai", "")), unetgen))
+    randomize_(plain, 4)
+    try:
+        check_module(ir, plain)
+        said = "accepted"
+    except Exception as e:
+        said = str(e)
+    expect("the spec's blocks are residual units" in said and "`block residual = none` if it has none" in said,
+           "a module without residual units is refused against the residual spec: " + said.splitlines()[-1])
+    # MONAI's order: the shortcut runs first (it fixes the weights' order); a module running it last is told so
+    late = _load_module(MODERN, "monai_late")   # a copy of its own, so the patch stays here
+    late.ResidualUnit.forward = lambda self, x: self.conv(x) + self.residual(x)
+    m = eval(expr, vars(late))
+    randomize_(m, 4)
+    try:
+        check_module(ir, m)
+        said = "accepted"
+    except Exception as e:
+        said = str(e)
+    expect("runs the shortcut conv of ResidualUnit 'down.0' (Conv2d 'down.0.residual') after the unit's convs" in said
+           and "compute the shortcut first in forward()" in said,
+           "a module running the shortcut after the unit's convs is refused saying so: " + said.splitlines()[-1][:200])
+    # from_spec: canonical names, shapes and order; PReLUs; trained a little, it exports and verifies
+    m = eval(expr, vars(_load_module(MODERN, "monai_module")))
+    randomize_(m, 5)
+    slopes = [float(p.weight) for p in m.modules() if isinstance(p, torch.nn.PReLU)]
+    expect(all(0.1 <= v <= 0.6 for v in slopes) and len(set(slopes)) == len(slopes),
+           "randomize_ gives the %d PReLUs distinct slopes in [0.1, 0.6]" % len(slopes))
+    for path in (spec, os.path.join(REPO, "examples", "specs", "monai_resunet.unet")):
+        fir = spec_mod.load(path, unetgen)
+        net = from_spec(fir)
+        sd = net.state_dict()
+        expect([(k, list(v.shape)) for k, v in sd.items()] == [(w["name"], w["shape"]) for w in fir.weights] and
+               sum(p.numel() for p in net.parameters()) == fir.data["params"] and
+               type(net.get_submodule("enc0.act0")) is torch.nn.PReLU and
+               type(net.get_submodule("up1.act")) is torch.nn.PReLU and
+               type(net.get_submodule("up1.norm")) is torch.nn.InstanceNorm2d and
+               "head" not in dict(net.named_modules()),
+               "from_spec(%s)'s state dict is the IR's weights in order (%d tensors: shortcut convs first, PReLUs "
+               "after the norms, no head)" % (os.path.basename(path), len(sd)))
+    net = from_spec(ir)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(3)
+    net.train()
+    for _ in range(2):
+        loss = net(torch.randn(2, 1, 16, 16, generator=g)).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tensors, report = check_module(ir, net)
+    expect([n for n, _ in tensors] == [w["name"] for w in ir.weights] and report[0][1] == 0.0,
+           "a trained from_spec(monai_tiny) module exports and verifies (max |diff| %g)" % report[0][1])
+    soft = from_spec(spec_mod.load(_write(work, "monai_tiny_softmax.unet", variant_models.MONAI_TINY_SPEC.replace(
+        "head = none", "head = none, activation = softmax")), unetgen)).eval()
+    x = torch.randn(1, 1, 16, 16, generator=g)
+    with torch.no_grad():
+        same = torch.allclose(soft.probabilities(x), torch.softmax(soft(x), 1))
+    expect(same and tuple(soft(x).shape) == (1, 3, 16, 16),
+           "with head = none, probabilities() is the softmax of the last layer's output (3 classes)")
+
+
+def _write(work, name, text):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def test_trained_coins(work, unetgen):
     import train_demo
     ir = spec_mod.load(os.path.join(REPO, "models", "coins.unet"), unetgen)
@@ -495,6 +631,7 @@ def main():
     test_from_spec_norms(args.workdir, args.unetgen)
     test_nnunet(args.workdir, args.unetgen, args.references)
     test_attention(args.workdir, args.unetgen, args.references)
+    test_monai_resunet(args.workdir, args.unetgen, args.references)
     test_trained_coins(args.workdir, args.unetgen)
     test_variant_parity(args.workdir, args.unetgen)
     print("%d failed" % len(failures) if failures else "all passed")

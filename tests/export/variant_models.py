@@ -15,7 +15,7 @@ drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside), dilation (a dila
 pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
 
 Also the reduced-width specs of modern networks and the expressions that build those networks
-(nnU-Net's PlainConvUNet from ../shared, the project's AttentionUNet).
+(nnU-Net's PlainConvUNet from ../shared, the project's AttentionUNet and MonaiResUNet).
 """
 import os
 
@@ -156,3 +156,19 @@ ATTENTION_TINY_SPEC = "\n".join([
     "down    mode = maxpool",
     "up      mode = bilinear, align_corners = false",
     "skip    order = skip_first, match = exact, gate = attention", ""])
+
+
+# MONAI's UNet with residual units at reduced widths (examples/pytorch/modern_networks.py MonaiResUNet, the
+# project's own reference, equal to ../shared's MonaiResUNet2d) and the spec it implements: the
+# examples-style monai_resunet spec's settings with three levels (two strided units, a stride-1 bottom).
+MONAI_TINY_MODEL = "MonaiResUNet(1, 3, channels=(8, 16, 24), strides=(2, 2), num_res_units=2)"
+MONAI_TINY_SPEC = "\n".join([
+    "network name = monai_tiny",
+    "input   channels = 1",
+    "output  classes = 3, head = none",
+    "encoder channels = [8, 16, 24]",
+    "decoder channels = [8, 3], convs = 1, order = merge_then_up",
+    "block   convs = 2, kernel = 3, padding = same, bias = true, norm = instance, act = prelu, residual = monai",
+    "down    mode = conv, levels = above_bottom",
+    "up      mode = transposed, kernel = 3, channels = [8, 3], norm = true",
+    "skip    order = skip_first, match = exact", ""])

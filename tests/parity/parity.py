@@ -47,6 +47,7 @@ VARIANTS = {
     "nnunet_narrow": "NnUNetPlain(2, 4, features=(8, 16, 24, 32), convs=3, dec_convs=1)",
     "monai_narrow": "MonaiBasicUNet(3, 5, features=(8, 16, 16, 24, 40, 12))",
     "attention_narrow": "AttentionUNet(1, 3, features=(8, 16, 24, 32))",
+    "monai_res_narrow": "MonaiResUNet(3, 4, channels=(8, 16, 24), strides=(2, 2), num_res_units=3)",
 }
 
 
@@ -71,6 +72,8 @@ def randomise(model, seed):
                 m.weight.copy_((torch.rand(m.weight.shape, generator=g) * 2 - 1) * bound)
                 if m.bias is not None:
                     m.bias.copy_((torch.rand(m.bias.shape, generator=g) * 2 - 1) * 0.2)
+            elif isinstance(m, torch.nn.PReLU):  # distinct learnt slopes, so a slope read from the wrong unit shows
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 0.5 + 0.1)
             elif isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.GroupNorm)) and m.weight is not None:
                 n = m.weight.numel()
                 m.weight.copy_(torch.rand(n, generator=g) + 0.5)

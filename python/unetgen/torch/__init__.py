@@ -5,7 +5,7 @@
     load_checkpoint(model, path)     weights as people save them (state dict, whole module, Lightning, DataParallel)
     trace(model, x)                  what a module computes, op by op
     spec_from_module(model)          the .unet spec a module computes, verified
-    randomize_(model, seed)          random weights, non-trivial BatchNorm statistics and norm parameters (tests)
+    randomize_(model, seed)          random weights, BatchNorm statistics, norm parameters, PReLU slopes (tests)
 """
 from .spec_module import SpecUNet, from_spec  # noqa: F401
 from .exporter import ExportError, export, check_module, read_safetensors, write_safetensors  # noqa: F401

@@ -143,15 +143,17 @@ def model_from(path, namespace=None):
 
 
 def randomize_(model, seed):
-    """Random conv weights, BatchNorm parameters *and* running statistics, and InstanceNorm / GroupNorm
-    affine parameters, in place.
+    """Random conv weights, BatchNorm parameters *and* running statistics, InstanceNorm / GroupNorm affine
+    parameters and PReLU slopes, in place.
 
     Scales keep activations O(1) through a deep U-Net so that parity tests compare meaningful
     numbers, and the norms are far from the identity (so that their position and affine-ness show):
     weights ~ N(0, 2/fan_in) (He), BN gamma in [0.5, 1.5], beta and running_mean in [-0.3, 0.3],
     running_var in [0.5, 2]. An InstanceNorm or GroupNorm output has mean 0 and variance 1 per
     channel (group) whatever comes in, so only its own gamma and beta can move it from that: gamma is
-    +-[1.5, 2.5] and beta +-[0.3, 0.8] (random signs), which no fresh (1, 0) pair is near."""
+    +-[1.5, 2.5] and beta +-[0.3, 0.8] (random signs), which no fresh (1, 0) pair is near. PReLU slopes
+    are uniform in [0.1, 0.6], away from the 0.25 every fresh one has (a ReLU or LeakyReLU of one slope,
+    or two PReLUs swapped, would then compute the same)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -168,6 +170,8 @@ def randomize_(model, seed):
                     m.bias.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
                 m.running_mean.copy_((torch.rand(c, generator=g) - 0.5) * 0.6)
                 m.running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=g))
+            elif isinstance(m, nn.PReLU):
+                m.weight.copy_(0.1 + 0.5 * torch.rand(m.weight.shape, generator=g))
             elif isinstance(m, (nn.modules.instancenorm._InstanceNorm, nn.GroupNorm)) and m.weight is not None:
                 c = m.weight.shape[0]
                 sign = lambda: torch.randint(0, 2, (c,), generator=g) * 2.0 - 1.0  # noqa: E731

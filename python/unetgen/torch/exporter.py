@@ -3,15 +3,17 @@
     export(ir, model, "out.safetensors")   # ExportError, and no file, when the module is not the spec's network
 
 Steps, each of which can refuse:
-  1. map: one forward pass (traced) lists the module's Conv2d / ConvTranspose2d / BatchNorm2d calls and
-     those of its affine InstanceNorm2d / GroupNorm modules in execution order; the k-th must be the
+  1. map: one forward pass (traced) lists the module's Conv2d / ConvTranspose2d / BatchNorm2d / PReLU calls
+     and those of its affine InstanceNorm2d / GroupNorm modules in execution order; the k-th must be the
      spec's k-th weight module, same kind and shapes (names in the model do not matter). Each module
      must run once per forward pass. Before that, each conv unit's norm (kind, affine, groups, eps,
      position) is compared with the spec's (unetgen.torch.verification.norm_difference), so that a
-     norm the spec lacks, or lacks weights for, is named as such rather than as a shifted mapping.
+     norm the spec lacks, or lacks weights for, is named as such rather than as a shifted mapping; so is
+     a PReLU the spec lacks (`block act = prelu`, `up norm = true`; verification.act_difference).
   2. constructs the language cannot express are named (unetgen.torch.verification.unsupported). Attention
      gates (unetgen.torch.gates) are the language's: where the module has them and the spec not (or the
-     other way round), the refusal at the first differing module says so, with `skip gate`'s line.
+     other way round), the refusal at the first differing module says so, with `skip gate`'s line; so
+     are MONAI's residual units (unetgen.torch.residual, `block residual = monai`).
   3. verify: the spec-built module with these weights must compute what the module computes
      (unetgen.torch.verification.verify); the first layer where they part is named.
   4. the file is written (to a temporary name, then renamed, so a failure leaves nothing behind).
@@ -28,9 +30,9 @@ from . import verification as vf
 from .spec_module import SpecUNet
 
 KIND_OF_OP = {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d", "batch_norm": "BatchNorm2d",
-              "instance_norm": "InstanceNorm2d", "group_norm": "GroupNorm"}
+              "instance_norm": "InstanceNorm2d", "group_norm": "GroupNorm", "prelu": "PReLU"}
 WEIGHT_MODULES = (nn.Conv2d, nn.ConvTranspose2d, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
-                  nn.GroupNorm)
+                  nn.GroupNorm, nn.PReLU)
 
 
 class ExportError(Exception):
@@ -45,6 +47,8 @@ def module_text(name, m):
         return "%s '%s' with %d channels in %d groups" % (kind, name, m.num_channels, m.num_groups)
     w = getattr(m, "weight", None)
     shape = list(w.shape) if isinstance(w, torch.Tensor) else "?"
+    if isinstance(m, nn.PReLU):  # a slope, no bias to speak of
+        return "%s '%s' with weight %s" % (kind, name, shape)
     return "%s '%s' with weight %s%s" % (kind, name, shape, "" if getattr(m, "bias", None) is not None else " and no bias")
 
 
@@ -104,7 +108,7 @@ def map_tensors(t, ir):
                 if len(calls) > len(groups) else "the first one missing is " + _expected(groups[len(calls)]))
         # the kinds counted: those of the base language, and the affine norms where either side has one
         kinds = ["Conv2d", "ConvTranspose2d", "BatchNorm2d"] + [
-            k for k in ("InstanceNorm2d", "GroupNorm")
+            k for k in ("InstanceNorm2d", "GroupNorm", "PReLU")
             if any(KIND_OF_OP[op.kind] == k for op in t.mapped) or any(g[1] == k for g in groups)]
         raise ExportError("the model runs %d %s modules, the spec expects %d; %s"
                           % (len(calls), "/".join(kinds), len(groups), more))
@@ -127,17 +131,20 @@ def check_module(ir, model, size=None):
     """Steps 1-3: ([(canonical name, tensor)], verification report) or ExportError naming every problem found."""
     t = trace_for_mapping(model, ir, size)
     problems = vf.unsupported(t, ir)
-    norm = vf.norm_difference(t, ir)
+    # a norm or a PReLU one side has and the other not shifts the mapping: named before it
+    norm = vf.norm_difference(t, ir) or vf.act_difference(t, ir)
     if norm:
         raise ExportError(_does_not_compute(ir, problems, norm))
-    gates = vf.gate_difference(t, ir)
+    # so do gates' and residual units' convs: their difference follows the mapping's first one
+    gates = "\n".join(d for d in (vf.gate_difference(t, ir), vf.residual_difference(t, ir)) if d)
     try:
         tensors, canonical_of = map_tensors(t, ir)
     except ExportError as e:
-        if not gates:
+        if not gates and not problems:
             raise
-        # the gates' convs shift the mapping: its first difference, then why
-        raise ExportError(_does_not_compute(ir, problems, "%s: %s" % (e, gates)))
+        # the gates' (or residual units') convs shift the mapping: its first difference, then why; and what
+        # the language cannot express, which may be why it shifts (a residual unit's shortcut conv)
+        raise ExportError(_does_not_compute(ir, problems, "%s: %s" % (e, gates) if gates else str(e)))
     try:
         report = vf.verify(model, spec_module_with(ir, tensors), ir, canonical_of)
         first = None

@@ -1,7 +1,7 @@
 """from_spec(): the PyTorch module a .unet spec describes, built from the compiler's IR.
 
     net = unetgen.torch.from_spec("my.unet")      # an nn.Module; train it like any other
-    logits = net(x)                               # the head's output (what losses take)
+    logits = net(x)                               # the head's output, or the last layer's (what losses take)
     probs = net.probabilities(x)                  # after the spec's `output activation`
     net.state_dict().keys()                       # the canonical weight names, exactly
 
@@ -11,6 +11,14 @@ same order, and each weight module gets its canonical name ("enc1.conv0", "enc1.
 A conv unit's norm (`block norm`) is nn.BatchNorm2d, nn.InstanceNorm2d (track_running_stats=False:
 the sample's own statistics in train and eval alike) or nn.GroupNorm, under the layer's bn_module;
 one without affine parameters is registered there too, though it adds nothing to the state dict.
+`block act = prelu` puts an nn.PReLU (one learnt slope) where the ReLU would be, under the layer's
+prelu_module ("enc1.act0"); `up norm = true` gives a transposed conv the same norm and activation
+("up2.norm", "up2.act", children of the ConvTranspose2d "up2", as the canonical names say).
+
+MONAI's residual units (`block residual = monai`) are IR layers too: the shortcut conv "<block>.res"
+(absent for an identity shortcut) runs before the block's convs, as MONAI runs it, and "<block>.add"
+sums the last conv's output and the shortcut with no activation after it. With `output head = none`
+the network's output is its last layer's (the top block's sum), the spec's output activation on it.
 
 Attention gates (`skip gate = attention`) are layers like the others: convs without ReLU (theta, phi,
 W) or with a sigmoid after them (psi, "activation": "sigmoid"), "add" (a sum, ReLU after it when the
@@ -69,13 +77,13 @@ class SpecUNet(nn.Module):
                 self._add(layer["conv_module"], nn.Conv2d(layer["in_channels"], layer["out_channels"], layer["kernel"],
                                                           stride=layer["stride"], padding=layer["padding"],
                                                           bias=layer["bias"]))
-                norm = make_norm(layer, ir)
-                if norm is not None:
-                    self._add(layer["bn_module"], norm)
+                self._add_unit(layer, ir)
             elif layer["op"] == "conv_transpose":
                 self._add(layer["conv_module"], nn.ConvTranspose2d(
                     layer["in_channels"], layer["out_channels"], layer["kernel"], stride=layer["stride"],
                     padding=layer["padding"], output_padding=layer["output_padding"], bias=layer["bias"]))
+                # `up norm = true`: the block's norm and activation follow it (MONAI's UNet)
+                self._add_unit(layer, ir)
             elif layer["op"] not in ("input", "maxpool", "upsample", "concat", "add", "multiply"):
                 raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: op '%s' is unknown to this "
                                          "version of unetgen.torch" % (layer["name"], ir.path, layer["op"]))
@@ -97,6 +105,32 @@ class SpecUNet(nn.Module):
                     if kinds_of.get(a) == "upsample":
                         self.size_of[a] = b
 
+    def _add_unit(self, layer, ir):
+        """The norm and PReLU of a conv or transposed conv layer, where it has them, under their IR names
+        (a PReLU goes after the norm, so that the state dict lists conv, norm, PReLU as the IR's weights do)."""
+        norm = make_norm(layer, ir)
+        if norm is not None:
+            self._add(layer["bn_module"], norm)
+        if layer.get("prelu_module"):
+            # one learnt slope per unit (MONAI's default, init 0.25); the IR's weight shape says how many
+            shape = next((w["shape"] for w in ir.weights if w["module"] == layer["prelu_module"]), [1])
+            self._add(layer["prelu_module"], nn.PReLU(num_parameters=shape[0]))
+
+    def _unit(self, layer, y):
+        """The norm and activation after conv (or transposed conv) LAYER's output Y, in the layer's order."""
+        bn = self.get_submodule(layer["bn_module"]) if layer.get("norm", "none") != "none" else None
+        if bn is not None and layer["norm_order"] == "conv_norm_relu":
+            y = bn(y)
+        if layer.get("relu"):
+            if layer.get("prelu_module"):
+                y = self.get_submodule(layer["prelu_module"])(y)
+            else:
+                slope = layer.get("relu_slope", 0)
+                y = F.leaky_relu(y, slope) if slope else F.relu(y)
+        if bn is not None and layer["norm_order"] == "conv_relu_norm":
+            y = bn(y)
+        return y
+
     def _add(self, dotted, module):
         """Registers MODULE under a dotted canonical name, creating the plain containers on the way."""
         parent = self
@@ -117,15 +151,7 @@ class SpecUNet(nn.Module):
             if op == "input":
                 y = x
             elif op in ("conv", "head"):
-                y = self.get_submodule(layer["conv_module"])(ins[0])
-                bn = self.get_submodule(layer["bn_module"]) if layer["norm"] != "none" else None
-                if bn is not None and layer["norm_order"] == "conv_norm_relu":
-                    y = bn(y)
-                if layer["relu"]:
-                    slope = layer.get("relu_slope", 0)
-                    y = F.leaky_relu(y, slope) if slope else F.relu(y)
-                if bn is not None and layer["norm_order"] == "conv_relu_norm":
-                    y = bn(y)
+                y = self._unit(layer, self.get_submodule(layer["conv_module"])(ins[0]))
                 # a head's activation is the output's (apply_activation); a conv's is the gate's psi
                 if op == "conv" and layer.get("activation", "none") == "sigmoid":
                     y = torch.sigmoid(y)
@@ -147,7 +173,7 @@ class SpecUNet(nn.Module):
                                      "channel of the tensor's size" % (layer["name"], list(alpha.shape), list(x.shape)))
                 y = x * alpha
             elif op == "conv_transpose":
-                y = self.get_submodule(layer["conv_module"])(ins[0])
+                y = self._unit(layer, self.get_submodule(layer["conv_module"])(ins[0]))
             elif op == "maxpool":
                 y = F.max_pool2d(ins[0], layer["kernel"], layer["stride"])
             elif op == "upsample":
@@ -178,7 +204,8 @@ class SpecUNet(nn.Module):
         return y
 
     def apply_activation(self, logits):
-        """The spec's output activation on head logits (sigmoid, softmax over channels, or none)."""
+        """The spec's output activation on the logits (the head's, or with `output head = none` the last
+        layer's: sigmoid, softmax over channels, or none)."""
         if self.activation == "sigmoid":
             return torch.sigmoid(logits)
         if self.activation == "softmax":

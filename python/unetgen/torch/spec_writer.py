@@ -13,7 +13,11 @@ full-resolution convs before the first level or after the last are `pre` / `post
 conv is the head and what follows it the output activation. Attention gates (a sigmoid'ed
 one-channel conv, resized and multiplied with a skip: unetgen.torch.gates) give `skip gate =
 attention`; their convs, and the conv unit making the coarsest gate's signal, are left out of the
-levels. The spec is then checked the way every
+levels. A module whose blocks are residual units (a conv path summed with its shortcut:
+unetgen.torch.residual, MONAI's UNet) is read unit by unit instead (describe_residual): `block
+residual = monai`, the units' strides (`down levels`), where the concat sits (`decoder order`),
+the norm after the transposed convs (`up norm`), no conv after the last unit (`output head =
+none`); PReLUs give `block act = prelu`. The spec is then checked the way every
 export is (unetgen.torch.exporter.check_module), so a spec is only ever returned when the network it
 describes computes what the module computes; otherwise the verifier's account of the first
 difference is the error, after anything the language cannot express at all.
@@ -27,6 +31,7 @@ import torch.nn as nn
 
 from .. import spec as spec_mod
 from . import gates as gt
+from . import residual as rs
 from . import tracing as tr
 from . import verification as vf
 from .checkpoint import randomize_
@@ -110,13 +115,44 @@ def _norm_settings(t, norms):
         if norm == "group":
             out.append(("groups", _one([f["groups"] for f in found], "GroupNorm groups")))
         out.append(("affine", str(_one([f["affine"] for f in found], "norms' affine parameters")).lower()))
-    orders = ["conv_relu_norm" if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, n.inputs[0]))
-              else "conv_norm_relu" for n in norms]
+    orders = ["conv_relu_norm" if _after_act(t, n) else "conv_norm_relu" for n in norms]
     out.append(("order", _one(orders, "norm positions (before / after the ReLU)")))
     eps = _one([f["eps"] for f in found], "norm eps")
     if eps != 1e-5:
         out.append(("eps", repr(float(eps))))
     return out
+
+
+def _after_act(t, norm):
+    """Whether norm op NORM follows its unit's activation: a ReLU / LeakyReLU on the way from the weighted op
+    before it, or that op itself a PReLU (which, mapped, ends the way back)."""
+    if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, norm.inputs[0])):
+        return True
+    source = tr.source_of(t, norm.inputs[0])
+    return source is not None and source.kind == "prelu"
+
+
+def _act_settings(t):
+    """The `block` keys of the conv units' activation: ReLU (the default, no keys), LeakyReLU with one slope
+    for all, or PReLU."""
+    acts = [op for op in t.ops if op.kind in vf.UNIT_ACTS]
+    kind = _one([op.kind for op in acts], "activations (ReLU, LeakyReLU and PReLU)")
+    if kind == "leaky_relu":
+        return [("act", "leaky_relu"),
+                ("slope", repr(float(_one([op.attrs.get("negative_slope", 0.01) for op in acts], "LeakyReLU slopes"))))]
+    return [("act", "prelu")] if kind == "prelu" else []
+
+
+def _skip_match(t, skip, up):
+    """`skip match` of a concat of values SKIP and UP (the upsampled side): crop, replicate, pad, or None (exact)."""
+    skip_ops, up_ops = tr.slice_back(t, skip), tr.slice_back(t, up)
+    if any(op.kind == "slice" for op in skip_ops):
+        return "crop"
+    if any(op.kind == "pad" and op.attrs.get("mode") == "replicate" for op in up_ops):
+        return "replicate"
+    if any(op.kind == "pad" for op in up_ops):
+        return "pad"
+    return None
 
 
 def describe(t, in_channels):
@@ -203,12 +239,8 @@ def describe(t, in_channels):
     block = [("convs", enc_convs), ("kernel", k), ("padding", "same" if pad == k // 2 else "valid" if pad == 0 else pad),
              ("bias", str(first.bias is not None).lower())]
     block += _norm_settings(t, norms)
-    # The conv units' activation: ReLU, or LeakyReLU with one slope for all (`block act`).
-    acts = [op for op in t.ops if op.kind in ("relu", "leaky_relu")]
-    if _one([op.kind for op in acts], "activations (ReLU and LeakyReLU)") == "leaky_relu":
-        block.append(("act", "leaky_relu"))
-        block.append(("slope", repr(float(_one([op.attrs.get("negative_slope", 0.01) for op in acts],
-                                               "LeakyReLU slopes")))))
+    # The conv units' activation: ReLU, LeakyReLU with one slope for all, or PReLU (`block act`).
+    block += _act_settings(t)
     s["block"] = block
     if mid_enc and mid_enc != "out":
         s["encoder"].append(("mid", mid_enc))
@@ -255,14 +287,9 @@ def describe(t, in_channels):
             raise SpecWriteError("cannot tell the skip from the upsampled tensor in the concat of %s" % cat.where())
         up_i = up_side.index(True)
         orders.append("up_first" if up_i == 0 else "skip_first")
-        skip_ops = tr.slice_back(t, cat.inputs[1 - up_i])
-        up_ops = tr.slice_back(t, cat.inputs[up_i])
-        if any(op.kind == "slice" for op in skip_ops):
-            matches.append("crop")
-        elif any(op.kind == "pad" and op.attrs.get("mode") == "replicate" for op in up_ops):
-            matches.append("replicate")
-        elif any(op.kind == "pad" for op in up_ops):
-            matches.append("pad")
+        match = _skip_match(t, cat.inputs[1 - up_i], cat.inputs[up_i])
+        if match:
+            matches.append(match)
     s["skip"] = [("order", _one(orders, "skip orders")), ("match", _one(matches, "skip matches") or "exact")]
     if gates:
         s["skip"].append(("gate", "attention"))
@@ -273,6 +300,124 @@ def describe(t, in_channels):
     tail = [op.kind for op in tr.slice_back(t, t.output)] if t.output is not None else []
     activation = "sigmoid" if "sigmoid" in tail else "softmax" if "softmax" in tail else "none"
     s["output"] = [("classes", hw[0]), ("activation", activation)]
+    return s
+
+
+def _value_of(v):
+    """V through eval-mode identities (dropout, contiguous, ...)."""
+    while v is not None and v.producer is not None and tr.is_identity(v.producer) and v.producer.inputs:
+        v = v.producer.inputs[0]
+    return v
+
+
+def describe_residual(t, in_channels, units):
+    """The spec settings of trace T whose blocks are residual units UNITS (unetgen.torch.residual.find_units):
+    MONAI's UNet and U-Nets like it (`block residual = monai`). One unit per level: the encoder's (the
+    last the bottleneck) before the first transposed conv, one decoder level's after each; the units'
+    convs and strides give the widths, `block convs` and `down levels`; what each transposed conv reads
+    (a concat: `decoder order = merge_then_up`) and what follows it (a norm: `up norm = true`); no conv
+    after the last unit is `output head = none`."""
+    ups = [op for op in t.mapped if op.kind == "conv_transpose2d"]
+    if not ups or any(op.kind == "interpolate" for op in t.ops):
+        raise SpecWriteError("cannot describe the module's residual U-Net: it upsamples with %s; the language's "
+                             "residual blocks come with transposed convs (`up mode = transposed`)"
+                             % ("interpolate" if ups else "no transposed conv"))
+    first_up = ups[0].index
+    enc = [u for u in units if u.add.index < first_up]
+    dec = [u for u in units if u.add.index > first_up]
+    depth = len(enc)
+    if depth < 2 or len(dec) != depth - 1 or len(ups) != depth - 1:
+        raise SpecWriteError("cannot describe the module as a residual U-Net: %d residual units before its first "
+                             "transposed conv, %d after it, %d transposed convs; the language has one unit per "
+                             "encoder level and one upsampling and unit per decoder level"
+                             % (depth, len(dec), len(ups)))
+    in_units = {c.index for u in units for c in u.convs + ([u.shortcut] if u.shortcut else [])}
+    rest = [op for op in t.mapped if op.kind == "conv2d" and op.index not in in_units]
+    out = _value_of(t.output)
+    head = rest[-1] if rest and out is not None and tr.source_of(t, out) is rest[-1] else None
+    if [op for op in rest if op is not head]:
+        raise SpecWriteError("cannot describe %s in the module's residual U-Net: it is no residual unit's conv nor "
+                             "the head, and the language's residual networks have no other convs"
+                             % [op for op in rest if op is not head][0].where())
+    # without a head the output is the last unit's sum (an output activation after it aside)
+    if head is None and dec[-1].add.index not in {op.index for op in tr.slice_back(t, t.output)}:
+        raise SpecWriteError("cannot describe the module's output: it is neither its last residual unit's sum "
+                             "(`output head = none`) nor a conv after it")
+    out_ch = lambda op: op.weight_module.out_channels  # noqa: E731
+    convs = lambda us, where: _one([len(u.convs) for u in us], "the %s blocks' conv counts" % where)  # noqa: E731
+    first = enc[0].convs[0]
+    k, pad = first.weight_module.weight.shape[-1], first.attrs.get("padding")
+    s = {"network": [], "input": [("channels", in_channels)]}
+    s["encoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(u.convs[-1])) for u in enc))]
+    enc_in = [in_channels] + [out_ch(u.convs[-1]) for u in enc[:-1]]
+    mid_enc = _mid([u.convs for u in enc], enc_in, "encoder")
+    if mid_enc and mid_enc != "out":
+        s["encoder"].append(("mid", mid_enc))
+    enc_convs, dec_convs = convs(enc, "encoder"), convs(dec, "decoder")
+    s["decoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(u.convs[-1])) for u in dec))]
+    if dec_convs != enc_convs:
+        s["decoder"].append(("convs", dec_convs))
+    mid_dec = _mid([u.convs for u in dec], [u.convs[0].weight_module.in_channels for u in dec], "decoder")
+    if mid_dec and mid_dec != "out":
+        s["decoder"].append(("mid", mid_dec))
+    # each transposed conv reads a concat (MONAI's merge_then_up) or a concat reads it (up_then_merge)
+    cats = [_value_of(up.inputs[0]).producer for up in ups]
+    merge_first = _one([c is not None and c.kind == "cat" for c in cats], "the decoder levels' orders (concat "
+                       "before or after upsampling)")
+    if merge_first:
+        s["decoder"].append(("order", "merge_then_up"))
+    padding = "same" if pad == k // 2 else "valid" if pad == 0 else pad
+    block = [("convs", enc_convs), ("kernel", k), ("padding", padding),
+             ("bias", str(first.weight_module.bias is not None).lower())]
+    block += _norm_settings(t, [op for op in t.ops if op.kind in tr.NORM_OPS])
+    block += _act_settings(t)
+    block.append(("residual", "monai"))
+    s["block"] = block
+    # downsampling: max-pools, or the first conv of each level striding, below the top or above the bottom
+    strides = [u.convs[0].attrs.get("stride") for u in enc]
+    if any(op.kind == "max_pool2d" for op in t.ops):
+        s["down"] = [("mode", "maxpool")]
+    elif strides == [2] * (depth - 1) + [1]:
+        s["down"] = [("mode", "conv"), ("levels", "above_bottom")]
+    elif strides == [1] + [2] * (depth - 1):
+        s["down"] = [("mode", "conv")]
+    else:
+        raise SpecWriteError("cannot describe the module's downsampling: its levels' first convs have strides %s; the "
+                             "language strides every level below the top or every level above the bottom by 2"
+                             % strides)
+    s["up"] = [("mode", "transposed"), ("kernel", _one([up.weight_module.weight.shape[-1] for up in ups],
+                                                      "transposed conv kernels")),
+               ("channels", "[%s]" % ", ".join(str(out_ch(up)) for up in ups))]
+    if _one([up.weight_module.bias is not None for up in ups], "transposed conv biases") is False:
+        s["up"].append(("bias", "false"))
+    normed = [any(op.kind in tr.NORM_OPS and op.inputs and _value_of(op.inputs[0]) is up.output for op in t.ops)
+              for up in ups]
+    if _one(normed, "norms after the transposed convs (some have one, some not)"):
+        s["up"].append(("norm", "true"))
+    # skips: level l's concat takes its skip and the level below (the bottleneck, or the decoder level below)
+    orders, matches = [], []
+    for i, up in enumerate(ups):
+        below = (enc[-1] if i == 0 else dec[i - 1]).output
+        cat = cats[i] if merge_first else next(
+            (op for op in tr.slice_back(t, dec[i].convs[0].inputs[0]) if op.kind == "cat"), None)
+        if cat is None or len(cat.inputs) != 2:
+            raise SpecWriteError("cannot find the skip concatenation of decoder level %d (%s)" % (i, up.where()))
+        below_side = [_value_of(v) is _value_of(below if merge_first else up.output) or
+                      (not merge_first and _depends_on(t, v, up)) for v in cat.inputs]
+        if below_side.count(True) != 1:
+            raise SpecWriteError("cannot tell the skip from the level below in the concat of %s" % cat.where())
+        b = below_side.index(True)
+        orders.append("up_first" if b == 0 else "skip_first")
+        match = _skip_match(t, cat.inputs[1 - b], cat.inputs[b])
+        if match:
+            matches.append(match)
+    s["skip"] = [("order", _one(orders, "skip orders")), ("match", _one(matches, "skip matches") or "exact")]
+    tail = [op.kind for op in tr.slice_back(t, t.output)] if t.output is not None else []
+    activation = "sigmoid" if "sigmoid" in tail else "softmax" if "softmax" in tail else "none"
+    s["output"] = [("classes", out_ch(head) if head else out_ch(dec[-1].convs[-1]))]
+    if head is None:
+        s["output"].append(("head", "none"))
+    s["output"].append(("activation", activation))
     return s
 
 
@@ -311,7 +456,9 @@ def spec_from_module(model, name=None, unetgen=None, comment="", out=None):
         raise SpecWriteError("cannot describe the module in the spec language, which cannot express:\n  - "
                              + "\n  - ".join(problems))
     name = _identifier(name or type(model).__name__)
-    text = render(describe(t, first.in_channels), name, comment)
+    units = rs.find_units(t)
+    text = render(describe_residual(t, first.in_channels, units) if units else describe(t, first.in_channels),
+                  name, comment)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, name + ".unet")
         with open(path, "w") as f:

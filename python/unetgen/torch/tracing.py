@@ -2,8 +2,8 @@
 
     t = trace(model, x)
     t.ops        # [Op] in call order: kind ("conv2d", "relu", "interpolate", "cat", ...), attrs, inputs, output
-    t.mapped     # the conv2d / conv_transpose2d / batch_norm ops and the affine instance_norm / group_norm
-                 # ones, each with the module that owns its weights
+    t.mapped     # the conv2d / conv_transpose2d / batch_norm / prelu ops and the affine instance_norm /
+                 # group_norm ones, each with the module that owns its weights
     t.output     # the Value the model returned
 
 Every torch function call (functional or module, F.relu or nn.ReLU, torch.cat, x + y, x[..., a:b])
@@ -30,7 +30,8 @@ _KIND = {
 # Ops that pass their input through unchanged in eval mode (transparent to the comparison).
 IDENTITY = {"dropout", "dropout2d", "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "contiguous",
             "clone", "detach", "float", "double", "to", "type_as", "requires_grad_"}
-WEIGHTED = {"conv2d", "conv_transpose2d", "batch_norm", "instance_norm", "group_norm"}
+# A PReLU carries its learnt slope (`block act = prelu`), so it is mapped like a conv or a norm.
+WEIGHTED = {"conv2d", "conv_transpose2d", "batch_norm", "instance_norm", "group_norm", "prelu"}
 # The normalisations the language has (`block norm`), by the op kind a module's forward() records.
 NORM_OPS = {"batch_norm", "instance_norm", "group_norm"}
 # Where the tensor that ties a weighted op to its module is in the call, first choice first: a
@@ -38,7 +39,7 @@ NORM_OPS = {"batch_norm", "instance_norm", "group_norm"}
 # when affine; the positions are those of torch.nn.functional's signatures.
 _KEY_ARGS = {"conv2d": [(1, "weight")], "conv_transpose2d": [(1, "weight")],
              "batch_norm": [(1, "running_mean"), (3, "weight")], "instance_norm": [(3, "weight")],
-             "group_norm": [(2, "weight")]}
+             "group_norm": [(2, "weight")], "prelu": [(1, "weight")]}
 
 
 class Value:

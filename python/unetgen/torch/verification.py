@@ -16,7 +16,12 @@ unsupported() lists, from the trace alone, what the language cannot express at a
 normalisations and activations, strided / dilated / grouped convs, non-zero padding modes,
 arithmetic between tensors), so those are named whatever the numbers say. Attention gates' arithmetic
 (a sum, a sigmoid, a product: unetgen.torch.gates) is the language's (`skip gate = attention`): it is
-left to the comparison, and gate_difference() names a gate one side has and the other lacks.
+left to the comparison, and gate_difference() names a gate one side has and the other lacks. So are
+MONAI's residual units' sums (`block residual = monai`: unetgen.torch.residual) with a residual spec;
+against a spec without them such a sum is refused with that setting as the hint, and
+residual_difference() names units the spec has and the module lacks. PReLUs (`block act = prelu`)
+carry a learnt slope and are compared as weight-carrying ops; act_difference() names PReLUs one
+side has and the other not (after the conv units, or after the transposed convs: `up norm`).
 
 norm_difference() compares each conv unit's norm (BatchNorm, InstanceNorm, GroupNorm or none; with
 or without affine parameters, its groups, eps, before or after the activation) with the spec's
@@ -29,6 +34,7 @@ import difflib
 import torch
 
 from . import gates as gt
+from . import residual as rs
 from . import tracing as tr
 
 # max |user - spec| allowed, relative to max(1, max |spec|): rounding only (same ops, same weights).
@@ -44,7 +50,9 @@ NORM_MODULE = {"batchnorm": "BatchNorm2d", "instance": "InstanceNorm2d", "group"
 NORM_CHOICES = "`block norm = none | batchnorm | instance | group`"
 # Ops a conv unit's norm may be reached through from its conv: the activation, eval-mode identities,
 # another norm. Anything else (a pool, a concat, an add) ends the unit.
-_UNIT_OPS = {"relu", "leaky_relu"} | tr.NORM_OPS | NORMS
+_UNIT_OPS = {"relu", "leaky_relu", "prelu"} | tr.NORM_OPS | NORMS
+# The conv units' activations (`block act = relu | leaky_relu | prelu`).
+UNIT_ACTS = ("relu", "leaky_relu", "prelu")
 ARITHMETIC = {"add", "sub", "mul", "div", "rsub"}
 SHAPE_OPS = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose"}
 
@@ -130,8 +138,8 @@ def _hint(ir, u, s, after_op=None, moved=False):
     if kind_u == "relu" and kind_s == "leaky_relu":
         return "the module runs ReLU where the spec has LeakyReLU: set `block act = relu` (%s)" % ir.where("block")
     if kind_u in ACTIVATIONS or kind_u == "relu" and kind_s in ACTIVATIONS:
-        return ("the language applies ReLU or LeakyReLU (`block act`) after every conv unit and nothing else inside "
-                "the network but an attention gate's sigmoid (%s)" % ir.where("block"))
+        return ("the language applies ReLU, LeakyReLU or PReLU (`block act`) after every conv unit and nothing else "
+                "inside the network but an attention gate's sigmoid (%s)" % ir.where("block"))
     if kind_u == "relu" and kind_s is None:
         if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
             return "if the norm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
@@ -145,6 +153,9 @@ def _hint(ir, u, s, after_op=None, moved=False):
                 "stride 2, set `down mode = conv`)" % ir.where("down"))
     if kind_u in ("max_pool2d", "avg_pool2d"):
         return "the language downsamples with `down mode = maxpool` (2x2, stride 2) only (%s)" % ir.where("down")
+    if kind_u == "add" and rs.spec_has_residual(ir):
+        return "the spec's residual units (`block residual = monai`) sum a block's convs and its shortcut only " \
+               "(%s)" % ir.where("block")
     if kind_u in ARITHMETIC:
         return "an extra %s, which the language cannot express (a residual connection, a scale, an in-network " \
                "normalisation?)" % kind_u
@@ -261,7 +272,7 @@ def _unit_norms(t):
             if p.kind not in _UNIT_OPS and not tr.is_identity(p):
                 v = None
                 break
-            act = act or p.kind in ("relu", "leaky_relu")
+            act = act or p.kind in UNIT_ACTS
             v = p.inputs[0] if p.inputs else None
         if v is not None and v.producer is not None:
             units.setdefault(v.producer.index, []).append((op, act))
@@ -347,6 +358,72 @@ def gate_difference(t, ir, gates=None):
             "1..depth-2, the top skip not (%s)" % (len(gates), where, spec_gates, ir.where("skip")))
 
 
+def spec_act(ir):
+    """The spec's `block act` as its IR says it: 'prelu', 'leaky_relu' or 'relu' (that of its conv units with one)."""
+    units = [l for l in ir.layers if l["op"] in ("conv", "conv_transpose") and l.get("relu")]
+    if any(l.get("prelu_module") for l in units):
+        return "prelu"
+    return "leaky_relu" if any(l.get("relu_slope") for l in units) else "relu"
+
+
+def _names(ops):
+    more = " and %d more" % (len(ops) - 1) if len(ops) > 1 else ""
+    return "%s '%s'%s" % (type(ops[0].weight_module).__name__, ops[0].weight_module_name, more)
+
+
+def act_difference(t, ir):
+    """A sentence when module trace T's conv units end in PReLUs and the spec's not, or the other way round, or
+    when the two put them after transposed convs differently (`up norm`); else None.
+
+    A PReLU carries a weight, so such a difference would otherwise surface as a shifted mapping."""
+    prelus = [op for op in t.mapped if op.kind == "prelu"]
+    spec = [l for l in ir.layers if l.get("prelu_module")]
+    block = ir.where("block")
+    if prelus and not spec:
+        return ("the module's conv units end in a PReLU (%s), the spec's in %s: set `block act = prelu` (%s)"
+                % (_names(prelus), spec_act(ir), block))
+    if spec and not prelus:
+        acts = sorted({op.kind for op in t.ops if op.kind in UNIT_ACTS})
+        return ("the spec's conv units end in a PReLU (`act = prelu`, %s); the module runs %s: set `block act = %s`"
+                % (block, " and ".join(acts) or "no activation", acts[0] if len(acts) == 1 else "relu | leaky_relu"))
+    if not prelus:
+        return None
+    # after which kind of layer each runs: the weighted op its input comes from
+    after_up = [op for op in prelus if (tr.source_of(t, op.inputs[0]) or op).kind == "conv_transpose2d"]
+    spec_up = [l for l in spec if l["op"] == "conv_transpose"]
+    if after_up and not spec_up:
+        return ("the module's transposed convs are followed by a norm and a PReLU (%s), the spec's by nothing: set "
+                "`up norm = true` (%s)" % (_names(after_up), ir.where("up")))
+    if spec_up and not after_up:
+        return ("the spec's transposed convs are followed by the block's norm and PReLU (`up norm = true`, %s); the "
+                "module's are not: set `up norm = false`" % ir.where("up"))
+    return None
+
+
+def residual_difference(t, ir, units=None):
+    """A sentence when the spec's blocks are residual units (`block residual = monai`) and module trace T sums
+    no conv path with its shortcut (UNITS: unetgen.torch.residual.find_units(T)), or their counts differ; else None.
+    (A module with units against a spec without them is named by unsupported().)"""
+    units = rs.find_units(t) if units is None else units
+    spec = rs.spec_residual_adds(ir)
+    late = [u for u in units if u.shortcut is not None and u.shortcut.index > u.convs[0].index]
+    if spec and late:
+        # the spec's weights list the shortcut first, as MONAI runs it; the mapping goes by execution order
+        return ("the module runs the shortcut conv of %s (%s '%s') after the unit's convs; the spec's residual units "
+                "run it first, as MONAI's ResidualUnit does, and list its weights first (%s): compute the shortcut "
+                "first in forward()" % (late[0].where(), type(late[0].shortcut.weight_module).__name__,
+                                        late[0].shortcut.weight_module_name, ir.where("block")))
+    if not spec or len(units) == len(spec):
+        return None
+    if not units:
+        return ("the spec's blocks are residual units (`block residual = monai`, %s): a block's convs plus a shortcut; "
+                "the module sums no conv path with its shortcut: `block residual = none` if it has none"
+                % ir.where("block"))
+    return ("the module has %d residual units (sums of a conv path and its shortcut, in %s), the spec %d: one per "
+            "encoder and decoder block (%s)" % (len(units), ", ".join(sorted({u.where() for u in units})), len(spec),
+                                                 ir.where("block")))
+
+
 def unsupported(t, ir):
     """Sentences naming each construct of trace T the spec language cannot express (empty when none)."""
     found = {}
@@ -355,6 +432,10 @@ def unsupported(t, ir):
     # is left to the comparison, which names the first that differs from the spec's
     gate_ops = set().union(*[g.ops for g in gt.find_gates(t)])
     gated_spec = gt.spec_has_gates(ir)
+    # residual units' sums likewise with a `residual = monai` spec; without a spec (the spec writer, which
+    # writes that setting for them) those recognised as units' are the language's too
+    residual_spec = rs.spec_has_residual(ir)
+    unit_adds = {u.add.index for u in rs.find_units(t)}
 
     def add(op, rule):
         key = (op.module_type if op.module_name else "", op.signature(), rule)
@@ -363,6 +444,8 @@ def unsupported(t, ir):
     for op in t.ops:
         k, a = op.kind, op.attrs
         if op.index in gate_ops or gated_spec and (k in ("add", "mul") and len(op.inputs) == 2 or k == "sigmoid"):
+            continue
+        if k == "add" and len(op.inputs) == 2 and (residual_spec or ir is None and op.index in unit_adds):
             continue
         if k == "conv2d":
             if a.get("stride") not in (1, 2):
@@ -383,10 +466,10 @@ def unsupported(t, ir):
                     "instance` normalises with each sample's own statistics, in eval too)")
         elif k in ("sigmoid", "softmax") and op.index in tail:
             continue  # the output activation: the comparison with the spec's `output activation` decides
-        elif k == "leaky_relu":
-            continue  # `block act = leaky_relu, slope = ...`: the comparison with the spec decides
+        elif k in ("leaky_relu", "prelu"):
+            continue  # `block act = leaky_relu, slope = ...` or `prelu`: the comparison with the spec decides
         elif k in ACTIVATIONS:
-            add(op, "an activation other than ReLU or LeakyReLU inside the network (`block act`)")
+            add(op, "an activation other than ReLU, LeakyReLU or PReLU inside the network (`block act`)")
         elif k == "pad" and a.get("mode") == "replicate" and op.module_type not in ("Conv2d", "ConvTranspose2d"):
             continue  # MONAI's UpCat: `skip match = replicate`; the comparison with the spec decides
         elif k == "pad" and (a.get("mode") != "constant" or a.get("value")):
@@ -397,10 +480,15 @@ def unsupported(t, ir):
             add(op, "a pool other than 2x2 max-pool with stride 2 (`down mode = maxpool`)")
         elif k == "interpolate" and (a.get("scale") != 2 or a.get("mode") not in ("bilinear", "nearest")):
             add(op, "resizing other than x2 bilinear or nearest (`up mode`)")
+        elif k in ARITHMETIC and op.index in unit_adds:
+            add(op, "an add of two tensors outside an attention gate: a residual unit's sum (a path of conv units "
+                    "plus its shortcut, the input or a conv of it, as MONAI's ResidualUnit computes), which the spec "
+                    "does not have: set `block residual = monai` (%s)" % ir.where("block"))
         elif k in ARITHMETIC:
             tensors = len(op.inputs)
             add(op, "an %s of two tensors outside an attention gate (a residual connection? the language %s "
-                    "tensors only in `skip gate = attention`)" % (k, "sums" if k == "add" else "multiplies")
+                    "tensors only in `skip gate = attention` and `block residual = monai`)"
+                % (k, "sums" if k == "add" else "multiplies")
                 if tensors > 1 and k in ("add", "mul") else
                 "a %s of two tensors (the language has none)" % k if tensors > 1
                 else "%s %s with a constant (the language has none inside the network)"
