@@ -68,6 +68,8 @@ struct ConvStages {
     // task_rows output rows (0: none worth counting).
     int task_rows = 0;
     int64_t task_bytes_per_column = 0;
+    // ... and whether it stores result channels-innermost (what a norm's reduction reads along).
+    bool channels_innermost = false;
 
     ConvStages() = default;
     // The shape fields every conv lowering copies from its packing entry.

@@ -140,6 +140,7 @@ static Halide::Stage schedule_channel_tiles(codegen::ConvStages &s, const CpuTil
         .unroll(d.x);
     s.round[0] = px;
     s.round[1] = 1;
+    s.channels_innermost = true;
     return s.accum.update();
 }
 
@@ -235,11 +236,13 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
         case LayerOp::Conv:
         case LayerOp::Head:
             schedule_cpu_conv(net.convs[li], tiles);
-            if (net.convs[li].norm.defined()) schedule_cpu_sample_norm(net.convs[li].norm, tiles);
+            if (net.convs[li].norm.defined())
+                schedule_cpu_sample_norm(net.convs[li].norm, tiles, net.convs[li].channels_innermost);
             break;
         case LayerOp::ConvTranspose:
             schedule_cpu_conv_transpose(net.convs[li], tiles);
-            if (net.convs[li].norm.defined()) schedule_cpu_sample_norm(net.convs[li].norm, tiles);
+            if (net.convs[li].norm.defined())
+                schedule_cpu_sample_norm(net.convs[li].norm, tiles, net.convs[li].channels_innermost);
             break;
         case LayerOp::Input:
         case LayerOp::MaxPool:

@@ -30,6 +30,7 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
     auto padded = [&](int channels) { return stored_channels(channels, t); };
 
     Var tx("tx"), xf("xf"), ty("ty"), yf("yf"), tyi("tyi"), co("co"), ci("ci"), task("task");
+    s.channels_innermost = true;
     s.result.bound(d.c, 0, s.out_channels)
         .reorder_storage(d.c, d.x, d.y, d.n)
         .bound_storage(d.c, padded(s.out_channels))

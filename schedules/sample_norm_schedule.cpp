@@ -7,15 +7,30 @@
 // consumer's staged input, where BatchNorm's affine would sit.
 #include "schedules/schedule.h"
 
+#include <algorithm>
+
 namespace unetgen::schedules {
 
 using Halide::TailStrategy;
 using Halide::Var;
 
-void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tiles) {
+void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tiles, bool channels_innermost) {
     codegen::Dims d;
     Var xo("xo"), xi("xi"), task("task");
-    const int lanes = tiles.vector / 2 > 1 ? tiles.vector / 2 : 1;  // float64 lanes
+    const int lanes = std::max(1, tiles.vector);  // two float64 vectors per float32 vector read
+    s.sums.compute_root();
+    s.stats.compute_root();
+    if (channels_innermost) {
+        // The conv stores channels innermost: sum along them, a vector of channels per pixel, rows in
+        // order; tasks are column blocks (each column's sums are its own).
+        s.cols.compute_root().reorder_storage(d.c, d.x, d.n).vectorize(d.c, lanes, TailStrategy::GuardWithIf);
+        s.cols.update()
+            .split(d.x, xo, xi, 16, TailStrategy::GuardWithIf)
+            .reorder(d.c, xi, s.ry, xo, d.n)
+            .vectorize(d.c, lanes, TailStrategy::GuardWithIf)
+            .parallel(xo);
+        return;
+    }
     s.cols.compute_root().fuse(d.c, d.n, task).parallel(task).vectorize(d.x, lanes, TailStrategy::GuardWithIf);
     s.cols.update()
         .split(d.x, xo, xi, lanes, TailStrategy::GuardWithIf)
@@ -23,8 +38,6 @@ void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tile
         .vectorize(xi)
         .fuse(d.c, d.n, task)
         .parallel(task);
-    s.sums.compute_root();
-    s.stats.compute_root();
 }
 
 void schedule_gpu_sample_norm(codegen::SampleNormStages &s) {

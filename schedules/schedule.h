@@ -69,7 +69,8 @@ void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide
                          const Halide::Expr &activate, const CpuTiles &tiles);
 void schedule_gpu_conv(codegen::ConvStages &s);
 // The statistics of an instance / group norm after a conv (sample_norm_schedule.cpp).
-void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tiles);
+// `channels_innermost`: how the conv stores what the norm reads (ConvStages::channels_innermost).
+void schedule_cpu_sample_norm(codegen::SampleNormStages &s, const CpuTiles &tiles, bool channels_innermost = false);
 void schedule_gpu_sample_norm(codegen::SampleNormStages &s);
 void schedule_gpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate);

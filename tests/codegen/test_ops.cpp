@@ -322,11 +322,13 @@ TEST_CASE("instance and group norm use each sample's statistics", "[codegen][nor
         std::ostringstream what;
         what << "norm groups " << k.groups << " of " << k.c << " " << k.w << "x" << k.h << " n" << k.n << " affine "
              << k.affine << " relu " << k.relu << "/" << k.slope;
-        for (Mode m : next_modes()) {
-            codegen::SampleNormStages s = codegen::lower_sample_norm(tensor_of(buf), op, p, weights);
-            if (m != Mode::Plain) schedules::schedule_cpu_sample_norm(s, tiles_of(m));
-            require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str() + ", " + mode_name(m));
-        }
+        for (bool channels_innermost : {false, true})  // both reduction orders of the schedule
+            for (Mode m : next_modes()) {
+                codegen::SampleNormStages s = codegen::lower_sample_norm(tensor_of(buf), op, p, weights);
+                if (m != Mode::Plain) schedules::schedule_cpu_sample_norm(s, tiles_of(m), channels_innermost);
+                require_close(realize(s.result, want.n, want.c, want.h, want.w), want,
+                              what.str() + (channels_innermost ? ", channel sums, " : ", column sums, ") + mode_name(m));
+            }
     }
 }
 
