@@ -19,7 +19,7 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
     // materialised producer needs no copy: every tap it reads lies inside what it needs.
     Func src;
     if (op.pad > 0 || op.stage_input) {
-        s.staged = zero_exterior(in, op.name + "_in");
+        s.staged = padded_exterior(in, op.padding_mode, op.name + "_in");
         src = s.staged;
     } else {
         src = in.f;
@@ -33,14 +33,19 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
 
     s.accum = Func(op.name + "_acc");
     s.accum(d.x, d.y, d.c, d.n) = bias;
-    s.accum(d.x, d.y, d.c, d.n) += w * src(d.x * op.stride + kx - op.pad, d.y * op.stride + ky - op.pad, ri, d.n);
+    s.accum(d.x, d.y, d.c, d.n) +=
+        w * src(d.x * op.stride + kx * op.dilation - op.pad, d.y * op.stride + ky * op.dilation - op.pad, ri, d.n);
 
     s.result = Func(op.name);
     s.result(d.x, d.y, d.c, d.n) = conv_epilogue(s.accum(d.x, d.y, d.c, d.n), op, packing, weights, o);
     return s;
 }
 
-Halide::Expr unit_activation(const Halide::Expr &v, float slope, int64_t prelu_offset, const Halide::ImageParam &weights) {
+Halide::Expr unit_activation(const Halide::Expr &v, UnitActivation act, float slope, int64_t prelu_offset,
+                             const Halide::ImageParam &weights) {
+    // nn.ELU(): x where x > 0, else exp(x) - 1; nn.GELU(): x * (1 + erf(x / sqrt 2)) / 2.
+    if (act == UnitActivation::Elu) return Halide::select(v > 0.0f, v, Halide::exp(v) - 1.0f);
+    if (act == UnitActivation::Gelu) return 0.5f * v * (1.0f + Halide::erf(v * float(M_SQRT1_2)));
     // PyTorch's LeakyReLU and PReLU: x where x >= 0, else slope * x.
     if (prelu_offset >= 0) return Halide::select(v >= 0.0f, v, v * weights(int(prelu_offset)));
     return slope == 0 ? Halide::max(v, 0.0f) : Halide::select(v >= 0.0f, v, v * slope);
@@ -48,7 +53,7 @@ Halide::Expr unit_activation(const Halide::Expr &v, float slope, int64_t prelu_o
 
 Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
                            const Halide::ImageParam &weights, const Halide::Expr &o) {
-    if (op.relu) v = unit_activation(v, op.relu_slope, op.prelu_offset, weights);
+    if (op.relu) v = unit_activation(v, op.act, op.relu_slope, op.prelu_offset, weights);
     if (op.post_affine) v = v * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     if (op.sigmoid) v = 1.0f / (1.0f + Halide::exp(-v));
     return v;

@@ -14,4 +14,14 @@ Tensor lower_maxpool(const Tensor &in, const std::string &name) {
     return Tensor{f, in.channels, in.width / 2, in.height / 2};
 }
 
+Tensor lower_avgpool(const Tensor &in, const std::string &name) {
+    Dims d;
+    Halide::Func f(name);
+    Halide::Expr x0 = 2 * d.x, y0 = 2 * d.y;
+    // AvgPool2d sums the window left to right, top to bottom, then divides.
+    f(d.x, d.y, d.c, d.n) = ((in.f(x0, y0, d.c, d.n) + in.f(x0 + 1, y0, d.c, d.n)) +
+                             (in.f(x0, y0 + 1, d.c, d.n) + in.f(x0 + 1, y0 + 1, d.c, d.n))) * 0.25f;
+    return Tensor{f, in.channels, in.width / 2, in.height / 2};
+}
+
 }  // namespace unetgen::codegen

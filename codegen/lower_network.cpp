@@ -58,6 +58,7 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             norm.relu = l.relu && l.norm_order == NormOrder::ConvNormRelu;
             norm.relu_slope = float(l.relu_slope);
             norm.prelu_offset = packing.act_offset;
+            norm.act = l.act;
             ln.convs[li].norm = lower_sample_norm(out, norm, packing, ln.weights);
             out.f = ln.convs[li].norm.result;
         };
@@ -80,6 +81,9 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             op.relu_slope = float(l.relu_slope);
             op.stride = std::max(1, l.stride);
             op.prelu_offset = packing_of(plan, int(li), l).act_offset;
+            op.act = l.act;
+            op.dilation = std::max(1, l.dilation);
+            op.padding_mode = l.padding_mode;
             op.post_affine = l.norm == NormKind::BatchNorm && l.norm_order == NormOrder::ConvReluNorm;
             op.sigmoid = l.op == LayerOp::Conv && l.activation == Activation::Sigmoid;
             // Stage what is not materialised as it is read: inlined ops, and a norm after a conv (so it
@@ -111,6 +115,9 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
         }
         case LayerOp::MaxPool:
             out = lower_maxpool(input_of(0), name);
+            break;
+        case LayerOp::AvgPool:
+            out = lower_avgpool(input_of(0), name);
             break;
         case LayerOp::Upsample:
             out = lower_upsample(input_of(0), l.up_mode, l.align_corners, name);

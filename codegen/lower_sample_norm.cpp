@@ -55,7 +55,7 @@ SampleNormStages lower_sample_norm(const Tensor &in, const SampleNormOp &op, con
         Expr o = Halide::clamp(d.c, 0, in.channels - 1);
         y = y * weights(int(packing.scale_offset) + o) + weights(int(packing.shift_offset) + o);
     }
-    if (op.relu) y = unit_activation(y, op.relu_slope, op.prelu_offset, weights);
+    if (op.relu) y = unit_activation(y, op.act, op.relu_slope, op.prelu_offset, weights);
     s.result(d.x, d.y, d.c, d.n) = y;
     return s;
 }

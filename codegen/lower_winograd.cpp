@@ -82,7 +82,7 @@ std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, con
 }  // namespace
 
 bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs) {
-    return op.kernel == 3 && op.stride == 1 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
+    return op.kernel == 3 && op.stride == 1 && op.dilation == 1 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
            packing.out_channels % 16 == 0 && int64_t(packing.in_channels) * packing.out_channels <= max_pairs;
 }
 
@@ -100,7 +100,7 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
 
     Func src;
     if (op.pad > 0 || op.stage_input) {
-        s.staged = zero_exterior(in, op.name + "_in");
+        s.staged = padded_exterior(in, op.padding_mode, op.name + "_in");
         src = s.staged;
     } else {
         src = in.f;

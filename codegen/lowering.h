@@ -86,6 +86,9 @@ struct ConvOp {
     bool relu = false;
     float relu_slope = 0;      // with relu: LeakyReLU's negative slope (0: ReLU)
     int64_t prelu_offset = -1; // with relu: PReLU, its learnt slope read from the packed buffer here
+    UnitActivation act = UnitActivation::Relu;  // with relu: which activation (Relu/LeakyRelu by relu_slope)
+    int dilation = 1;          // output x reads input x * stride + kx * dilation - pad
+    PaddingMode padding_mode = PaddingMode::Zeros;  // what the padding reads
     bool post_affine = false;  // BN after ReLU: result = relu(conv) * scale + shift
     bool sigmoid = false;      // then 1 / (1 + exp(-v)) (an attention gate's psi)
     bool stage_input = true;   // materialise a zero-exterior copy of the input (else read directly)
@@ -100,6 +103,7 @@ struct SampleNormOp {
     bool relu = false;       // the unit's activation comes after the norm (conv_norm_relu)
     float relu_slope = 0;
     int64_t prelu_offset = -1;  // PReLU: the slope's offset in the packed buffer
+    UnitActivation act = UnitActivation::Relu;
 };
 
 // Parameters of a transposed conv (PyTorch ConvTranspose2d semantics).
@@ -112,6 +116,11 @@ struct ConvTransposeOp {
 // inference never asks f for more than it holds.
 Halide::Func zero_exterior(const Tensor &t, const std::string &name);
 
+// t outside [0,width) x [0,height) as a conv's padding_mode reads it: zeros (zero_exterior), the
+// nearest edge pixel (replicate), or the mirror image without repeating the edge (reflect; needs
+// the pad smaller than the extent, which the size program requires).
+Halide::Func padded_exterior(const Tensor &t, PaddingMode mode, const std::string &name);
+
 // Halide Exprs for every node of a size program, evaluated at input extent `extent`.
 std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Expr &extent);
 
@@ -119,8 +128,10 @@ std::vector<Halide::Expr> size_exprs(const SizeProgram &sizes, const Halide::Exp
 // buffer at the offsets and layout of `packing`. Output extent: in - (kernel - 1) + 2 * pad.
 // What follows the sum in every conv lowering (direct or Winograd): ReLU, then the post-ReLU
 // BatchNorm affine (seed 000) read from the packed buffer for output channel `o`.
-// ReLU (slope 0), LeakyReLU (slope), or PReLU (prelu_offset >= 0: its slope in the packed buffer).
-Halide::Expr unit_activation(const Halide::Expr &v, float slope, int64_t prelu_offset, const Halide::ImageParam &weights);
+// The unit's activation: ReLU (slope 0), LeakyReLU (slope), PReLU (prelu_offset >= 0: its slope in
+// the packed buffer), ELU (alpha 1) or GELU (exact, erf).
+Halide::Expr unit_activation(const Halide::Expr &v, UnitActivation act, float slope, int64_t prelu_offset,
+                             const Halide::ImageParam &weights);
 
 Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking &packing,
                            const Halide::ImageParam &weights, const Halide::Expr &o);
@@ -156,6 +167,9 @@ Tensor lower_multiply(const Tensor &x, const Tensor &alpha, const std::string &n
 
 // 2x2 max-pool, stride 2, floor (PyTorch MaxPool2d(2)).
 Tensor lower_maxpool(const Tensor &in, const std::string &name);
+
+// 2x2 average pool, stride 2, floor (PyTorch AvgPool2d(2)).
+Tensor lower_avgpool(const Tensor &in, const std::string &name);
 
 // x2 upsampling: nearest, or bilinear with PyTorch's index math for either align_corners.
 Tensor lower_upsample(const Tensor &in, UpMode mode, bool align_corners, const std::string &name);

@@ -40,4 +40,18 @@ Halide::Func zero_exterior(const Tensor &t, const std::string &name) {
     return f;
 }
 
+Halide::Func padded_exterior(const Tensor &t, PaddingMode mode, const std::string &name) {
+    if (mode == PaddingMode::Zeros) return zero_exterior(t, name);
+    Dims d;
+    Halide::Func f(name);
+    Halide::Expr x = d.x, y = d.y;
+    if (mode == PaddingMode::Reflect) {
+        // -1 -> 1, width -> width - 2 (edge not repeated); then clamped, so bounds stay inside.
+        x = Halide::select(x < 0, -x, Halide::select(x >= t.width, 2 * (t.width - 1) - x, x));
+        y = Halide::select(y < 0, -y, Halide::select(y >= t.height, 2 * (t.height - 1) - y, y));
+    }
+    f(d.x, d.y, d.c, d.n) = t.f(Halide::clamp(x, 0, t.width - 1), Halide::clamp(y, 0, t.height - 1), d.c, d.n);
+    return f;
+}
+
 }  // namespace unetgen::codegen

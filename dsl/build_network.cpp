@@ -41,7 +41,7 @@ public:
         const int depth = int(spec.encoder.size());
         std::vector<int> skips;
         for (int l = 0; l < depth; ++l) {
-            if (l > 0 && spec.down == DownMode::MaxPool) x = max_pool(x, l);
+            if (l > 0 && spec.down != DownMode::Conv) x = max_pool(x, l);  // max- or avg-pool
             // The level's first conv downsamples: below the top (nnU-Net), or above the bottleneck (MONAI's UNet).
             const bool strided = spec.down_levels == DownLevels::BelowTop ? l > 0 : l < depth - 1;
             const int stride = strided && spec.down == DownMode::Conv ? 2 : 1;
@@ -145,12 +145,18 @@ private:
         l.out_channels = out_channels;
         l.kernel = b.kernel;
         l.stride = stride;
-        l.pad = b.padding == Padding::Same ? b.kernel / 2 : 0;
-        // Output extent: s + 2*pad - (k-1) at stride 1; floor((s + 2*pad - k) / stride) + 1 in general.
-        l.size = stride == 1 ? add_const(layer(in).size, int64_t(2 * l.pad - (b.kernel - 1)))
-                             : add_const(net_.sizes.floordiv_const(add_const(layer(in).size, int64_t(2 * l.pad - b.kernel)),
-                                                                   stride),
+        l.dilation = b.dilation;
+        l.padding_mode = b.padding_mode;
+        const int span = b.dilation * (b.kernel - 1) + 1;  // the input pixels one output pixel reads, per axis
+        l.pad = b.padding == Padding::Same ? b.dilation * (b.kernel / 2) : 0;
+        // Output extent: s + 2*pad - (span-1) at stride 1; floor((s + 2*pad - span) / stride) + 1 in general.
+        l.size = stride == 1 ? add_const(layer(in).size, int64_t(2 * l.pad - (span - 1)))
+                             : add_const(net_.sizes.floordiv_const(add_const(layer(in).size, int64_t(2 * l.pad - span)), stride),
                                          1);
+        // PyTorch's reflect padding needs more input pixels than it pads (else it raises).
+        if (l.padding_mode == PaddingMode::Reflect && l.pad > 0)
+            net_.sizes.constraints.push_back(
+                {SizeConstraint::Kind::Positive, add_const(layer(in).size, -int64_t(l.pad)), -1, conv_module});
         l.bias = b.bias;
         l.conv_module = conv_module;
         if (!bare) set_norm_and_act(l, bn_module);
@@ -170,6 +176,7 @@ private:
     void set_norm_and_act(Layer &l, const std::string &bn_module) const {
         const BlockSpec &b = net_.spec.block;
         l.relu = true;
+        l.act = b.act;
         l.relu_slope = b.act == UnitActivation::LeakyRelu ? b.slope : 0.0;
         if (b.act == UnitActivation::PRelu) l.prelu_module = renamed(bn_module, "act");
         l.norm = b.norm;
@@ -325,7 +332,7 @@ private:
     int max_pool(int in, int level) {
         Layer l;
         l.name = "enc" + std::to_string(level) + ".pool";
-        l.op = LayerOp::MaxPool;
+        l.op = net_.spec.down == DownMode::AvgPool ? LayerOp::AvgPool : LayerOp::MaxPool;
         l.inputs = {in};
         l.in_channels = l.out_channels = layer(in).out_channels;
         l.kernel = 2;

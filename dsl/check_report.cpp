@@ -61,11 +61,17 @@ std::string layer_op_label(const Layer &l) {
     switch (l.op) {
     case LayerOp::Input: return "Input";
     case LayerOp::Conv: {
-        std::string s = fmt::format("Conv{}x{}{}{}", l.kernel, l.kernel, l.stride > 1 ? fmt::format(" s{}", l.stride) : "",
-                                    l.pad == 0 && l.kernel > 1 ? " valid" : "");
-        const std::string act = !l.prelu_module.empty() ? "PReLU"
-                                : l.relu_slope != 0       ? fmt::format("LeakyReLU({:g})", l.relu_slope)
-                                                          : "ReLU";
+        std::string s = fmt::format("Conv{}x{}{}{}{}{}", l.kernel, l.kernel, l.stride > 1 ? fmt::format(" s{}", l.stride) : "",
+                                    l.dilation > 1 ? fmt::format(" d{}", l.dilation) : "",
+                                    l.pad == 0 && l.kernel > 1 ? " valid" : "",
+                                    l.pad > 0 && l.padding_mode != PaddingMode::Zeros
+                                        ? std::string(" ") + padding_mode_name(l.padding_mode)
+                                        : "");
+        const std::string act = !l.prelu_module.empty()        ? "PReLU"
+                                : l.act == UnitActivation::Elu  ? "ELU"
+                                : l.act == UnitActivation::Gelu ? "GELU"
+                                : l.relu_slope != 0              ? fmt::format("LeakyReLU({:g})", l.relu_slope)
+                                                                 : "ReLU";
         if (l.norm != NormKind::None) {
             const std::string norm = l.norm == NormKind::BatchNorm ? "BN"
                                      : l.norm == NormKind::Instance ? (l.norm_affine ? "IN(affine)" : "IN")
@@ -86,6 +92,7 @@ std::string layer_op_label(const Layer &l) {
                            : std::string(l.norm == NormKind::Instance ? (l.norm_affine ? "+IN(affine)" : "+IN") : "+GN") +
                                  (l.relu ? (l.prelu_module.empty() ? "+ReLU" : "+PReLU") : ""));
     case LayerOp::MaxPool: return "MaxPool2x2";
+    case LayerOp::AvgPool: return "AvgPool2x2";
     case LayerOp::Upsample:
         if (l.up_mode == UpMode::Nearest) return "Upsample x2 nearest";
         return l.align_corners ? "Upsample x2 bilinear ac" : "Upsample x2 bilinear";
@@ -241,6 +248,9 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["conv_module"] = l.conv_module;
         j["bn_module"] = l.bn_module;
         j["prelu_module"] = l.prelu_module;
+        j["act"] = unit_activation_name(l.act);
+        j["dilation"] = l.dilation;
+        j["padding_mode"] = padding_mode_name(l.padding_mode);
         j["norm_affine"] = l.norm_affine;
         j["norm_groups"] = l.norm_groups;
         j["activation"] = activation_name(l.activation);
@@ -254,6 +264,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["conv_module"] = l.conv_module;
         // `up norm = true`: the block's norm and activation follow (MONAI's UNet)
         j["relu"] = l.relu;
+        j["act"] = unit_activation_name(l.act);
         j["relu_slope"] = l.relu_slope;
         j["prelu_module"] = l.prelu_module;
         j["norm"] = norm_name(l.norm);
@@ -264,6 +275,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["norm_groups"] = l.norm_groups;
         break;
     case LayerOp::MaxPool:
+    case LayerOp::AvgPool:
         j["kernel"] = l.kernel;
         j["stride"] = l.stride;
         break;

@@ -33,6 +33,7 @@ inline constexpr LayerOpInfo kLayerOps[] = {
     {LayerOp::Head, "head", true, true, "#ffe6cc"},
     {LayerOp::Add, "add", false, false, "#fff2cc"},
     {LayerOp::Multiply, "multiply", false, false, "#fff2cc"},
+    {LayerOp::AvgPool, "avgpool", false, false, "#f8cecc"},
 };
 
 static_assert(sizeof(kLayerOps) / sizeof(kLayerOps[0]) == size_t(LayerOp::Count),

@@ -57,6 +57,7 @@ double layer_flops(const Network &net, int i, const std::vector<int64_t> &h_size
     }
     case LayerOp::Input:
     case LayerOp::MaxPool:
+    case LayerOp::AvgPool:
     case LayerOp::Upsample:
     case LayerOp::Concat:
     case LayerOp::Add:

@@ -38,6 +38,7 @@ enum class LayerOp {
     Head,           // 1x1 conv to classes (+bias); activation applied after (Layer::activation)
     Add,            // two inputs of equal shape summed [+ReLU] (an attention gate's theta(x) + phi(g))
     Multiply,       // inputs {x, alpha}: x * alpha, alpha one channel broadcast over x's (a gate applied)
+    AvgPool,        // 2x2, stride 2, floor (nn.AvgPool2d(2))
     // A new op goes above this line, with its row in kLayerOps (dsl/layer_ops.h).
     Count
 };
@@ -58,6 +59,9 @@ struct Layer {
     bool bias = false;
     bool relu = false;
     double relu_slope = 0;          // with relu: the negative slope (0: ReLU; LeakyReLU otherwise)
+    UnitActivation act = UnitActivation::Relu;  // with relu: which (LeakyRelu: relu_slope; PRelu: prelu_module)
+    int dilation = 1;               // Conv
+    PaddingMode padding_mode = PaddingMode::Zeros;  // Conv: what the padding reads
     std::string prelu_module;       // with relu: nn.PReLU() whose one learnt slope replaces relu_slope
                                     // (Conv; ConvTranspose with a norm), e.g. "enc0.act0"
     NormKind norm = NormKind::None;

@@ -26,7 +26,7 @@ enum class NormOrder { ConvNormRelu, ConvReluNorm };
 enum class MidRule { Out, HalfIn };
 // How the encoder halves the resolution between levels: a 2x2 max-pool, or (Conv) a stride-2 first
 // conv unit in each level below the top (nnU-Net's and MONAI's downsampling).
-enum class DownMode { MaxPool, Conv };
+enum class DownMode { MaxPool, Conv, AvgPool };
 enum class UpMode { Transposed, Bilinear, Nearest };
 // Output channels of a transposed-conv upsampler: the skip's channels (every seed), half of its input, or same.
 enum class UpChannels { Skip, Half, Same };
@@ -84,14 +84,28 @@ inline const char *skip_match_name(SkipMatch m) {
 
 // The activation of every conv unit.
 // PRelu: nn.PReLU() with one learnt slope per unit (MONAI's default activation).
-enum class UnitActivation { Relu, LeakyRelu, PRelu };
+// Elu: nn.ELU() (alpha 1); Gelu: nn.GELU() (the exact, erf form).
+enum class UnitActivation { Relu, LeakyRelu, PRelu, Elu, Gelu };
 inline const char *unit_activation_name(UnitActivation a) {
     switch (a) {
     case UnitActivation::Relu: return "relu";
     case UnitActivation::LeakyRelu: return "leaky_relu";
     case UnitActivation::PRelu: return "prelu";
+    case UnitActivation::Elu: return "elu";
+    case UnitActivation::Gelu: return "gelu";
     }
     return "relu";
+}
+// What a conv reads outside its input: zeros, the edge pixel, or the mirror image without the edge
+// (PyTorch's padding_mode "zeros", "replicate", "reflect").
+enum class PaddingMode { Zeros, Replicate, Reflect };
+inline const char *padding_mode_name(PaddingMode m) {
+    switch (m) {
+    case PaddingMode::Zeros: return "zeros";
+    case PaddingMode::Replicate: return "replicate";
+    case PaddingMode::Reflect: return "reflect";
+    }
+    return "zeros";
 }
 // Which levels' first conv strides with `down mode = conv`: every level below the top (nnU-Net), or
 // every level above the bottleneck (MONAI's UNet: the input is downsampled by level 0 already).
@@ -114,6 +128,8 @@ struct BlockSpec {
     UnitActivation act = UnitActivation::Relu;  // nn.ReLU, or nn.LeakyReLU(slope)
     double slope = 0.01;                        // LeakyReLU's negative_slope (PyTorch's default)
     Residual residual = Residual::None;
+    int dilation = 1;                           // the block's convs' dilation (same padding pads dilation * (k / 2))
+    PaddingMode padding_mode = PaddingMode::Zeros;
     // Instance / group norm: learnt per-channel weight and bias (PyTorch's `affine`). The parser
     // fills in PyTorch's default when unset: false for InstanceNorm2d, true for GroupNorm.
     bool affine = false;

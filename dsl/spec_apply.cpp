@@ -347,19 +347,30 @@ public:
              [](A &a, S s) {
                  return a.get_name<Residual>(s, {{"none", Residual::None}, {"monai", Residual::Monai}}, a.spec_.block.residual);
              }},
-            {{"block", "act", "`relu` | `leaky_relu` | `prelu`", "`relu`"},
+            {{"block", "dilation", "integer 1..8", "1"},
+             [](A &a, S s) { return a.get_int(s, 1, 8, "a dilation is from 1 to 8", a.spec_.block.dilation); }},
+            {{"block", "padding_mode", "`zeros` | `replicate` | `reflect`", "`zeros`"},
+             [](A &a, S s) {
+                 return a.get_name<PaddingMode>(
+                     s, {{"zeros", PaddingMode::Zeros}, {"replicate", PaddingMode::Replicate}, {"reflect", PaddingMode::Reflect}},
+                     a.spec_.block.padding_mode);
+             }},
+            {{"block", "act", "`relu` | `leaky_relu` | `prelu` | `elu` | `gelu`", "`relu`"},
              [](A &a, S s) {
                  return a.get_name<UnitActivation>(
                      s,
                      {{"relu", UnitActivation::Relu},
                       {"leaky_relu", UnitActivation::LeakyRelu},
-                      {"prelu", UnitActivation::PRelu}},
+                      {"prelu", UnitActivation::PRelu},
+                      {"elu", UnitActivation::Elu},
+                      {"gelu", UnitActivation::Gelu}},
                      a.spec_.block.act);
              }},
             {{"block", "slope", "number", "0.01"}, [](A &a, S s) { return a.set_slope(s); }},
-            {{"down", "mode", "`maxpool` | `conv`", "`maxpool`"},
+            {{"down", "mode", "`maxpool` | `conv` | `avgpool`", "`maxpool`"},
              [](A &a, S s) {
-                 return a.get_name<DownMode>(s, {{"maxpool", DownMode::MaxPool}, {"conv", DownMode::Conv}}, a.spec_.down);
+                 return a.get_name<DownMode>(
+                     s, {{"maxpool", DownMode::MaxPool}, {"conv", DownMode::Conv}, {"avgpool", DownMode::AvgPool}}, a.spec_.down);
              }},
             {{"down", "levels", "`below_top` | `above_bottom`", "`below_top`"},
              [](A &a, S s) {

@@ -173,6 +173,8 @@ private:
             error(where_.at("block", "slope"), std::string("cannot set block slope with act = ") +
                                                    unit_activation_name(spec_.block.act) +
                                                    ": the slope is LeakyReLU's (set `block act = leaky_relu`)");
+        if (where_.has("block", "padding_mode") && spec_.block.padding == Padding::Valid && spec_.block.kernel > 1)
+            warning(where_.at("block", "padding_mode"), "block padding_mode has no effect with padding = valid (no padding)");
         if (spec_.block.norm != NormKind::None) return;
         if (where_.has("block", "order"))
             warning(where_.at("block", "order"), "block order has no effect with norm = none");

@@ -27,7 +27,7 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
         G e;
         e.name = l.name;
         for (size_t k = 0; k < l.inputs.size() && k < 2; ++k) e.inputs[k] = l.inputs[k];
-        e.kernel = std::max(1, l.kernel);
+        e.kernel = std::max(1, l.dilation * (l.kernel - 1) + 1);  // the span a dilated kernel reads
         e.pad = l.pad;
         e.stride = std::max(1, l.stride);
         e.size = l.size;
@@ -62,7 +62,8 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
             for (int a = 0; a < 2; ++a) e.round[a] = ln.convs.at(li).round[a];
             e.macs_per_pixel = int64_t(l.in_channels) * l.out_channels * l.kernel * l.kernel / (e.stride * e.stride);
             break;
-        case LayerOp::MaxPool: e.op = G::Op::MaxPool; break;
+        case LayerOp::MaxPool:
+        case LayerOp::AvgPool: e.op = G::Op::MaxPool; break;  // the same 2x2 window, as the tiler sees it
         case LayerOp::Upsample:
             e.op = G::Op::Upsample;
             e.bilinear = l.up_mode == UpMode::Bilinear;

@@ -246,6 +246,7 @@ void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles) {
             break;
         case LayerOp::Input:
         case LayerOp::MaxPool:
+        case LayerOp::AvgPool:
         case LayerOp::Upsample:
         case LayerOp::Concat:
         case LayerOp::Add:

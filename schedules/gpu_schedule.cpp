@@ -149,6 +149,7 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net) {
             break;
         case LayerOp::Input:
         case LayerOp::MaxPool:
+        case LayerOp::AvgPool:
         case LayerOp::Upsample:
         case LayerOp::Concat:
         case LayerOp::Add:

@@ -1,6 +1,8 @@
 // reference_ops.cpp — the naive loops behind reference_ops.h (accumulation in double).
 #include "reference_ops.h"
 
+#include <string>
+
 #include <algorithm>
 #include <cmath>
 
@@ -159,6 +161,52 @@ Tensor4 softmax_channels(const Tensor4 &in) {
                 for (int c = 0; c < in.c; ++c) s += std::exp(double(in.at(n, c, y, x)) - m);
                 for (int c = 0; c < in.c; ++c) out.at(n, c, y, x) = float(std::exp(double(in.at(n, c, y, x)) - m) / s);
             }
+    return out;
+}
+
+Tensor4 conv2d_padded(const Tensor4 &in, const std::vector<float> &weight, const std::vector<float> &bias, int out_c,
+                      int k, int pad, int dilation, const char *padding_mode, int act) {
+    const int span = dilation * (k - 1) + 1;
+    Tensor4 out(in.n, out_c, in.h + 2 * pad - span + 1, in.w + 2 * pad - span + 1);
+    const std::string mode = padding_mode;
+    // PyTorch pads first (F.pad with the mode), then convolves the padded image.
+    auto at = [&](int n, int c, int y, int x, bool &inside) {
+        inside = true;
+        if (y >= 0 && y < in.h && x >= 0 && x < in.w) return in.at(n, c, y, x);
+        if (mode == "zeros") { inside = false; return 0.0f; }
+        if (mode == "replicate") return in.at(n, c, std::min(std::max(y, 0), in.h - 1), std::min(std::max(x, 0), in.w - 1));
+        const int ry = y < 0 ? -y : y >= in.h ? 2 * (in.h - 1) - y : y;  // reflect
+        const int rx = x < 0 ? -x : x >= in.w ? 2 * (in.w - 1) - x : x;
+        return in.at(n, c, ry, rx);
+    };
+    for (int n = 0; n < in.n; ++n)
+        for (int o = 0; o < out_c; ++o)
+            for (int y = 0; y < out.h; ++y)
+                for (int x = 0; x < out.w; ++x) {
+                    double acc = bias[size_t(o)];
+                    for (int i = 0; i < in.c; ++i)
+                        for (int ky = 0; ky < k; ++ky)
+                            for (int kx = 0; kx < k; ++kx) {
+                                bool inside = true;
+                                const float v = at(n, i, y + ky * dilation - pad, x + kx * dilation - pad, inside);
+                                if (inside) acc += double(weight[((size_t(o) * in.c + i) * k + ky) * k + kx]) * v;
+                            }
+                    double v = acc;
+                    if (act == 1) v = v > 0 ? v : std::expm1(v);
+                    if (act == 2) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                    out.at(n, o, y, x) = float(v);
+                }
+    return out;
+}
+
+Tensor4 avgpool2(const Tensor4 &in) {
+    Tensor4 out(in.n, in.c, in.h / 2, in.w / 2);
+    for (int n = 0; n < in.n; ++n)
+        for (int c = 0; c < in.c; ++c)
+            for (int y = 0; y < out.h; ++y)
+                for (int x = 0; x < out.w; ++x)
+                    out.at(n, c, y, x) = float((double(in.at(n, c, 2 * y, 2 * x)) + in.at(n, c, 2 * y, 2 * x + 1) +
+                                                in.at(n, c, 2 * y + 1, 2 * x) + in.at(n, c, 2 * y + 1, 2 * x + 1)) / 4.0);
     return out;
 }
 

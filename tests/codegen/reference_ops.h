@@ -41,6 +41,12 @@ Tensor4 concat(const Tensor4 &skip, const Tensor4 &up, bool skip_first, Match ma
 
 Tensor4 sigmoid(const Tensor4 &in);
 
+// Conv2d with dilation and padding_mode ("zeros", "replicate", "reflect"), stride 1, then an
+// activation: 0 none, 1 ELU (alpha 1), 2 GELU (exact). AvgPool2d(2).
+Tensor4 conv2d_padded(const Tensor4 &in, const std::vector<float> &weight, const std::vector<float> &bias, int out_c,
+                      int k, int pad, int dilation, const char *padding_mode, int act);
+Tensor4 avgpool2(const Tensor4 &in);
+
 // a + b (then ReLU when `relu`); x * alpha[n, 0, y, x] for a one-channel alpha.
 Tensor4 add(const Tensor4 &a, const Tensor4 &b, bool relu);
 Tensor4 multiply_broadcast(const Tensor4 &x, const Tensor4 &alpha);

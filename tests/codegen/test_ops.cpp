@@ -346,3 +346,50 @@ TEST_CASE("add and the gate's broadcast multiply match the reference", "[codegen
                           [&] { return codegen::lower_multiply(tensor_of(ab), tensor_of(alb), "gate").f; }, "gate " + size);
     }
 }
+
+TEST_CASE("dilated convs, replicate / reflect padding, ELU and GELU match PyTorch's definitions", "[codegen][conv]") {
+    struct Case { int k, pad, dilation; PaddingMode mode; const char *mode_name; UnitActivation act; int ref_act; };
+    const Case cases[] = {
+        {3, 2, 2, PaddingMode::Zeros, "zeros", UnitActivation::Elu, 1},
+        {3, 1, 1, PaddingMode::Replicate, "replicate", UnitActivation::Gelu, 2},
+        {3, 1, 1, PaddingMode::Reflect, "reflect", UnitActivation::Elu, 1},
+        {5, 4, 2, PaddingMode::Reflect, "reflect", UnitActivation::Gelu, 2},
+    };
+    uint32_t seed = 1300;
+    for (const Case &k : cases) {
+        Tensor4 in = random_tensor(2, 3, 9, 11, seed += 11);
+        const int cout = 8;
+        std::vector<float> weight = random_vec(size_t(cout) * 3 * k.k * k.k, seed + 1);
+        std::vector<float> bias = random_vec(cout, seed + 2);
+        const Tensor4 want = reference::conv2d_padded(in, weight, bias, cout, k.k, k.pad, k.dilation, k.mode_name, k.ref_act);
+        LayerPacking p = make_packing(false, cout, 3, k.k, "oihw", 8, false);
+        Halide::ImageParam weights(Halide::Float(32), 1, "weights");
+        weights.set(pack(p, weight, bias, {}, {}));
+        Halide::Buffer<float> buf = to_buffer(in);
+        for (Mode m : next_modes()) {
+            codegen::ConvOp op;
+            op.name = "conv";
+            op.kernel = k.k;
+            op.pad = k.pad;
+            op.dilation = k.dilation;
+            op.padding_mode = k.mode;
+            op.relu = true;
+            op.act = k.act;
+            codegen::ConvStages s = codegen::lower_conv(tensor_of(buf), op, p, weights);
+            if (m != Mode::Plain) schedules::schedule_cpu_conv(s, tiles_of(m));
+            std::ostringstream what;
+            what << "conv k" << k.k << " d" << k.dilation << " pad " << k.pad << " " << k.mode_name << " act "
+                 << unit_activation_name(k.act) << ", " << mode_name(m);
+            require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+        }
+    }
+}
+
+TEST_CASE("average pool matches the reference at odd sizes", "[codegen][avgpool]") {
+    for (auto [h, w] : {std::pair{7, 13}, std::pair{8, 6}}) {
+        Tensor4 in = random_tensor(2, 3, h, w, 1400 + h);
+        Halide::Buffer<float> buf = to_buffer(in);
+        check_elementwise(reference::avgpool2(in), [&] { return codegen::lower_avgpool(tensor_of(buf), "pool").f; },
+                          "avgpool " + std::to_string(w) + "x" + std::to_string(h));
+    }
+}
