@@ -6,7 +6,9 @@
     and parameter counts equal those of examples/specs/, and which verify against the modules;
   - modules in other styles (tools/train_demo.py's CoinsUNet, tests/export/variant_models.py's
     functional TinyUNet and variants of it, InstanceNorm and GroupNorm ones with and without affine
-    parameters among them) give the spec they implement, through the CLI;
+    parameters, ELU and GELU ones, dilated (2), reflect- and replicate-padded and average-pooling ones
+    among them: `block act = elu | gelu`, `dilation = 2`, `padding_mode`, `down mode = avgpool`) give the
+    spec they implement, through the CLI;
   - nnU-Net's PlainConvUNet at reduced widths (../shared/reference/modern_models.py NnUNetPlain2d, where
     that folder is beside the checkout; skipped with a note otherwise) gives `down mode = conv`,
     `skip order = up_first` and an affine InstanceNorm with LeakyReLU(0.01): the network of the
@@ -96,7 +98,14 @@ def test_styles(work, unetgen):
                                ({"norm": "group", "affine": False, "groups": 1}, {"norm": "group", "groups": 1,
                                                                                   "affine": False}),
                                ({"norm": "instance", "order": "relu_norm", "eps": 1e-3},
-                                {"norm": "instance", "affine": True, "order": "conv_relu_norm", "eps": 1e-3})]:
+                                {"norm": "instance", "affine": True, "order": "conv_relu_norm", "eps": 1e-3}),
+                               ({"act": "elu"}, {"act": "elu"}), ({"act": "gelu"}, {"act": "gelu"}),
+                               ({"dilation": 2}, {"dilation": 2}),
+                               ({"pad_mode": "reflect"}, {"padding_mode": "reflect"}),
+                               ({"pad_mode": "replicate"}, {"padding_mode": "replicate"}),
+                               ({"down": "avg"}, {"down": "avgpool"}),
+                               ({"act": "gelu", "dilation": 2, "pad_mode": "reflect", "down": "avg"},
+                                {"act": "gelu", "dilation": 2, "padding_mode": "reflect", "down": "avgpool"})]:
         expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
         want_path = os.path.join(work, "want.unet")
         with open(want_path, "w") as f:
@@ -107,7 +116,9 @@ def test_styles(work, unetgen):
     for switches, fragment in [({"residual": True}, "an add of two tensors"),
                                ({"norm": "instance_running"}, "an InstanceNorm with running statistics"),
                                ({"norm": "lrn"}, "a normalisation other than BatchNorm, InstanceNorm and GroupNorm"),
-                               ({"dilation": True}, "a dilated conv")]:
+                               ({"act": "elu_half"}, "an ELU with alpha 0.5"),
+                               ({"act": "gelu_tanh"}, "GELU's 'tanh' approximation"),
+                               ({"pad_mode": "circular"}, "a conv with padding_mode 'circular'")]:
         expr = "TinyUNet(%s)" % ", ".join("%s=%r" % kv for kv in switches.items())
         rc, log, path = cli(work, unetgen, expr)
         expect(rc == 1 and fragment in log and "cannot write a spec" in log and not os.path.exists(path),

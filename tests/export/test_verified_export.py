@@ -5,8 +5,13 @@ Through tools/export_pytorch.py as a user runs it, on TinyUNet (variant_models.p
 style with switches for each difference) against the tiny spec it implements:
   - each mismatch (LeakyReLU, strided-conv downsampling, InstanceNorm / GroupNorm for norm = none,
     swapped skip order, nearest for bilinear, an extra residual add, a missing ReLU, a sigmoid inside,
-    a dilated conv, reflect padding, BN after the ReLU, a sigmoid output for activation = none) exits 1
-    with a message naming the first differing layer and what the module does there, and writes no file;
+    BN after the ReLU, a sigmoid output for activation = none) exits 1 with a message naming the first
+    differing layer and what the module does there, and writes no file;
+  - so does each module whose ELU / GELU, dilated convs (dilation 2), reflect / replicate padding or
+    average pools differ from its spec (either way round), with the setting that would match (`block act
+    = elu | gelu | relu`, `block dilation = 2 | 1`, `block padding_mode = reflect | replicate | zeros`,
+    `down mode = avgpool | maxpool`); what the language lacks (ELU with alpha 0.5, GELU's tanh form,
+    circular padding) is named as such; each exports, verified, against the spec with the setting;
   - so does each norm mismatch, naming the conv unit and the `block` setting that would match: affine
     or not, GroupNorm groups, eps, before or after the activation, InstanceNorm for batchnorm and back,
     GroupNorm for instance, no norm for instance; norms the language lacks (an InstanceNorm with running
@@ -115,8 +120,28 @@ REFUSED = [
     ({"residual": True}, {}, ["dec1.conv0", "an add of two tensors", "the module runs add"]),
     ({"drop_relu": True}, {}, ["enc1.conv0", "the spec runs relu (layer enc0.conv1), which the module does not"]),
     ({"inner_sigmoid": True}, {}, ["dec1.conv0", "the module runs sigmoid", "an activation other than ReLU"]),
-    ({"dilation": True}, {}, ["enc1.conv1", "dilation 2 where the spec has 1", "a dilated conv"]),
-    ({"pad_mode": "reflect"}, {}, ["enc0.conv0", "pad(mode=reflect", "padding with mode 'reflect'"]),
+    # the settings of `block act = elu | gelu`, `dilation`, `padding_mode` and `down mode = avgpool`, either way
+    ({"act": "elu"}, {}, ["enc0.conv1", "elu(alpha=1.0)", "ELU 'stem.0.act'", "set `block act = elu`"]),
+    ({"act": "gelu"}, {"act": "elu"}, ["enc0.conv1", "gelu(approximate=none)", "where the spec runs elu(alpha=1.0)",
+                                       "set `block act = gelu`"]),
+    ({}, {"act": "gelu"}, ["enc0.conv1", "the module runs ReLU where the spec has GELU: set `block act = relu`"]),
+    ({"act": "elu_half"}, {"act": "elu"}, ["ELU 'stem.0.act'", "an ELU with alpha 0.5 (the language's `block act = "
+                                                               "elu` has alpha 1)"]),
+    ({"act": "gelu_tanh"}, {"act": "gelu"}, ["GELU 'stem.0.act'", "GELU's 'tanh' approximation"]),
+    ({"dilation": 2}, {}, ["enc0.conv0", "dilation 2 where the spec has 1", "set `block dilation = 2`"]),
+    ({}, {"dilation": 2}, ["enc0.conv0", "dilation 1 where the spec has 2", "set `block dilation = 1`"]),
+    ({"pad_mode": "reflect"}, {}, ["enc0.conv0", "pad(mode=reflect", "Conv2d 'stem.0.conv'",
+                                   "set `block padding_mode = reflect`"]),
+    ({"pad_mode": "replicate"}, {"padding_mode": "reflect"}, ["enc0.conv0", "pad(mode=replicate",
+                                                              "where the spec runs pad(mode=reflect",
+                                                              "set `block padding_mode = replicate`"]),
+    ({}, {"padding_mode": "replicate"}, ["enc0.conv0", "the spec runs pad(mode=replicate",
+                                         "set `block padding_mode = zeros`"]),
+    ({"pad_mode": "circular"}, {}, ["Conv2d 'stem.0.conv'", "a conv with padding_mode 'circular'"]),
+    ({"down": "avg"}, {}, ["enc1.conv0", "the module runs avg_pool2d", "set `down mode = avgpool`",
+                           "`down    mode = maxpool`"]),
+    ({}, {"down": "avgpool"}, ["enc1.conv0", "where the spec runs avg_pool2d", "set `down mode = maxpool`"]),
+    ({"down": "avg"}, {"down": "conv"}, ["enc1.conv0", "set `down mode = avgpool`"]),
     ({"order": "relu_norm"}, {}, ["enc0.bn0", "set `block order = conv_relu_norm`"]),
     ({"out_act": "sigmoid"}, {}, ["output differs", "after the head the module runs sigmoid",
                                   "the spec's output activation is none"]),
@@ -124,6 +149,11 @@ REFUSED = [
 ACCEPTED = [({}, {}, "logits"), ({"dropout": True}, {}, "logits"), ({"out_act": "sigmoid"}, {"activation": "sigmoid"},
                                                                      "probabilities"),
             ({"act": "leaky"}, {"act": "leaky_relu"}, "logits"), ({"down": "strided"}, {"down": "conv"}, "logits"),
+            ({"act": "elu"}, {"act": "elu"}, "logits"), ({"act": "gelu"}, {"act": "gelu"}, "logits"),
+            ({"dilation": 2}, {"dilation": 2}, "logits"),
+            ({"pad_mode": "reflect"}, {"padding_mode": "reflect"}, "logits"),
+            ({"pad_mode": "replicate"}, {"padding_mode": "replicate"}, "logits"),
+            ({"down": "avg"}, {"down": "avgpool"}, "logits"),
             # the norms: affine InstanceNorm, one without (the spec's default), GroupNorm with and without
             # affine parameters (its default: with), and one after the ReLU with its own eps
             ({"norm": "instance"}, {"norm": "instance", "affine": True}, "logits"),
@@ -565,12 +595,25 @@ def test_variant_parity(work, unetgen):
     """Hand-written TinyUNet variants the language now expresses, exported verified, built and run by
     unetgen, equal the module to 1e-4 x max(1, max|torch|) at two sizes each, and in tiles (a memory
     budget forcing several, at 256x320) equal the whole-image run bit for bit: LeakyReLU(0.01) units
-    (`block act = leaky_relu`, sizes 40x48 and 37x45) and stride-2 first convs (`down mode = conv`,
-    sizes 40x48 and 36x44: with zero-padded skips the strided levels need even sizes)."""
+    (`block act = leaky_relu`, sizes 40x48 and 37x45), stride-2 first convs (`down mode = conv`,
+    sizes 40x48 and 36x44: with zero-padded skips the strided levels need even sizes), ELU and GELU
+    (`block act = elu | gelu`), dilation 2 (`block dilation = 2`), reflect and replicate padding
+    (`block padding_mode`; tiles must mirror / replicate at the image's edges only) and average pools
+    (`down mode = avgpool`), at 40x48 and 37x45. GroupNorm (groups 2) and InstanceNorm without affine
+    parameters equal the module likewise; they normalise with each image's statistics, so instead of
+    tiles the half budget is refused, saying the network runs on the whole image in one piece."""
     import json
     import numpy as np
-    cases = [("leaky", {"act": "leaky"}, {"act": "leaky_relu"}, [(40, 48), (37, 45)]),
-             ("strided", {"down": "strided"}, {"down": "conv"}, [(40, 48), (36, 44)])]
+    odd = [(40, 48), (37, 45)]
+    cases = [("leaky", {"act": "leaky"}, {"act": "leaky_relu"}, odd),
+             ("strided", {"down": "strided"}, {"down": "conv"}, [(40, 48), (36, 44)]),
+             ("elu", {"act": "elu"}, {"act": "elu"}, odd), ("gelu", {"act": "gelu"}, {"act": "gelu"}, odd),
+             ("dilated", {"dilation": 2}, {"dilation": 2}, odd),
+             ("reflect", {"pad_mode": "reflect"}, {"padding_mode": "reflect"}, odd),
+             ("replicate", {"pad_mode": "replicate"}, {"padding_mode": "replicate"}, odd),
+             ("avgpool", {"down": "avg"}, {"down": "avgpool"}, odd),
+             ("group", {"norm": "group"}, {"norm": "group", "groups": 2}, odd),
+             ("instance", {"norm": "instance", "affine": False}, {"norm": "instance"}, odd)]
     for name, switches, settings, sizes in cases:
         spec = spec_file(work, settings)
         weights = os.path.join(work, name + ".safetensors")
@@ -603,6 +646,16 @@ def test_variant_parity(work, unetgen):
         report = json.loads(subprocess.run([unetgen, "check", spec, "--size", "3x%dx%d" % (h, w), "--json"],
                                            capture_output=True, text=True, check=True).stdout)
         budget = str(int(report["tiling"]["whole_image_bytes"]) // 2)
+        if report["tiling"].get("whole_image_only"):
+            # instance / group norm: tiles would not be exact, so a budget below the whole image's is refused
+            p = subprocess.run([unetgen, "run", lib, "-w", weights, "-i", os.path.join(work, "big.npy"), "-o",
+                                os.path.join(work, "big_out.npy"), "--logits", "--memory", budget],
+                               capture_output=True, text=True)
+            said = (p.stdout + p.stderr).strip()
+            expect(p.returncode != 0 and "runs on the whole image in one piece" in said,
+                   "%s %dx%d with half the whole image's memory (%s bytes) is refused: it runs on whole images "
+                   "only: %s" % (expr, h, w, budget, said[-200:]))
+            continue
         runs = []
         for extra in ([], ["--memory", budget]):
             out = os.path.join(work, "big_out%d.npy" % len(runs))

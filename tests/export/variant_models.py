@@ -2,17 +2,19 @@
 that make it differ from its spec in the ways the verified export must catch.
 
     TinyUNet()                          exactly tiny_spec() below
-    TinyUNet(act="leaky")               LeakyReLU(0.01) instead of ReLU
+    TinyUNet(act="leaky")               LeakyReLU(0.01) instead of ReLU (act="elu", "gelu": nn.ELU(), nn.GELU())
     TinyUNet(down="strided")            stride-2 conv downsampling instead of max-pool
     TinyUNet(norm="instance")           InstanceNorm (affine) where the spec says norm = none ... and so on
 
-The switches (each alone, the rest at their spec values): act relu|leaky, down pool|strided,
+The switches (each alone, the rest at their spec values): act relu|leaky|elu|gelu (elu_half: ELU(alpha=0.5),
+gelu_tanh: GELU(approximate='tanh'), which the language lacks), down pool|strided|avg (F.avg_pool2d(y, 2)),
 norm bn|instance|group|none (instance and group: affine True|False, groups for group, default 2, which
 divides every width; eps for every norm) and two the language lacks: instance_running (InstanceNorm2d
 with track_running_stats=True, running statistics in eval) and lrn (LocalResponseNorm),
 order norm_relu|relu_norm, skip skip_first|up_first, up bilinear|nearest, residual (an extra add),
-drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside), dilation (a dilated conv),
-pad_mode zeros|reflect, out_act none|sigmoid, dropout (fine in eval).
+drop_relu (one ReLU missing), inner_sigmoid (a sigmoid inside), dilation N (every conv unit's, padding N:
+`block dilation = N`), pad_mode zeros|reflect|replicate|circular (every conv unit's padding_mode; circular the
+language lacks), out_act none|sigmoid, dropout (fine in eval).
 
 Also the reduced-width specs of modern networks and the expressions that build those networks
 (nnU-Net's PlainConvUNet from ../shared, the project's AttentionUNet and MonaiResUNet).
@@ -27,13 +29,17 @@ WIDTHS = [4, 8, 16]
 
 
 def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="bilinear", activation="none",
-              act="relu", down="maxpool", affine=None, groups=None, eps=None):
+              act="relu", down="maxpool", affine=None, groups=None, eps=None, dilation=None, padding_mode=None):
     """The .unet text of the network TinyUNet() computes (its defaults), with the given settings
-    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01); down="conv": TinyUNet(down="strided");
-    norm="instance", affine=True: TinyUNet(norm="instance"); norm="group", groups=2: TinyUNet(norm="group");
-    affine, groups and eps are written only when given, so that the compiler's defaults apply otherwise)."""
+    (act="leaky_relu": TinyUNet(act="leaky")'s LeakyReLU(0.01); act="elu" / "gelu": TinyUNet(act="elu" / "gelu");
+    down="conv": TinyUNet(down="strided"); down="avgpool": TinyUNet(down="avg"); norm="instance", affine=True:
+    TinyUNet(norm="instance"); norm="group", groups=2: TinyUNet(norm="group"); dilation=2: TinyUNet(dilation=2);
+    padding_mode="reflect": TinyUNet(pad_mode="reflect"); affine, groups, eps, dilation and padding_mode are
+    written only when given, so that the compiler's defaults apply otherwise)."""
     extra = "".join(", %s = %s" % (k, str(v).lower() if isinstance(v, bool) else v)
-                    for k, v in (("affine", affine), ("groups", groups), ("eps", eps)) if v is not None)
+                    for k, v in (("affine", affine), ("groups", groups), ("eps", eps), ("dilation", dilation),
+                                 ("padding_mode", padding_mode)) if v is not None)
+    acts = {"relu": "", "leaky_relu": ", act = leaky_relu, slope = 0.01", "elu": ", act = elu", "gelu": ", act = gelu"}
     return "\n".join([
         "network name = tiny",
         "input   channels = 3",
@@ -41,7 +47,7 @@ def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="b
         "encoder channels = [%s]" % ", ".join(map(str, WIDTHS)),
         "decoder channels = [8, 4], mid = half_in",
         "block   convs = 2, kernel = 3, padding = same, bias = false, norm = %s%s, order = %s%s"
-        % (norm, extra, order, ", act = leaky_relu, slope = 0.01" if act == "leaky_relu" else ""),
+        % (norm, extra, order, acts[act]),
         "down    mode = %s" % down,
         "up      mode = %s%s" % (up, ", align_corners = true" if up == "bilinear" else ""),
         "skip    order = %s, match = pad" % skip, ""])
@@ -50,11 +56,11 @@ def tiny_spec(norm="batchnorm", order="conv_norm_relu", skip="skip_first", up="b
 class Unit(nn.Module):
     """conv (no bias) + norm + activation, in the switched order."""
 
-    def __init__(self, i, o, v, stride=1, relu=True, dilation=1):
+    def __init__(self, i, o, v, stride=1, relu=True):
         super().__init__()
         self.v = v
-        pad = dilation
-        self.conv = nn.Conv2d(i, o, 3, stride=stride, padding=pad, dilation=dilation, bias=False,
+        dilation = v["dilation"]
+        self.conv = nn.Conv2d(i, o, 3, stride=stride, padding=dilation, dilation=dilation, bias=False,
                               padding_mode=v["pad_mode"])
         eps, affine = v["eps"], v["affine"]
         self.norm = {"bn": lambda: nn.BatchNorm2d(o, eps=eps), "instance": lambda: nn.InstanceNorm2d(o, eps, affine=affine),
@@ -62,7 +68,10 @@ class Unit(nn.Module):
                      "instance_running": lambda: nn.InstanceNorm2d(o, eps, affine=affine, track_running_stats=True),
                      "lrn": lambda: nn.LocalResponseNorm(2),
                      "none": lambda: nn.Identity()}[v["norm"]]()
-        self.act = (nn.LeakyReLU(0.01) if v["act"] == "leaky" else nn.ReLU(inplace=True)) if relu else nn.Identity()
+        acts = {"leaky": lambda: nn.LeakyReLU(0.01), "elu": lambda: nn.ELU(), "gelu": lambda: nn.GELU(),
+                "elu_half": lambda: nn.ELU(alpha=0.5), "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+                "relu": lambda: nn.ReLU(inplace=True)}
+        self.act = acts[v["act"]]() if relu else nn.Identity()
         self.drop = nn.Dropout2d(0.3) if v["dropout"] else nn.Identity()
 
     def forward(self, x):
@@ -74,17 +83,17 @@ class Unit(nn.Module):
 
 class TinyUNet(nn.Module):
     def __init__(self, act="relu", down="pool", norm="bn", order="norm_relu", skip="skip_first", up="bilinear",
-                 residual=False, drop_relu=False, inner_sigmoid=False, dilation=False, pad_mode="zeros",
+                 residual=False, drop_relu=False, inner_sigmoid=False, dilation=1, pad_mode="zeros",
                  out_act="none", dropout=False, affine=True, groups=2, eps=1e-5):
         super().__init__()
         v = dict(act=act, norm=norm, order=order, pad_mode=pad_mode, dropout=dropout, affine=affine, groups=groups,
-                 eps=eps)
+                 eps=eps, dilation=dilation)
         self.opts = dict(down=down, skip=skip, up=up, residual=residual, inner_sigmoid=inner_sigmoid, out_act=out_act)
         w = WIDTHS
         self.stem = nn.Sequential(Unit(3, w[0], v), Unit(w[0], w[0], v, relu=not drop_relu))
         stride = 2 if down == "strided" else 1
         self.downs = nn.ModuleList([
-            nn.Sequential(Unit(w[0], w[1], v, stride=stride), Unit(w[1], w[1], v, dilation=2 if dilation else 1)),
+            nn.Sequential(Unit(w[0], w[1], v, stride=stride), Unit(w[1], w[1], v)),
             nn.Sequential(Unit(w[1], w[2], v, stride=stride), Unit(w[2], w[2], v))])
         # decoder: DoubleConv(in, out, in // 2) after a concat of (skip, up)
         self.ups = nn.ModuleList([
@@ -99,6 +108,8 @@ class TinyUNet(nn.Module):
         for i, block in enumerate(self.downs):
             if o["down"] == "pool":
                 y = F.max_pool2d(y, 2)
+            elif o["down"] == "avg":
+                y = F.avg_pool2d(y, 2)
             y = block(y)
             if o["residual"] and i == 1:
                 y = y + F.relu(y)

@@ -60,7 +60,7 @@ def unit_conv(v):
         p = v.producer
         if p.kind == "conv2d":
             return p
-        if p.kind not in tr.NORM_OPS and p.kind not in ("relu", "leaky_relu") and not tr.is_identity(p):
+        if p.kind not in tr.NORM_OPS and p.kind not in tr.ACT_OPS and not tr.is_identity(p):
             return None
         v = p.inputs[0] if p.inputs else None
     return None
@@ -142,7 +142,9 @@ def _convs_until_concat(consumers, value):
             seen.add(op.index)
             if op.kind == "conv2d":
                 convs.append(op)
-            if op.kind in ("conv2d", "relu", "leaky_relu") or op.kind in tr.NORM_OPS or tr.is_identity(op):
+            # a Conv2d's own pad (padding_mode) leads to its conv
+            if op.kind == "conv2d" or op.kind in tr.ACT_OPS or op.kind in tr.NORM_OPS or tr.is_identity(op) \
+                    or tr.is_conv_pad(op):
                 todo.append(op.output)
     return sorted(convs, key=lambda o: o.index)
 
@@ -165,7 +167,7 @@ def _find_gating(t, gates, consumers):
                 if op.index in seen:
                     continue
                 seen.add(op.index)
-                if op.kind in tr.NORM_OPS or op.kind in ("relu", "leaky_relu") or tr.is_identity(op):
+                if op.kind in tr.NORM_OPS or op.kind in tr.ACT_OPS or tr.is_identity(op):
                     todo.append(op.output)
                 else:
                     ends.add(op.index)

@@ -15,7 +15,7 @@ as the hint) and the spec writer which convs make blocks and which are shortcuts
 from . import tracing as tr
 
 # What a residual unit's conv path may run between its input and its sum.
-_PATH_OPS = {"conv2d", "relu", "leaky_relu", "prelu"} | tr.NORM_OPS
+_PATH_OPS = {"conv2d", "prelu"} | tr.ACT_OPS | tr.NORM_OPS
 
 
 class Unit:
@@ -47,7 +47,7 @@ def _path_convs(v, x):
         if w is x:
             continue
         op = w.producer if w is not None else None
-        if op is None or op.kind not in _PATH_OPS:
+        if op is None or op.kind not in _PATH_OPS and not tr.is_conv_pad(op):
             return None  # the network input, or a concat / pool / add: not one unit's path
         if op.index in seen:
             continue

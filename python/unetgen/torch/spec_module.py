@@ -12,8 +12,10 @@ A conv unit's norm (`block norm`) is nn.BatchNorm2d, nn.InstanceNorm2d (track_ru
 the sample's own statistics in train and eval alike) or nn.GroupNorm, under the layer's bn_module;
 one without affine parameters is registered there too, though it adds nothing to the state dict.
 `block act = prelu` puts an nn.PReLU (one learnt slope) where the ReLU would be, under the layer's
-prelu_module ("enc1.act0"); `up norm = true` gives a transposed conv the same norm and activation
-("up2.norm", "up2.act", children of the ConvTranspose2d "up2", as the canonical names say).
+prelu_module ("enc1.act0"); `elu` and `gelu` are F.elu (alpha 1) and the exact F.gelu; `block dilation` and
+`padding_mode` are the Conv2d's; `down mode = avgpool` layers are F.avg_pool2d(x, 2, 2); `up norm = true`
+gives a transposed conv the same norm and activation ("up2.norm", "up2.act", children of the
+ConvTranspose2d "up2", as the canonical names say).
 
 MONAI's residual units (`block residual = monai`) are IR layers too: the shortcut conv "<block>.res"
 (absent for an identity shortcut) runs before the block's convs, as MONAI runs it, and "<block>.add"
@@ -74,8 +76,11 @@ class SpecUNet(nn.Module):
         kinds = {m: kind for m, kind, _ in ir.modules()}
         for layer in ir.layers:
             if layer["op"] in ("conv", "head"):
+                # `block dilation` and `padding_mode` (replicate / reflect: PyTorch pads the input, then convolves)
                 self._add(layer["conv_module"], nn.Conv2d(layer["in_channels"], layer["out_channels"], layer["kernel"],
                                                           stride=layer["stride"], padding=layer["padding"],
+                                                          dilation=layer.get("dilation", 1),
+                                                          padding_mode=layer.get("padding_mode", "zeros"),
                                                           bias=layer["bias"]))
                 self._add_unit(layer, ir)
             elif layer["op"] == "conv_transpose":
@@ -84,7 +89,7 @@ class SpecUNet(nn.Module):
                     padding=layer["padding"], output_padding=layer["output_padding"], bias=layer["bias"]))
                 # `up norm = true`: the block's norm and activation follow it (MONAI's UNet)
                 self._add_unit(layer, ir)
-            elif layer["op"] not in ("input", "maxpool", "upsample", "concat", "add", "multiply"):
+            elif layer["op"] not in ("input", "maxpool", "avgpool", "upsample", "concat", "add", "multiply"):
                 raise spec_mod.SpecError("cannot build layer %s of %s in PyTorch: op '%s' is unknown to this "
                                          "version of unetgen.torch" % (layer["name"], ir.path, layer["op"]))
         # the modules holding tensors, which the IR's weights must name one for one (a norm without
@@ -122,11 +127,22 @@ class SpecUNet(nn.Module):
         if bn is not None and layer["norm_order"] == "conv_norm_relu":
             y = bn(y)
         if layer.get("relu"):
-            if layer.get("prelu_module"):
+            # "relu" says the unit has its activation, "act" which (IRs before "act" had relu, leaky, prelu only)
+            act = layer.get("act") or ("prelu" if layer.get("prelu_module") else
+                                       "leaky_relu" if layer.get("relu_slope") else "relu")
+            if act == "prelu":
                 y = self.get_submodule(layer["prelu_module"])(y)
+            elif act == "leaky_relu":
+                y = F.leaky_relu(y, layer.get("relu_slope", 0.01))
+            elif act == "elu":
+                y = F.elu(y, 1.0)
+            elif act == "gelu":
+                y = F.gelu(y)  # the exact erf form (approximate='none')
+            elif act == "relu":
+                y = F.relu(y)
             else:
-                slope = layer.get("relu_slope", 0)
-                y = F.leaky_relu(y, slope) if slope else F.relu(y)
+                raise spec_mod.SpecError("cannot run layer %s of %s in PyTorch: activation '%s' is unknown to this "
+                                         "version of unetgen.torch" % (layer["name"], self.ir.path, act))
         if bn is not None and layer["norm_order"] == "conv_relu_norm":
             y = bn(y)
         return y
@@ -176,6 +192,8 @@ class SpecUNet(nn.Module):
                 y = self._unit(layer, self.get_submodule(layer["conv_module"])(ins[0]))
             elif op == "maxpool":
                 y = F.max_pool2d(ins[0], layer["kernel"], layer["stride"])
+            elif op == "avgpool":
+                y = F.avg_pool2d(ins[0], layer["kernel"], layer["stride"])  # floor, no padding: nn.AvgPool2d(2)
             elif op == "upsample":
                 ac = layer["align_corners"] if layer["mode"] == "bilinear" else None
                 like = self.size_of.get(layer["name"])

@@ -4,11 +4,12 @@
 
 The module runs once (traced, unetgen.torch.tracing) on an input it accepts, odd-sized where it can so
 that crops and pads show. From the trace: the first conv gives the input channels, kernel, padding
-and bias; the norms (BatchNorm, InstanceNorm, GroupNorm: unetgen.torch.verification.op_norm) the
-`block norm`, affine, groups, order and eps; max-pools (or stride-2 convs: `down mode =
-conv`) split the encoder into levels and each upsampling op (transposed conv or interpolate) starts
-a decoder level, whose concat gives the
-skip order and whose crop or pad the skip match; widths come from each block's convs, extra
+and bias, the conv units' their `block dilation` and `padding_mode` (a Conv2d's own F.pad before its
+conv); the norms (BatchNorm, InstanceNorm, GroupNorm: unetgen.torch.verification.op_norm) the
+`block norm`, affine, groups, order and eps; the activations `block act`; max- or average pools
+(`down mode = maxpool | avgpool`; or stride-2 convs: `down mode = conv`) split the encoder into
+levels and each upsampling op (transposed conv or interpolate) starts a decoder level, whose concat
+gives the skip order and whose crop or pad the skip match; widths come from each block's convs, extra
 full-resolution convs before the first level or after the last are `pre` / `post` units; the last
 conv is the head and what follows it the output activation. Attention gates (a sigmoid'ed
 one-channel conv, resized and multiplied with a skip: unetgen.torch.gates) give `skip gate =
@@ -126,7 +127,7 @@ def _norm_settings(t, norms):
 def _after_act(t, norm):
     """Whether norm op NORM follows its unit's activation: a ReLU / LeakyReLU on the way from the weighted op
     before it, or that op itself a PReLU (which, mapped, ends the way back)."""
-    if any(op.kind in ("relu", "leaky_relu") for op in tr.slice_back(t, norm.inputs[0])):
+    if any(op.kind in tr.ACT_OPS for op in tr.slice_back(t, norm.inputs[0])):
         return True
     source = tr.source_of(t, norm.inputs[0])
     return source is not None and source.kind == "prelu"
@@ -134,13 +135,29 @@ def _after_act(t, norm):
 
 def _act_settings(t):
     """The `block` keys of the conv units' activation: ReLU (the default, no keys), LeakyReLU with one slope
-    for all, or PReLU."""
+    for all, PReLU, ELU or GELU (unsupported() has refused those of other alphas and approximations)."""
     acts = [op for op in t.ops if op.kind in vf.UNIT_ACTS]
-    kind = _one([op.kind for op in acts], "activations (ReLU, LeakyReLU and PReLU)")
+    kind = _one([op.kind for op in acts], "activations (ReLU, LeakyReLU, PReLU, ELU and GELU)")
     if kind == "leaky_relu":
         return [("act", "leaky_relu"),
                 ("slope", repr(float(_one([op.attrs.get("negative_slope", 0.01) for op in acts], "LeakyReLU slopes"))))]
-    return [("act", "prelu")] if kind == "prelu" else []
+    return [("act", kind)] if kind in ("prelu", "elu", "gelu") else []
+
+
+def _conv_settings(t, convs):
+    """The `block` keys padding, dilation and padding_mode of conv units CONVS (conv2d ops; the first gives the
+    kernel and the padding; dilation and padding_mode are written where not the defaults, 1 and zeros)."""
+    k = convs[0].weight_module.weight.shape[-1]
+    dilation = _one([op.attrs.get("dilation") for op in convs], "conv dilations")
+    pad = tr.conv_padding(t, convs[0])[0]
+    mode = _one([tr.conv_padding(t, op)[1] for op in convs], "conv padding modes")
+    same = dilation * (k // 2) if isinstance(dilation, int) else None
+    out = [("padding", "same" if pad == same else "valid" if pad == 0 else pad)]
+    if dilation != 1:
+        out.append(("dilation", dilation))
+    if mode != "zeros":
+        out.append(("padding_mode", mode))
+    return out
 
 
 def _skip_match(t, skip, up):
@@ -174,7 +191,7 @@ def describe(t, in_channels):
     body = [op for op in convs[:-1] if op.index not in own]
     ups = [op for op in t.ops if op.kind == "interpolate" and op.index not in resizes or
            (op.kind == "conv_transpose2d" and op in t.mapped)]
-    pools = [op for op in t.ops if op.kind == "max_pool2d"]
+    pools = [op for op in t.ops if op.kind in vf.POOLS]
     first_up = ups[0].index if ups else -1
     # Stride-2 convs before the first upsampling downsample instead of pools: `down mode = conv`.
     strided = [op for op in body if op.attrs.get("stride") == 2 and op.index < first_up]
@@ -182,8 +199,8 @@ def describe(t, in_channels):
         raise SpecWriteError("cannot describe the module as a U-Net: it runs %d max-pools, %d stride-2 convs and %d "
                              "upsamplings" % (len(pools), len(strided), len(ups)))
     if pools and strided:
-        raise SpecWriteError("cannot describe the module's downsampling: it max-pools %s and strides convs %s; the "
-                             "language does one or the other (`down mode = maxpool | conv`)"
+        raise SpecWriteError("cannot describe the module's downsampling: it pools %s and strides convs %s; the "
+                             "language does one or the other (`down mode = maxpool | avgpool | conv`)"
                              % (pools[0].where(), strided[0].where()))
     # encoder levels: split by pools (or before each stride-2 conv); the bottleneck runs until the
     # first upsampling op
@@ -192,7 +209,7 @@ def describe(t, in_channels):
     for op in events:
         if op.index > first_up:
             break
-        if op.kind == "max_pool2d":
+        if op.kind in vf.POOLS:
             levels.append(current)
             current = []
         elif op.kind == "conv2d":
@@ -231,16 +248,17 @@ def describe(t, in_channels):
 
     first = convs[0].weight_module
     k = first.weight.shape[-1]
-    pad = convs[0].attrs.get("padding")
     s = {"network": [], "input": [("channels", in_channels)]}
     s["encoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(b[-1])) for b in enc_blocks))]
     enc_in = [out_ch(pre[-1]) if pre else in_channels] + [out_ch(b[-1]) for b in enc_blocks[:-1]]
     mid_enc = _mid(enc_blocks, enc_in, "encoder")
-    block = [("convs", enc_convs), ("kernel", k), ("padding", "same" if pad == k // 2 else "valid" if pad == 0 else pad),
-             ("bias", str(first.bias is not None).lower())]
+    units = [c for b in enc_blocks + dec_blocks for c in b] + pre + post
+    padding = _conv_settings(t, [convs[0]] + [c for c in units if c is not convs[0]])
+    block = [("convs", enc_convs), ("kernel", k), padding[0], ("bias", str(first.bias is not None).lower())]
     block += _norm_settings(t, norms)
-    # The conv units' activation: ReLU, LeakyReLU with one slope for all, or PReLU (`block act`).
+    # The conv units' activation: ReLU, LeakyReLU with one slope for all, PReLU, ELU or GELU (`block act`).
     block += _act_settings(t)
+    block += padding[1:]
     s["block"] = block
     if mid_enc and mid_enc != "out":
         s["encoder"].append(("mid", mid_enc))
@@ -251,7 +269,8 @@ def describe(t, in_channels):
     mid_dec = _mid(dec_blocks, [b[0].weight_module.in_channels for b in dec_blocks], "decoder")
     if mid_dec and mid_dec != "out":
         s["decoder"].append(("mid", mid_dec))
-    s["down"] = [("mode", "conv" if strided else "maxpool")]
+    s["down"] = [("mode", "conv" if strided else
+                  _one([vf.POOLS[op.kind][1] for op in pools], "pools (max and average)"))]
     # upsampling
     kinds = _one([d["up"].kind for d in dec], "upsampling ops")
     if kinds == "interpolate":
@@ -346,7 +365,7 @@ def describe_residual(t, in_channels, units):
     out_ch = lambda op: op.weight_module.out_channels  # noqa: E731
     convs = lambda us, where: _one([len(u.convs) for u in us], "the %s blocks' conv counts" % where)  # noqa: E731
     first = enc[0].convs[0]
-    k, pad = first.weight_module.weight.shape[-1], first.attrs.get("padding")
+    k = first.weight_module.weight.shape[-1]
     s = {"network": [], "input": [("channels", in_channels)]}
     s["encoder"] = [("channels", "[%s]" % ", ".join(str(out_ch(u.convs[-1])) for u in enc))]
     enc_in = [in_channels] + [out_ch(u.convs[-1]) for u in enc[:-1]]
@@ -366,17 +385,18 @@ def describe_residual(t, in_channels, units):
                        "before or after upsampling)")
     if merge_first:
         s["decoder"].append(("order", "merge_then_up"))
-    padding = "same" if pad == k // 2 else "valid" if pad == 0 else pad
-    block = [("convs", enc_convs), ("kernel", k), ("padding", padding),
+    padding = _conv_settings(t, [c for u in units for c in u.convs])
+    block = [("convs", enc_convs), ("kernel", k), padding[0],
              ("bias", str(first.weight_module.bias is not None).lower())]
     block += _norm_settings(t, [op for op in t.ops if op.kind in tr.NORM_OPS])
-    block += _act_settings(t)
+    block += _act_settings(t) + padding[1:]
     block.append(("residual", "monai"))
     s["block"] = block
     # downsampling: max-pools, or the first conv of each level striding, below the top or above the bottom
     strides = [u.convs[0].attrs.get("stride") for u in enc]
-    if any(op.kind == "max_pool2d" for op in t.ops):
-        s["down"] = [("mode", "maxpool")]
+    pools = [op for op in t.ops if op.kind in vf.POOLS]
+    if pools:
+        s["down"] = [("mode", _one([vf.POOLS[op.kind][1] for op in pools], "pools (max and average)"))]
     elif strides == [2] * (depth - 1) + [1]:
         s["down"] = [("mode", "conv"), ("levels", "above_bottom")]
     elif strides == [1] + [2] * (depth - 1):

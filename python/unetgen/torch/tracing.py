@@ -34,6 +34,8 @@ IDENTITY = {"dropout", "dropout2d", "feature_dropout", "alpha_dropout", "feature
 WEIGHTED = {"conv2d", "conv_transpose2d", "batch_norm", "instance_norm", "group_norm", "prelu"}
 # The normalisations the language has (`block norm`), by the op kind a module's forward() records.
 NORM_OPS = {"batch_norm", "instance_norm", "group_norm"}
+# The conv units' activations the language has (`block act`) that carry no weight (a PReLU is WEIGHTED).
+ACT_OPS = {"relu", "leaky_relu", "elu", "gelu"}
 # Where the tensor that ties a weighted op to its module is in the call, first choice first: a
 # BatchNorm always has running statistics (its weight may be None), the other norms only a weight
 # when affine; the positions are those of torch.nn.functional's signatures.
@@ -117,6 +119,9 @@ def _attrs(kind, args, kwargs):
         return {"negative_slope": a(1, "negative_slope", 0.01)}
     if kind == "elu":
         return {"alpha": a(1, "alpha", 1.0)}
+    if kind == "gelu":
+        # 'tanh' is another function than the exact erf form (`block act = gelu`)
+        return {"approximate": a(1, "approximate", "none")}
     if kind == "hardtanh":
         return {"min": a(1, "min_val", -1.0), "max": a(2, "max_val", 1.0)}
     if kind in ("softmax", "log_softmax"):
@@ -128,7 +133,14 @@ def _attrs(kind, args, kwargs):
                 "ceil_mode": bool(a(5, "ceil_mode", False))}
     if kind == "avg_pool2d":
         k = _pair(a(1, "kernel_size"))
-        return {"kernel": k, "stride": _pair(a(2, "stride", None)) or k, "padding": _pair(a(3, "padding", 0))}
+        out = {"kernel": k, "stride": _pair(a(2, "stride", None)) or k, "padding": _pair(a(3, "padding", 0)),
+               "ceil_mode": bool(a(4, "ceil_mode", False))}
+        # count_include_pad matters only with padding (kept in the signature then); a divisor override always
+        if out["padding"] != 0:
+            out["count_include_pad"] = bool(a(5, "count_include_pad", True))
+        if a(6, "divisor_override") is not None:
+            out["divisor_override"] = a(6, "divisor_override")
+        return out
     if kind == "interpolate":
         mode = a(3, "mode", "nearest")
         scale = a(2, "scale_factor")
@@ -273,6 +285,23 @@ def trace_first_that_runs(model, shapes):
         except Exception as e:
             errors.append("%dx%dx%d: %s: %s" % (c, h, w, type(e).__name__, e))
     raise ValueError("tried\n  " + "\n  ".join(errors))
+
+
+def is_conv_pad(op):
+    """Whether OP is the F.pad a Conv2d runs on its input for padding_mode replicate / reflect (it then convolves
+    with padding 0): part of the conv, as `block padding_mode` is."""
+    return op.kind == "pad" and op.module_type == "Conv2d"
+
+
+def conv_padding(trace, op):
+    """(padding, padding_mode) of conv2d op OP: its own padding and 'zeros', or, where its Conv2d pads the input
+    itself first (padding_mode replicate / reflect), that pad's amount and mode."""
+    v = op.inputs[0] if op.inputs else None
+    p = v.producer if v is not None else None
+    if p is not None and is_conv_pad(p) and p.module_name == op.module_name and op.weight_module is not None:
+        pads = getattr(op.weight_module, "_reversed_padding_repeated_twice", None) or [0]
+        return _pair(tuple(pads)), p.attrs.get("mode")
+    return op.attrs.get("padding"), "zeros"
 
 
 def first_tensor(out):

@@ -13,9 +13,11 @@ module there, and what it runs that the spec does not, with the spec line to cha
 language can say it.
 
 unsupported() lists, from the trace alone, what the language cannot express at all (other
-normalisations and activations, strided / dilated / grouped convs, non-zero padding modes,
-arithmetic between tensors), so those are named whatever the numbers say. Attention gates' arithmetic
-(a sum, a sigmoid, a product: unetgen.torch.gates) is the language's (`skip gate = attention`): it is
+normalisations and activations, strided / grouped convs, dilations beyond 8, circular padding,
+pools other than 2x2 stride 2, arithmetic between tensors), so those are named whatever the numbers
+say; what it can (ELU, GELU, dilated convs, replicate / reflect padding, average pools) is left to the
+comparison, whose hint names the `block act`, `dilation`, `padding_mode` or `down mode` to set.
+Attention gates' arithmetic (a sum, a sigmoid, a product: unetgen.torch.gates) is the language's (`skip gate = attention`): it is
 left to the comparison, and gate_difference() names a gate one side has and the other lacks. So are
 MONAI's residual units' sums (`block residual = monai`: unetgen.torch.residual) with a residual spec;
 against a spec without them such a sum is refused with that setting as the hint, and
@@ -50,9 +52,12 @@ NORM_MODULE = {"batchnorm": "BatchNorm2d", "instance": "InstanceNorm2d", "group"
 NORM_CHOICES = "`block norm = none | batchnorm | instance | group`"
 # Ops a conv unit's norm may be reached through from its conv: the activation, eval-mode identities,
 # another norm. Anything else (a pool, a concat, an add) ends the unit.
-_UNIT_OPS = {"relu", "leaky_relu", "prelu"} | tr.NORM_OPS | NORMS
-# The conv units' activations (`block act = relu | leaky_relu | prelu`).
-UNIT_ACTS = ("relu", "leaky_relu", "prelu")
+_UNIT_OPS = {"prelu"} | tr.ACT_OPS | tr.NORM_OPS | NORMS
+# The conv units' activations (`block act = relu | leaky_relu | prelu | elu | gelu`).
+UNIT_ACTS = ("relu", "leaky_relu", "prelu", "elu", "gelu")
+ACT_NAMES = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "prelu": "PReLU", "elu": "ELU", "gelu": "GELU"}
+# The pools of `down mode = maxpool | avgpool`, by op kind: (what the spec does, the setting).
+POOLS = {"max_pool2d": ("max-pools", "maxpool"), "avg_pool2d": ("average-pools", "avgpool")}
 ARITHMETIC = {"add", "sub", "mul", "div", "rsub"}
 SHAPE_OPS = {"view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose"}
 
@@ -115,7 +120,12 @@ def _hint(ir, u, s, after_op=None, moved=False):
     if kind_u == "slice" and kind_s in ("pad", None):
         return "the module crops the skip: `skip match = crop` (%s)" % ir.where("skip")
     if kind_u == "pad" and u.module_type in ("Conv2d", "ConvTranspose2d"):
-        return "%s pads with mode '%s' (padding_mode); the language's convs pad with zeros" % (u.where(), u.attrs.get("mode"))
+        if u.attrs.get("mode") in ("replicate", "reflect"):
+            return "set `block padding_mode = %s` (%s)" % (u.attrs["mode"], ir.where("block"))
+        return "%s pads with mode '%s' (padding_mode); the language's convs pad with zeros, replicate or reflect " \
+               "(`block padding_mode`)" % (u.where(), u.attrs.get("mode"))
+    if kind_s == "pad" and s.module_type == "Conv2d" and kind_u is None:
+        return "the module's convs pad with zeros: set `block padding_mode = zeros` (%s)" % ir.where("block")
     if kind_u == "pad" and kind_s in ("slice", None):
         if u.attrs.get("mode") == "constant" and not u.attrs.get("value"):
             return "the module zero-pads the upsampled tensor: `skip match = pad` (%s)" % ir.where("skip")
@@ -132,14 +142,11 @@ def _hint(ir, u, s, after_op=None, moved=False):
         if moved:
             return "the module runs it elsewhere in the unit: see `block order` (%s)" % ir.where("block")
         return "the module has no norm here: set `block norm = none` (%s)" % ir.where("block")
-    if kind_u == "leaky_relu" and kind_s in ("relu", "leaky_relu"):
-        slope = u.attrs.get("negative_slope", 0.01)
-        return "set `block act = leaky_relu, slope = %g` (%s)" % (slope, ir.where("block"))
-    if kind_u == "relu" and kind_s == "leaky_relu":
-        return "the module runs ReLU where the spec has LeakyReLU: set `block act = relu` (%s)" % ir.where("block")
+    if kind_u in tr.ACT_OPS and kind_s in tr.ACT_OPS:
+        return _act_hint(ir, u, s)
     if kind_u in ACTIVATIONS or kind_u == "relu" and kind_s in ACTIVATIONS:
-        return ("the language applies ReLU, LeakyReLU or PReLU (`block act`) after every conv unit and nothing else "
-                "inside the network but an attention gate's sigmoid (%s)" % ir.where("block"))
+        return ("the language applies ReLU, LeakyReLU, PReLU, ELU or GELU (`block act`) after every conv unit and "
+                "nothing else inside the network but an attention gate's sigmoid (%s)" % ir.where("block"))
     if kind_u == "relu" and kind_s is None:
         if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
             return "if the norm follows the ReLU, set `block order = conv_relu_norm` (%s)" % ir.where("block")
@@ -148,11 +155,18 @@ def _hint(ir, u, s, after_op=None, moved=False):
         if after_op is not None and after_op.kind in tr.NORM_OPS or moved:
             return "if the norm comes before the ReLU, set `block order = conv_norm_relu` (%s)" % ir.where("block")
         return "the spec puts a ReLU after every conv unit (%s)" % ir.where("block")
-    if kind_s == "max_pool2d" and kind_u is None:
-        return ("the spec max-pools 2x2 between levels (%s); the module does not (if its levels' first convs have "
-                "stride 2, set `down mode = conv`)" % ir.where("down"))
-    if kind_u in ("max_pool2d", "avg_pool2d"):
-        return "the language downsamples with `down mode = maxpool` (2x2, stride 2) only (%s)" % ir.where("down")
+    if kind_s in POOLS and kind_u is None:
+        return ("the spec %s 2x2 between levels (%s); the module does not (if its levels' first convs have "
+                "stride 2, set `down mode = conv`)" % (POOLS[kind_s][0], ir.where("down")))
+    if kind_u in POOLS:
+        a = u.attrs
+        if (a.get("kernel"), a.get("stride"), a.get("padding"), a.get("ceil_mode")) != (2, 2, 0, False) \
+                or a.get("dilation", 1) != 1 or "divisor_override" in a:
+            return "the language downsamples with 2x2 stride-2 max or average pools (`down mode = maxpool | " \
+                   "avgpool`) or stride-2 convs (`conv`) (%s)" % ir.where("down")
+        return "the module %s 2x2 between levels%s: set `down mode = %s` (%s)" % (
+            POOLS[kind_u][0], " where the spec " + POOLS[kind_s][0] if kind_s in POOLS else "", POOLS[kind_u][1],
+            ir.where("down"))
     if kind_u == "add" and rs.spec_has_residual(ir):
         return "the spec's residual units (`block residual = monai`) sum a block's convs and its shortcut only " \
                "(%s)" % ir.where("block")
@@ -160,6 +174,21 @@ def _hint(ir, u, s, after_op=None, moved=False):
         return "an extra %s, which the language cannot express (a residual connection, a scale, an in-network " \
                "normalisation?)" % kind_u
     return ""
+
+
+def _act_hint(ir, u, s):
+    """The `block act` to set where module op U and the spec's S are different conv-unit activations."""
+    ku, ks = u.kind, s.kind
+    if ku == "elu" and float(u.attrs.get("alpha", 1.0)) != 1.0:
+        return "the language's ELU (`block act = elu`) has alpha 1, the module's %g" % u.attrs["alpha"]
+    if ku == "gelu" and u.attrs.get("approximate", "none") != "none":
+        return "the language's GELU (`block act = gelu`) is the exact erf form (approximate='none'), the module's " \
+               "approximate='%s'" % u.attrs["approximate"]
+    if ku == "relu":
+        return "the module runs ReLU where the spec has %s: set `block act = relu` (%s)" % (ACT_NAMES[ks],
+                                                                                           ir.where("block"))
+    setting = "leaky_relu, slope = %g" % u.attrs.get("negative_slope", 0.01) if ku == "leaky_relu" else ku
+    return "set `block act = %s` (%s)" % (setting, ir.where("block"))
 
 
 def _slice_difference(tu, us, ts, ss, naming, ir, next_op):
@@ -197,16 +226,27 @@ def _attr_difference(u, s, ir):
     for key in sorted(set(u.attrs) | set(s.attrs)):
         if ua.get(key) != sa.get(key):
             out.append("%s %s where the spec has %s" % (key, ua.get(key), sa.get(key)))
+    dilation = ua.get("dilation")
     notes = {"stride": "stride 2 in each level's first conv is `down mode = conv`; every other conv has stride 1 (%s)"
                        % ir.where("down"),
-             "dilation": "the language has no dilated convs", "groups": "the language has no grouped convs",
-             "padding": "`block padding = same` pads kernel/2 each side, `valid` pads 0 (%s)" % ir.where("block"),
+             "dilation": "set `block dilation = %s` (%s)" % (dilation, ir.where("block"))
+                         if u.kind == "conv2d" and isinstance(dilation, int) and 1 <= dilation <= 8
+                         else "the language's convs have one dilation 1..8 (`block dilation`), its transposed convs 1",
+             "groups": "the language has no grouped convs",
+             "padding": "`block padding = same` pads dilation * (kernel / 2) each side, `valid` pads 0 (%s)"
+                        % ir.where("block"),
              "eps": "set `block eps` (%s)" % ir.where("block"),
              "num_groups": "set `block groups` to the module's (%s)" % ir.where("block"),
              "affine": "set `block affine` to the module's (%s)" % ir.where("block"),
              "use_input_stats": "the module normalises with running statistics (track_running_stats=True), the "
                                 "language with each sample's own"}
-    hints = [notes[k] for k in sorted(set(u.attrs) | set(s.attrs)) if k in notes and ua.get(k) != sa.get(k)]
+    differ = {k for k in set(u.attrs) | set(s.attrs) if ua.get(k) != sa.get(k)}
+    # same padding follows the dilation: a padding that differs only with it needs no hint of its own
+    k = u.weight_module.weight.shape[-1] if u.kind == "conv2d" and u.weight_module is not None else None
+    if k and "dilation" in differ and all(isinstance(a.get("dilation"), int) and
+                                          a.get("padding") == a["dilation"] * (k // 2) for a in (ua, sa)):
+        differ.discard("padding")
+    hints = [notes[k] for k in sorted(differ) if k in notes]
     return out, hints
 
 
@@ -359,10 +399,14 @@ def gate_difference(t, ir, gates=None):
 
 
 def spec_act(ir):
-    """The spec's `block act` as its IR says it: 'prelu', 'leaky_relu' or 'relu' (that of its conv units with one)."""
+    """The spec's `block act` as its IR says it: 'prelu', 'leaky_relu', 'elu', 'gelu' or 'relu' (that of its conv
+    units with one; an IR without "act" had the first three only)."""
     units = [l for l in ir.layers if l["op"] in ("conv", "conv_transpose") and l.get("relu")]
     if any(l.get("prelu_module") for l in units):
         return "prelu"
+    acts = [l["act"] for l in units if l.get("act") and l["act"] != "relu"]
+    if acts:
+        return acts[0]
     return "leaky_relu" if any(l.get("relu_slope") for l in units) else "relu"
 
 
@@ -385,7 +429,8 @@ def act_difference(t, ir):
     if spec and not prelus:
         acts = sorted({op.kind for op in t.ops if op.kind in UNIT_ACTS})
         return ("the spec's conv units end in a PReLU (`act = prelu`, %s); the module runs %s: set `block act = %s`"
-                % (block, " and ".join(acts) or "no activation", acts[0] if len(acts) == 1 else "relu | leaky_relu"))
+                % (block, " and ".join(acts) or "no activation",
+                   acts[0] if len(acts) == 1 else "relu | leaky_relu | elu | gelu"))
     if not prelus:
         return None
     # after which kind of layer each runs: the weighted op its input comes from
@@ -451,8 +496,9 @@ def unsupported(t, ir):
             if a.get("stride") not in (1, 2):
                 add(op, "a conv with stride %s (the language's convs have stride 1, or 2 as the first conv of a level "
                         "with `down mode = conv`)" % (a.get("stride"),))
-            if a.get("dilation") != 1:
-                add(op, "a dilated conv (the language has none)")
+            if not (isinstance(a.get("dilation"), int) and 1 <= a["dilation"] <= 8):
+                add(op, "a conv with dilation %s (the language's `block dilation` is one integer 1..8 for both axes)"
+                    % (a.get("dilation"),))
             if a.get("groups") != 1:
                 add(op, "a grouped conv (the language has none)")
         elif k == "conv_transpose2d":
@@ -466,18 +512,28 @@ def unsupported(t, ir):
                     "instance` normalises with each sample's own statistics, in eval too)")
         elif k in ("sigmoid", "softmax") and op.index in tail:
             continue  # the output activation: the comparison with the spec's `output activation` decides
-        elif k in ("leaky_relu", "prelu"):
-            continue  # `block act = leaky_relu, slope = ...` or `prelu`: the comparison with the spec decides
+        elif k == "elu" and float(a.get("alpha", 1.0)) != 1.0:
+            add(op, "an ELU with alpha %g (the language's `block act = elu` has alpha 1)" % a["alpha"])
+        elif k == "gelu" and a.get("approximate", "none") != "none":
+            add(op, "GELU's '%s' approximation (the language's `block act = gelu` is the exact erf form)"
+                % a["approximate"])
+        elif k in ("leaky_relu", "prelu", "elu", "gelu"):
+            continue  # `block act = leaky_relu, slope = ...`, `prelu`, `elu` or `gelu`: the comparison decides
         elif k in ACTIVATIONS:
-            add(op, "an activation other than ReLU, LeakyReLU or PReLU inside the network (`block act`)")
+            add(op, "an activation other than ReLU, LeakyReLU, PReLU, ELU or GELU inside the network (`block act`)")
         elif k == "pad" and a.get("mode") == "replicate" and op.module_type not in ("Conv2d", "ConvTranspose2d"):
             continue  # MONAI's UpCat: `skip match = replicate`; the comparison with the spec decides
+        elif tr.is_conv_pad(op) and a.get("mode") in ("replicate", "reflect"):
+            continue  # `block padding_mode = replicate | reflect`: the comparison with the spec decides
+        elif tr.is_conv_pad(op):
+            add(op, "a conv with padding_mode '%s' (the language's `block padding_mode` is zeros, replicate or "
+                    "reflect)" % a.get("mode"))
         elif k == "pad" and (a.get("mode") != "constant" or a.get("value")):
             add(op, "padding with mode '%s' (the language pads with zeros, or replicates the upsampled tensor's "
                     "edge to its skip's size: `skip match = replicate`)" % a.get("mode"))
-        elif k == "avg_pool2d" or (k == "max_pool2d" and (a.get("kernel"), a.get("stride"), a.get("padding"),
-                                                          a.get("dilation"), a.get("ceil_mode")) != (2, 2, 0, 1, False)):
-            add(op, "a pool other than 2x2 max-pool with stride 2 (`down mode = maxpool`)")
+        elif k in POOLS and ((a.get("kernel"), a.get("stride"), a.get("padding"), a.get("dilation", 1),
+                              a.get("ceil_mode")) != (2, 2, 0, 1, False) or "divisor_override" in a):
+            add(op, "a pool other than a 2x2 max or average pool with stride 2 (`down mode = maxpool | avgpool`)")
         elif k == "interpolate" and (a.get("scale") != 2 or a.get("mode") not in ("bilinear", "nearest")):
             add(op, "resizing other than x2 bilinear or nearest (`up mode`)")
         elif k in ARITHMETIC and op.index in unit_adds:
@@ -493,7 +549,8 @@ def unsupported(t, ir):
                 "a %s of two tensors (the language has none)" % k if tensors > 1
                 else "%s %s with a constant (the language has none inside the network)"
                 % ("an" if k == "add" else "a", k))
-        elif k in ("relu", "max_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") or k in tr.NORM_OPS \
+        elif k in ("relu", "max_pool2d", "avg_pool2d", "interpolate", "cat", "slice", "pad", "conv_transpose2d") \
+                or k in tr.NORM_OPS \
                 or k in tr.IDENTITY and tr.is_identity(op) or k in SHAPE_OPS:
             continue
         else:
