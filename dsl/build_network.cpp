@@ -233,15 +233,11 @@ private:
         l.level = level;
         l.pos = pos;
         const int64_t o = out_channels, i = l.in_channels, k = kernel;
+        const Layer unit = l;
         int idx = add_layer(std::move(l));
         add_weight(conv_module, "weight", {o, i, k, k}, WeightRole::ConvWeight, ModuleKind::Conv2d, idx);
         if (bias) add_weight(conv_module, "bias", {o}, WeightRole::ConvBias, ModuleKind::Conv2d, idx);
-        if (bn) {
-            add_weight(bn_module, "weight", {o}, WeightRole::BnWeight, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "bias", {o}, WeightRole::BnBias, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "running_mean", {o}, WeightRole::BnMean, ModuleKind::BatchNorm2d, idx);
-            add_weight(bn_module, "running_var", {o}, WeightRole::BnVar, ModuleKind::BatchNorm2d, idx);
-        }
+        add_norm_and_act_weights(unit, idx);  // its BatchNorm, if any (no PReLU: relu here is a plain ReLU)
         return idx;
     }
 

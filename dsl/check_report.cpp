@@ -231,6 +231,20 @@ std::vector<int64_t> verification_extents(const Network &net) {
 
 namespace {
 
+// The norm and activation after a conv-like layer (convs; transposed convs with `up norm`).
+void add_norm_and_act_attributes(const Layer &l, nlohmann::json &j) {
+    j["relu"] = l.relu;
+    j["act"] = unit_activation_name(l.act);
+    j["relu_slope"] = l.relu_slope;
+    j["prelu_module"] = l.prelu_module;
+    j["norm"] = norm_name(l.norm);
+    j["norm_order"] = norm_order_name(l.norm_order);
+    j["eps"] = l.bn_eps;
+    j["bn_module"] = l.bn_module;
+    j["norm_affine"] = l.norm_affine;
+    j["norm_groups"] = l.norm_groups;
+}
+
 // What a PyTorch module needs to rebuild the layer (python/unetgen/torch/spec_module.py does).
 void add_layer_attributes(const Layer &l, nlohmann::json &j) {
     switch (l.op) {
@@ -240,20 +254,11 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["stride"] = l.stride;
         j["padding"] = l.pad;
         j["bias"] = l.bias;
-        j["relu"] = l.relu;
-        j["relu_slope"] = l.relu_slope;
-        j["norm"] = norm_name(l.norm);
-        j["norm_order"] = norm_order_name(l.norm_order);
-        j["eps"] = l.bn_eps;
         j["conv_module"] = l.conv_module;
-        j["bn_module"] = l.bn_module;
-        j["prelu_module"] = l.prelu_module;
-        j["act"] = unit_activation_name(l.act);
         j["dilation"] = l.dilation;
         j["padding_mode"] = padding_mode_name(l.padding_mode);
-        j["norm_affine"] = l.norm_affine;
-        j["norm_groups"] = l.norm_groups;
         j["activation"] = activation_name(l.activation);
+        add_norm_and_act_attributes(l, j);
         break;
     case LayerOp::ConvTranspose:
         j["kernel"] = l.kernel;
@@ -262,17 +267,7 @@ void add_layer_attributes(const Layer &l, nlohmann::json &j) {
         j["output_padding"] = l.output_padding;
         j["bias"] = l.bias;
         j["conv_module"] = l.conv_module;
-        // `up norm = true`: the block's norm and activation follow (MONAI's UNet)
-        j["relu"] = l.relu;
-        j["act"] = unit_activation_name(l.act);
-        j["relu_slope"] = l.relu_slope;
-        j["prelu_module"] = l.prelu_module;
-        j["norm"] = norm_name(l.norm);
-        j["norm_order"] = norm_order_name(l.norm_order);
-        j["eps"] = l.bn_eps;
-        j["bn_module"] = l.bn_module;
-        j["norm_affine"] = l.norm_affine;
-        j["norm_groups"] = l.norm_groups;
+        add_norm_and_act_attributes(l, j);  // `up norm = true`: the block's norm and activation follow
         break;
     case LayerOp::MaxPool:
     case LayerOp::AvgPool:
