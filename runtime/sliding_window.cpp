@@ -13,7 +13,6 @@
 #include "runtime/tiled_run.h"
 
 #include <algorithm>
-#include <cfenv>
 #include <cmath>
 #include <cstring>
 
@@ -64,11 +63,11 @@ struct Grid {
 Grid grid_of(const unetgen_model &m, const unetgen_segment_args &a, const std::string &what) {
     const Manifest &mf = m.manifest;
     if (mf.patch_h <= 0)
-        fail(UNETGEN_ERR_UNSUPPORTED, what + " with border = sliding: the network has no patch size (set `input patch = "
+        fail(UNETGEN_ERR_UNSUPPORTED, what + ": the network has no patch size (set `input patch = "
                                              "[height, width]` in its spec, the patch it was trained on)");
     check_input_size(mf, mf.patch_h, mf.patch_w);  // the patch itself must be a size the network takes
     if (output_extent(mf, mf.patch_h) != mf.patch_h || output_extent(mf, mf.patch_w) != mf.patch_w)
-        fail(UNETGEN_ERR_UNSUPPORTED, what + " with border = sliding: the network's output for a " +
+        fail(UNETGEN_ERR_UNSUPPORTED, what + ": the network's output for a " +
                                           std::to_string(mf.patch_h) + "x" + std::to_string(mf.patch_w) +
                                           " patch has another size, and sliding windows average same-size outputs");
     Grid g;
@@ -131,6 +130,7 @@ void segment_sliding(const unetgen_model &m, unetgen_segment_args &a, const std:
     const std::vector<float> gauss = sliding_gaussian(ph, pw);
     std::vector<float> sum(size_t(n) * classes * pixels, 0.0f), weight(pixels, 0.0f);
     std::vector<float> patch(size_t(n) * c * patch_px), logits(size_t(n) * classes * patch_px);
+    std::vector<float> block;  // 8-bit input: one patch's image pixels, normalised (reused)
     const RunShape shape = shape_of(mf, n, c, ph, pw, UNETGEN_BORDER_NONE, what);
     const TilePlan plan = plan_run(m, shape, a.memory_budget, io_of(mf, shape, true, true, 0, 0), what);
     const int64_t total = int64_t(g.ys.size() * g.xs.size());
@@ -143,22 +143,27 @@ void segment_sliding(const unetgen_model &m, unetgen_segment_args &a, const std:
             const int64_t ix0 = std::max<int64_t>(x0 - g.pad_x, 0), ix1 = std::min<int64_t>(x0 + pw - g.pad_x, a.w);
             if (iy1 > iy0 && ix1 > ix0) {
                 const int64_t bw = ix1 - ix0, bh = iy1 - iy0;
-                std::vector<float> block(size_t(n) * c * size_t(bw) * size_t(bh));
+                // Where row r of plane p of the image block goes in the patch.
+                auto row_in_patch = [&](int64_t p, int64_t r) {
+                    return &patch[(size_t(p) * ph + size_t(iy0 + g.pad_y - y0 + r)) * pw + size_t(ix0 + g.pad_x - x0)];
+                };
                 if (a.input_format == UNETGEN_INPUT_F32_NCHW) {
+                    // Already normalised: rows straight from the caller's array into the patch.
                     const float *img = static_cast<const float *>(a.input);
-                    float *dst = block.data();
                     for (int64_t p = 0; p < int64_t(n) * c; ++p)
-                        for (int64_t r = iy0; r < iy1; ++r, dst += bw)
-                            std::memcpy(dst, img + (size_t(p) * size_t(a.h) + size_t(r)) * size_t(a.w) + size_t(ix0),
+                        for (int64_t r = 0; r < bh; ++r)
+                            std::memcpy(row_in_patch(p, r),
+                                        img + (size_t(p) * size_t(a.h) + size_t(iy0 + r)) * size_t(a.w) + size_t(ix0),
                                         size_t(bw) * sizeof(float));
                 } else {
+                    block.resize(size_t(n) * c * size_t(bw) * size_t(bh));
                     normalise_u8_block(static_cast<const uint8_t *>(a.input), n, a.h, a.w, c, ix0, iy0, bw, bh, mf.mean,
                                        mf.std, block.data());
+                    for (int64_t p = 0; p < int64_t(n) * c; ++p)
+                        for (int64_t r = 0; r < bh; ++r)
+                            std::memcpy(row_in_patch(p, r), &block[(size_t(p) * bh + size_t(r)) * bw],
+                                        size_t(bw) * sizeof(float));
                 }
-                for (int64_t p = 0; p < int64_t(n) * c; ++p)
-                    for (int64_t r = 0; r < bh; ++r)
-                        std::memcpy(&patch[(size_t(p) * ph + size_t(iy0 + g.pad_y - y0 + r)) * pw + size_t(ix0 + g.pad_x - x0)],
-                                    &block[(size_t(p) * bh + size_t(r)) * bw], size_t(bw) * sizeof(float));
             }
             TileRun run;
             run.direct_input = patch.data();
