@@ -2,7 +2,7 @@
 #
 #   P/bin/unetgen                          the compiler
 #   P/lib/libunetgen_runtime.{a,so}        the runtime, static and shared
-#   P/include/unetgen/                     unetgen.h, unetgen.hpp, unetgen_network.h and Halide's
+#   P/include/unetgen/                     unetgen.h, unetgen.hpp, unetgen_network.h, unetgen_pool.h and Halide's
 #                                          runtime headers (HalideRuntime.h, HalideRuntimeCuda.h)
 #   P/lib/cmake/unetgen/                   find_package(unetgen): unetgen::runtime,
 #                                          unetgen::runtime_shared, unetgen_add_library()

@@ -23,7 +23,7 @@ const LayerPacking &packing_of(const WeightPlan &plan, int li, const Layer &l) {
 
 }  // namespace
 
-LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringOptions &options) {
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan) {
     LoweredNetwork ln;
     Dims d;
     // Channels, batch and weights start at 0; x and y are whole-image coordinates of a window.
@@ -91,10 +91,8 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const L
             const Layer &producer = net.layers[size_t(l.inputs.at(0))];
             op.stage_input = !layer_op_info(producer.op).materialised || norm_uses_sample_statistics(producer.norm);
             const LayerPacking &packing = packing_of(plan, int(li), l);
-            const bool winograd = options.winograd && l.op == LayerOp::Conv && winograd_applies(op, packing, options.winograd_max_pairs);
-            const int m = std::max(packing.in_channels, packing.out_channels) <= options.winograd4_max_channels ? 4 : 2;
-            ln.convs[li] = winograd ? lower_conv_winograd(input_of(0), op, packing, ln.weights, m)
-                                    : lower_conv(input_of(0), op, packing, ln.weights);
+            ln.convs[li] = packing.winograd > 0 ? lower_conv_winograd(input_of(0), op, packing, ln.weights)
+                                                : lower_conv(input_of(0), op, packing, ln.weights);
             out = Tensor{ln.convs[li].result, l.out_channels, W[l.size], H[l.size]};
             if (sample_norm) normalise(packing);
             break;

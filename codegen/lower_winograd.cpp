@@ -4,47 +4,37 @@
 // output tile and input/output channel pair instead of 9 m^2 (Lavin & Gray 2016; n = m + 2:
 // 16 for 4 outputs, or 36 for 16). With d an n x n input tile, g the 3x3 kernel and
 // t = n * p + q indexing the transformed domain:
-//   U = G g G^T (per output/input channel pair; recomputed each call from the packed weights,
-//   since the manifest's layouts are permutations only), V = B^T d B (per input channel and
-//   tile), M_t = sum_i U_t(o, i) V_t(i, tile) (n^2 independent GEMMs), Y = A^T M A.
+//   U = G g G^T (per output/input channel pair; by the runtime when it packs the weights, or by
+//   the pipeline every call: LayerPacking::winograd_u), V = B^T d B (per input channel and tile),
+//   M_t = sum_i U_t(o, i) V_t(i, tile) (n^2 independent GEMMs), Y = A^T M A.
 // The transforms are exact in real arithmetic; in float32 the error grows with m (F(4x4)'s
 // coefficients reach 8 and 1/24), which the parity tests bound for every spec. Tile (tx, ty)
 // covers outputs (m tx.., m ty..) and reads input (m tx - pad .. m tx - pad + n - 1); inputs
 // past the tensor are zeros (padded convs) or finite values the producer computed, and reach
 // in-range outputs only through terms that cancel in real arithmetic (rounding-sized).
 #include "codegen/lowering.h"
+#include "common/winograd.h"
 
 namespace unetgen::codegen {
 
 namespace {
 
-// The transform matrices of F(m x m, 3 x 3), n = m + 2 (Lavin & Gray; points 0, +-1, +-2 for m = 4).
+// The transform matrices of F(m x m, 3 x 3) (common/winograd.h) as rows of floats.
 struct Matrices {
     int m, n;
     std::vector<std::vector<float>> BT, G, AT;  // n x n, n x 3, m x n
 };
 
+std::vector<std::vector<float>> rows_of(const double *a, int rows, int cols) {
+    std::vector<std::vector<float>> out(static_cast<size_t>(rows), std::vector<float>(static_cast<size_t>(cols), 0.0f));
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) out[size_t(r)][size_t(c)] = float(a[r * cols + c]);
+    return out;
+}
+
 Matrices matrices_for(int m) {
-    if (m == 2) {
-        return {2, 4,
-                {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
-                {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}},
-                {{1, 1, 1, 0}, {0, 1, -1, -1}}};
-    }
-    return {4, 6,
-            {{4, 0, -5, 0, 1, 0},
-             {0, -4, -4, 1, 1, 0},
-             {0, 4, -4, -1, 1, 0},
-             {0, -2, -1, 2, 1, 0},
-             {0, 2, -1, -2, 1, 0},
-             {0, 4, 0, -5, 0, 1}},
-            {{1.0f / 4, 0, 0},
-             {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-             {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-             {1.0f / 24, 1.0f / 12, 1.0f / 6},
-             {1.0f / 24, -1.0f / 12, 1.0f / 6},
-             {0, 0, 1}},
-            {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+    const WinogradMatrices w = winograd_matrices(m);
+    return {w.m, w.n, rows_of(w.BT, w.n, w.n), rows_of(w.G, w.n, 3), rows_of(w.AT, w.m, w.n)};
 }
 
 // sum_k coef[k] * v[k], skipping zero coefficients and multiplying by +-1 as add / subtract.
@@ -81,22 +71,21 @@ std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, con
 
 }  // namespace
 
-bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs) {
-    return op.kernel == 3 && op.stride == 1 && op.dilation == 1 && packing.in_channels >= 16 && packing.in_channels % 16 == 0 &&
-           packing.out_channels % 16 == 0 && int64_t(packing.in_channels) * packing.out_channels <= max_pairs;
-}
-
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
-                               const Halide::ImageParam &weights, int m) {
+                               const Halide::ImageParam &weights) {
     using Halide::Expr;
     using Halide::Func;
     Dims d;
     ConvStages s(packing);
     s.winograd.enabled = true;
-    const Matrices mat = matrices_for(m == 4 ? 4 : 2);
+    if (packing.winograd != 2 && packing.winograd != 4)
+        throw std::logic_error("cannot lower " + op.name + " as Winograd: its weights are not packed as U (winograd " +
+                               std::to_string(packing.winograd) + ")");
+    const Matrices mat = matrices_for(packing.winograd);
+    const int m = mat.m;
     s.winograd.m = mat.m;
     const int n = mat.n;
-    const Halide::Var &t = s.winograd.t, &i = s.winograd.i;
+    const Halide::Var &t = s.winograd.t, &i = s.winograd.i, &ob = s.winograd.ob;
 
     Func src;
     if (op.pad > 0 || op.stage_input) {
@@ -105,18 +94,6 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     } else {
         src = in.f;
     }
-
-    // U(o % 16, i, o / 16, t) = (G g G^T)[p][q]: blocks of 16 output channels, so a GEMM's
-    // weight vectors for consecutive input channels are consecutive in memory.
-    const Halide::Var &ob = s.winograd.ob;
-    std::vector<Expr> g(9);
-    for (int r = 0; r < 3; ++r)
-        for (int c = 0; c < 3; ++c)
-            g[size_t(r * 3 + c)] =
-                weights(int(packing.weight_offset) + packed_index(packing, ob * 16 + d.c, i, r, c));
-    std::vector<Expr> u = sandwich(mat.G, g, mat.G, 3, 3);
-    s.winograd.weights_t = Func(op.name + "_wt");
-    s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, u);
 
     // V(i, tx, ty, t, n) = (B^T d B)[p][q], d[a][b] = src(m tx - pad + b, m ty - pad + a).
     std::vector<Expr> tile(size_t(n * n));
@@ -131,8 +108,22 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     s.r = Halide::RDom(0, packing.in_channels, op.name + "_r");
     s.winograd.gemm_acc = Func(op.name + "_gemm_acc");
     s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) = 0.0f;
-    s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) +=
-        s.winograd.weights_t(d.c % 16, s.r.x, d.c / 16, t) * s.winograd.input_t(s.r.x, d.x, d.y, t, d.n);
+    Expr u;
+    if (packing.winograd_u) {
+        u = weights(int(packing.weight_offset) +
+                    winograd_packed_index<Expr>(packing.out_channels, packing.in_channels, d.c, s.r.x, t));
+    } else {
+        // U(o % 16, i, o / 16, t) = (G g G^T)[p][q] from the raw kernels, once per call (root).
+        std::vector<Expr> g(9);
+        for (int r = 0; r < 3; ++r)
+            for (int c = 0; c < 3; ++c)
+                g[size_t(r * 3 + c)] = weights(int(packing.weight_offset) +
+                                               packed_index(packing, ob * kWinogradOutBlock + d.c, i, r, c));
+        s.winograd.weights_t = Func(op.name + "_wt");
+        s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, sandwich(mat.G, g, mat.G, 3, 3));
+        u = s.winograd.weights_t(d.c % kWinogradOutBlock, s.r.x, d.c / kWinogradOutBlock, t);
+    }
+    s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) += u * s.winograd.input_t(s.r.x, d.x, d.y, t, d.n);
     s.winograd.gemm = Func(op.name + "_gemm");
     s.winograd.gemm(d.c, d.x, d.y, t, d.n) = s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n);
 

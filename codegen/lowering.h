@@ -32,8 +32,8 @@ struct Tensor {
 // The extra Funcs of a conv lowered as Winograd F(2x2, 3x3) (see lower_conv_winograd).
 struct WinogradStages {
     bool enabled = false;
-    Halide::Func weights_t;  // U(o % 16, i, o / 16, t): transformed weights
     Halide::Func input_t;    // V(i, tx, ty, t, n): transformed input tiles
+    Halide::Func weights_t;  // U(o % 16, i, o / 16, t) transformed per call; undefined when packed as U at load
     Halide::Func gemm_acc;   // M(o, tx, ty, t, n) = sum_i U V: pure zero then one update over r
     Halide::Func gemm;       // gemm_acc copied out (what the output transform reads)
     Halide::Var t{"t"}, i{"i"}, ob{"ob"};
@@ -139,15 +139,11 @@ Halide::Expr conv_epilogue(Halide::Expr v, const ConvOp &op, const LayerPacking 
 ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                       const Halide::ImageParam &weights);
 
-// Whether lower_conv_winograd handles this conv: 3x3, channels in whole blocks of 16, at most
-// max_pairs (input, output) channel pairs (the weight transform runs every call: its memory
-// traffic grows with the pairs, which the deepest layers, with few pixels, do not earn back).
-bool winograd_applies(const ConvOp &op, const LayerPacking &packing, int64_t max_pairs);
-
-// The same conv unit as lower_conv, computed as Winograd F(m x m, 3x3), m = 2 or 4; result's
-// extent as there.
+// The same conv unit as lower_conv, computed as Winograd F(m x m, 3x3) with m = packing.winograd
+// (the weight plan chose it); U comes packed (winograd_u) or is transformed in the pipeline from
+// the raw kernels. The result's extent as there.
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
-                               const Halide::ImageParam &weights, int m = 2);
+                               const Halide::ImageParam &weights);
 
 // InstanceNorm2d (groups = channels) or GroupNorm over `in`, statistics of each sample over in's
 // whole extent [0, width) x [0, height), then gamma / beta (affine) and the activation; extent as in.
@@ -210,15 +206,9 @@ struct LoweredNetwork {
     }
 };
 
-// Choices the target makes about the algorithm itself (schedules::lowering_options_for).
-struct LoweringOptions {
-    bool winograd = false;  // 3x3 convs with winograd_applies() as Winograd F(2x2, 3x3)
-    int64_t winograd_max_pairs = 512 * 1024;  // measured: 1024 -> 512 at 32x32 gains, 1024 -> 1024 at 16x16 loses
-    int winograd4_max_channels = 0;  // convs with both counts up to this use F(4x4, 3x3)
-};
-
-// Lowers every layer of `net` in execution order, reading weights as `plan` packs them.
-LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringOptions &options = {});
+// Lowers every layer of `net` in execution order, reading weights as `plan` packs them (a conv
+// the plan packs as Winograd U is lowered as Winograd, every other one directly).
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
 
 // "enc0.conv1" -> "enc0_conv1": Halide names must not contain dots.
 std::string func_name(const std::string &layer_name);

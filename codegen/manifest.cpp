@@ -145,6 +145,7 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         e["kernel"] = p.kernel;
         e["layout"] = p.layout;
         e["o_block"] = p.o_block;
+        if (p.winograd_u) e["winograd"] = p.winograd;  // U = G g G^T packed (common/winograd.h), layout unused
         e["weight_offset"] = p.weight_offset;
         e["bias_offset"] = p.bias_offset;
         e["scale_offset"] = p.scale_offset;

@@ -4,8 +4,10 @@
 // aligned so the schedule's vector loads of weights start on a cache line.
 #include "codegen/weight_plan.h"
 #include "common/packed_weights.h"
+#include "common/winograd.h"
 #include "dsl/layer_ops.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -27,6 +29,15 @@ static int pick_o_block(int n, int limit) {
 }
 
 static int64_t align_up(int64_t v, int a) { return a > 1 ? (v + a - 1) / a * a : v; }
+
+int winograd_for(const Layer &l, const PackingPolicy &policy) {
+    const bool applies = policy.winograd && l.op == LayerOp::Conv && l.kernel == 3 && std::max(1, l.stride) == 1 &&
+                         std::max(1, l.dilation) == 1 && l.in_channels >= 16 && l.in_channels % kWinogradOutBlock == 0 &&
+                         l.out_channels % kWinogradOutBlock == 0 &&
+                         int64_t(l.in_channels) * l.out_channels <= policy.winograd_max_pairs;
+    if (!applies) return 0;
+    return std::max(l.in_channels, l.out_channels) <= policy.winograd4_max_channels ? 4 : 2;
+}
 
 WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
     WeightPlan plan;
@@ -55,7 +66,10 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
             p.layout = policy.conv_layout;
             p.o_block = pick_o_block(l.out_channels, policy.conv_o_block);
         }
-        int64_t numel = int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
+        p.winograd = winograd_for(l, policy);
+        p.winograd_u = p.winograd > 0 && policy.winograd_weights_at_load;
+        const int64_t numel = p.winograd_u ? winograd_weight_floats(p.winograd, p.out_channels, p.in_channels)
+                                         : int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
         p.weight_offset = at = align_up(at, policy.align_floats);
         at += numel;
         p.bias_offset = at = align_up(at, policy.align_floats);

@@ -30,6 +30,8 @@ struct LayerPacking {
     int out_channels = 0, in_channels = 0, kernel = 0;
     std::string layout = "oihw";     // packed order, outermost first, letters o, i, h, w
     int o_block = 0;                 // >0: o split as [o / o_block] outermost, [o % o_block] innermost
+    int winograd = 0;                // 2 or 4: runs as Winograd F(m x m, 3x3); 0: directly
+    bool winograd_u = false;         // packed as U = G g G^T (common/winograd.h; layout unused), else raw
     int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1, act_offset = -1;
 };
 
@@ -40,7 +42,22 @@ struct PackingPolicy {
     std::string transpose_layout = "ihwo";  // o innermost: a vector of output channels is one load
     int transpose_o_block = 0;              // like conv_o_block, for transposed convs
     int align_floats = 16;           // every block starts on a 64-byte boundary
+    // Which 3x3 convs run as Winograd (winograd_for): the choice can fix the packing (U,
+    // transformed once at load), so it is made here, once for every target of a build.
+    bool winograd = false;
+    int64_t winograd_max_pairs = 512 * 1024;  // measured: 1024 -> 512 at 32x32 gains, 1024 -> 1024 at 16x16 loses
+    int winograd4_max_channels = 0;           // convs with both counts up to this use F(4x4, 3x3)
+    // Pack U at load (the runtime transforms once) instead of transforming in every call. Off:
+    // measured on Intel Xeon (480 MiB L3, 23 GB/s), milesial_transposed 3x256x256 F(2x2): no
+    // faster (the GEMMs then stream U from memory, where the per-call transform left it in
+    // cache), and the resident weights grow by 16/9 for those layers.
+    bool winograd_weights_at_load = false;
 };
+
+// m (2 or 4) when `l` runs as Winograd F(m x m, 3x3) under `policy`, else 0: a 3x3 stride-1
+// undilated conv (not the head) with channels in whole blocks of 16 and at most
+// winograd_max_pairs (input, output) channel pairs.
+int winograd_for(const Layer &l, const PackingPolicy &policy);
 
 struct WeightPlan {
     std::vector<LayerPacking> layers;  // in canonical (execution) order

@@ -6,7 +6,6 @@
 // (Halide's compile_multitarget). The shared library wraps the static one with a tiny C file
 // exporting only `unetgen_get_network`, so its Halide runtime copy stays private to it.
 #include "driver/aot_build.h"
-#include "driver/pool_allocator.h"
 
 #include "driver/generated_headers.h"
 #include "codegen/lowering.h"
@@ -89,12 +88,10 @@ std::string shell_quote(const std::string &s) {
 void link_shared_library(const AotOptions &opts, const fs::path &dir) {
     const fs::path stub = dir / (opts.name + "_shared.c");
     write_file(stub, shared_library_source(opts.name));
-    const fs::path pool = dir / (opts.name + "_pool.c");  // overrides the runtime's weak allocator
-    write_file(pool, pool_allocator_source());
     std::string cmd = shell_quote(opts.cc) + " -shared -fPIC -O2 -fvisibility=hidden";
     for (const std::string &inc : generated_include_dirs()) cmd += " -I" + shell_quote(inc);
     cmd += " -I" + shell_quote(dir.string());
-    cmd += " -o " + shell_quote((dir / (opts.name + ".so")).string()) + " " + shell_quote(stub.string()) + " " + shell_quote(pool.string()) + " " +
+    cmd += " -o " + shell_quote((dir / (opts.name + ".so")).string()) + " " + shell_quote(stub.string()) + " " +
            shell_quote((dir / (opts.name + ".a")).string());
     // Keep libHalide's symbols (inside the process that dlopens us) apart from our runtime copy.
     cmd += " -Wl,--exclude-libs,ALL -Wl,--no-undefined -lpthread -ldl -lm";
@@ -106,7 +103,6 @@ void link_shared_library(const AotOptions &opts, const fs::path &dir) {
     while (fgets(buf, sizeof buf, pipe)) output += buf;
     int status = pclose(pipe);
     fs::remove(stub);
-    fs::remove(pool);
     if (status != 0) {
         std::string why = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "it was killed";
         throw std::runtime_error("cannot link " + opts.name + ".so with " + opts.cc + " (" + why + "): " + output);
@@ -137,7 +133,19 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         uses_gpu = uses_gpu || t.has_gpu_feature();
     }
 
-    const WeightPlan plan = plan_weights(net, schedules::packing_policy_for(targets));
+    // The Winograd choice fixes the packing (U is transformed at load), so the switches apply
+    // to the plan, once for every target.
+    PackingPolicy policy = schedules::packing_policy_for(targets);
+    const BuildSwitches &sw = opts.switches;
+    policy.winograd = policy.winograd && sw.winograd;
+    if (sw.winograd4_max_channels >= 0) policy.winograd4_max_channels = sw.winograd4_max_channels;
+    if (sw.winograd_max_pairs >= 0) policy.winograd_max_pairs = sw.winograd_max_pairs;
+    policy.winograd_weights_at_load = sw.winograd_weights_at_load;
+    const nlohmann::ordered_json switches = {{"winograd", policy.winograd},
+                                             {"winograd4_max_channels", policy.winograd4_max_channels},
+                                             {"winograd_max_pairs", policy.winograd_max_pairs},
+                                             {"winograd_weights_at_load", policy.winograd_weights_at_load}};
+    const WeightPlan plan = plan_weights(net, policy);
     // The weights buffer is one Halide buffer: its extent and every offset are 32-bit.
     if (plan.packed_floats > int64_t(INT32_MAX))
         throw std::runtime_error("cannot build " + opts.name + ": its packed weights are " +
@@ -161,25 +169,12 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         if (!current.empty()) progress("  " + current + " " + format_seconds(stage.seconds()));
         current.clear();
     };
-    nlohmann::ordered_json switches;  // as the first target applied them (build.json)
-    bool recorded = false;
     auto factory = [&](const std::string &fn_name, const Halide::Target &target) {
         close_stage();
         stage = Stopwatch();
         current = "compile " + target.to_string();
         progress("  lowering and scheduling for " + target.to_string() + " ...");
-        LoweringOptions lo = schedules::lowering_options_for(target);
-        const BuildSwitches &sw = opts.switches;
-        lo.winograd = lo.winograd && sw.winograd;
-        if (sw.winograd4_max_channels >= 0) lo.winograd4_max_channels = sw.winograd4_max_channels;
-        if (sw.winograd_max_pairs >= 0) lo.winograd_max_pairs = sw.winograd_max_pairs;
-        if (!recorded) {
-            recorded = true;
-            switches = {{"winograd", lo.winograd},
-                        {"winograd4_max_channels", lo.winograd4_max_channels},
-                        {"winograd_max_pairs", lo.winograd_max_pairs}};
-        }
-        LoweredNetwork ln = lower_network(net, plan, lo);
+        LoweredNetwork ln = lower_network(net, plan);
         schedules::apply_schedule(ln, target);
         if (manifest.empty())
             manifest = write_manifest(net, plan, opts.name, schedules::tile_geometry_of(net, ln, target));

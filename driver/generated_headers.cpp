@@ -110,11 +110,13 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += " *     unetgen_model_load(" + n + "_network(), \"weights.safetensors\", &model);\n";
     s += " * Link " + n + ".a (the pipeline and its Halide runtime) and unetgen_runtime.\n";
     s += " * " + n + "_network() installs an error handler in the Halide runtime that records messages\n";
-    s += " * (the descriptor's last_pipeline_error) instead of aborting the process. */\n";
+    s += " * (the descriptor's last_pipeline_error) instead of aborting the process, and the caching\n";
+    s += " * allocator of unetgen_pool.h for the pipeline's intermediate buffers. */\n";
     s += "#ifndef " + guard + "\n#define " + guard + "\n\n";
     s += "#include \"HalideRuntime.h\"\n";
     if (gpu) s += "#include \"HalideRuntimeCuda.h\"\n";
     s += "#include \"unetgen_network.h\"\n";
+    s += "#include \"unetgen_pool.h\"\n";
     s += "#include \"" + n + ".h\"\n\n";
     s += "#include <string.h>\n\n";
     s += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
@@ -144,8 +146,11 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += std::string("        ") + (gpu ? "unetgen_glue_set_cuda_context" : "NULL") + ",\n";
     s += "        " + n + ",\n";
     s += "    };\n";
-    s += "    /* Before any pipeline runs: errors become messages, not abort(). */\n";
+    s += "    /* Before any pipeline runs: errors become messages, not abort(); intermediate buffers\n";
+    s += "       come from the caching pool (unetgen_pool.h), for NAME.a and NAME.so alike. */\n";
     s += "    halide_set_error_handler(unetgen_glue_error_handler);\n";
+    s += "    halide_set_custom_malloc(unetgen_pool_malloc);\n";
+    s += "    halide_set_custom_free(unetgen_pool_free);\n";
     if (gpu) s += "    halide_reuse_device_allocations(NULL, true); /* per-call buffers come from a cache */\n";
     s += "    return &desc;\n}\n\n";
     s += "#ifdef __cplusplus\n}  /* extern \"C\" */\n#endif\n\n#endif\n";
@@ -173,6 +178,19 @@ std::string shared_library_source(const std::string &name) {
     s += "#include \"" + name + "_unetgen.h\"\n\n";
     s += "__attribute__((visibility(\"default\"))) const unetgen_network_desc *unetgen_get_network(void) {\n";
     s += "    return " + name + "_network();\n}\n";
+    // What runtime/library.cpp looks up besides the descriptor: the pool's counts, and its
+    // release before dlclose (Halide's worker threads and the cached blocks would outlive it).
+    s += "\n__attribute__((visibility(\"default\"))) void unetgen_pool_stats(size_t *live, size_t *peak, size_t *cached,\n";
+    s += "                                                              int reset) {\n";
+    s += "    unetgen_pool_counts n;\n";
+    s += "    unetgen_pool_read(&n, reset);\n";
+    s += "    if (live) *live = n.live;\n";
+    s += "    if (peak) *peak = n.peak;\n";
+    s += "    if (cached) *cached = n.cached;\n}\n";
+    s += "\nextern void halide_shutdown_thread_pool(void);\n";
+    s += "__attribute__((visibility(\"default\"))) void unetgen_pool_release(void) {\n";
+    s += "    halide_shutdown_thread_pool();\n";
+    s += "    unetgen_pool_drop_cached();\n}\n";
     return s;
 }
 

@@ -2,6 +2,7 @@
 #include "runtime/manifest.h"
 
 #include "common/packed_weights.h"
+#include "common/winograd.h"
 
 #include "runtime/runtime_failure.h"
 
@@ -156,7 +157,18 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
                                      " floats run past packed_floats " + std::to_string(packed));
         return off;
     };
-    int64_t wcount = int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
+    if (e.contains("winograd")) {
+        pe.winograd = int(r.integer(e, "winograd", p + ".winograd", 2, 4));
+        if (pe.winograd != 2 && pe.winograd != 4) r.bad(p + ".winograd", "is " + std::to_string(pe.winograd) + ", not 2 or 4");
+        else if (pe.transposed || pe.kernel != 3 || pe.out_channels % kWinogradOutBlock != 0)
+            r.bad(p + ".winograd", "needs a 3x3 conv (not transposed) with out_channels a multiple of " +
+                                       std::to_string(kWinogradOutBlock) + ", this entry has kernel " +
+                                       std::to_string(pe.kernel) + " and " + std::to_string(pe.out_channels) +
+                                       " output channels");
+    }
+    const bool winograd = pe.winograd == 2 || pe.winograd == 4;
+    int64_t wcount = winograd ? winograd_weight_floats(pe.winograd, pe.out_channels, pe.in_channels)
+                              : int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
     pe.weight_offset = range("weight_offset", wcount, false);
     pe.bias_offset = range("bias_offset", pe.out_channels, false);
     if (pe.bn_after_relu || pe.sample_norm) {

@@ -2,6 +2,7 @@
 #include "runtime/pack_weights.h"
 
 #include "runtime/runtime_failure.h"
+#include "common/winograd.h"
 
 #include <cmath>
 #include <map>
@@ -106,7 +107,20 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
         }
     }
     float *dst = packed.data();
-    for (int o = 0; o < O; ++o)
+    if (e.winograd) {
+        // A Winograd conv reads U = G g G^T of every (BN-folded) kernel, transformed here once
+        // (in double) rather than by the pipeline on every call.
+        const WinogradMatrices wm = winograd_matrices(e.winograd);
+        double g[9], u[36];
+        for (int o = 0; o < O; ++o)
+            for (int i = 0; i < I; ++i) {
+                for (int k = 0; k < 9; ++k) g[k] = double(w[(size_t(o) * I + i) * 9 + size_t(k)]) * wmul[size_t(o)];
+                winograd_transform_kernel(wm, g, u);
+                for (int t = 0; t < wm.n * wm.n; ++t)
+                    dst[e.weight_offset + winograd_packed_index<int64_t>(O, I, o, i, t)] = float(u[t]);
+            }
+    }
+    for (int o = 0; o < O && !e.winograd; ++o)
         for (int i = 0; i < I; ++i)
             for (int h = 0; h < K; ++h)
                 for (int x = 0; x < K; ++x) {

@@ -36,14 +36,11 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
         // are 4 * out_channels floats apart and every reduction step touched a new page.
         p.transpose_o_block = 16;
         p.transpose_layout = "ohwi";
+        // 3x3 convs as Winograd F(2x2, 3x3) (`unetgen build --no-winograd` and friends adjust
+        // this: BuildSwitches); the GPU schedule computes every conv directly.
+        p.winograd = true;
     }
     return p;
-}
-
-codegen::LoweringOptions lowering_options_for(const Halide::Target &target) {
-    codegen::LoweringOptions o;
-    o.winograd = !target.has_gpu_feature();  // `unetgen build --no-winograd` and friends adjust these (BuildSwitches)
-    return o;
 }
 
 void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target) {

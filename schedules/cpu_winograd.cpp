@@ -1,7 +1,8 @@
 // cpu_winograd.cpp — schedule_cpu_conv_winograd(): the CPU schedule of a Winograd F(2x2, 3x3) conv.
 //
-// Work per call: the weight transform U (root, vectorised over output channels, a few ms for the
-// largest layers), then per task (a block of tile rows): the input transform V of those rows
+// Work per call: the weight transform U unless it was packed at load (root, vectorised over
+// output channels, a few ms for the largest layers), then per task (a block of tile rows): the
+// input transform V of those rows
 // (vectorised over input channels, the t unrolled so the tile loads are shared; it stays in
 // cache, where a root V of a 512-channel layer cost 9 ms of memory traffic), the GEMMs
 // M_t = U_t V_t with the same register tile as a direct conv (c_vectors vectors of output
@@ -64,14 +65,16 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
         .unroll(w.t)
         .compute_at(s.result, task);
 
-    Var uco("uco"), uci("uci");
-    w.weights_t.compute_root()
-        .bound(d.c, 0, 16)
-        .split(d.c, uco, uci, V)
-        .reorder(uci, w.t, uco, w.i, w.ob)
-        .vectorize(uci)
-        .unroll(w.t)
-        .parallel(w.ob);
+    if (w.weights_t.defined()) {  // U transformed per call (not packed at load)
+        Var uco("uco"), uci("uci");
+        w.weights_t.compute_root()
+            .bound(d.c, 0, 16)
+            .split(d.c, uco, uci, V)
+            .reorder(uci, w.t, uco, w.i, w.ob)
+            .vectorize(uci)
+            .unroll(w.t)
+            .parallel(w.ob);
+    }
     // The result rounds to whole tiles (of the whole image's grid, see tile_geometry.h). The
     // GEMM's px-tile rounding stays inside the task (measured with trace_realizations: the
     // staged input is not widened by it).

@@ -46,11 +46,9 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
 // Tile sizes for a CPU target (by its widest vector ISA).
 CpuTiles cpu_tiles_for(const Halide::Target &target);
 
-// The weight layout the schedules of `targets` want (the first target decides; all share it).
+// The weight layout the schedules of `targets` want (the first target decides; all share it),
+// with which 3x3 convs run as Winograd (CPU; every conv direct on GPU).
 codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &targets);
-
-// What the target changes in the algorithm (Winograd 3x3 convs on CPU; direct on GPU).
-codegen::LoweringOptions lowering_options_for(const Halide::Target &target);
 
 // Schedules every Func of `net` for `target` (CUDA schedule when the target has CUDA).
 void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target);

@@ -1,6 +1,8 @@
 /* link_small.c — an application built with unetgen_add_library(): includes the generated C
- * header, links the static library and runs the pipeline once through the descriptor (zero
- * weights, so every logit must be 0). Exit 0 on success. */
+ * header, links the static library and runs the pipeline through the descriptor (zero weights,
+ * so every logit must be 0). The static library's buffers must come from the caching pool
+ * (unetgen_pool.h, installed by small_net_network()) as NAME.so's do: once the pool has settled
+ * (two calls), a third call of the same size maps and unmaps nothing. Exit 0 on success. */
 #include "small_net_unetgen.h"
 
 #include <stdio.h>
@@ -54,6 +56,39 @@ int main(void) {
             fprintf(stderr, "logit %d is %g, expected 0 with zero weights\n", i, out[i]);
             return 1;
         }
+    /* 128x96: the intermediates (32 channels at full size: 1.5 MiB) are pooled blocks. */
+    int big_in[4] = {128, 96, 3, 1}, big_out[4] = {128, 96, 32, 1};
+    float *in2 = calloc(128 * 96 * 3, sizeof(float)), *out2 = malloc(128 * 96 * 32 * sizeof(float));
+    planar(&bi, di, in2, big_in, 4);
+    planar(&bo, d_o, out2, big_out, 4);
+    unetgen_pool_counts first, second;
+    if (net->pipeline(&bi, &bw, 1, &bo) != 0) {
+        fprintf(stderr, "the 128x96 call failed\n");
+        return 1;
+    }
+    if (net->pipeline(&bi, &bw, 1, &bo) != 0) {
+        fprintf(stderr, "the second 128x96 call failed\n");
+        return 1;
+    }
+    unetgen_pool_read(&first, 1);
+    if (net->pipeline(&bi, &bw, 1, &bo) != 0) {
+        fprintf(stderr, "the third 128x96 call failed\n");
+        return 1;
+    }
+    unetgen_pool_read(&second, 0);
+    if (first.mapped == 0 || second.peak == 0) {
+        fprintf(stderr, "the static library's buffers did not come from the pool (mapped %zu, peak %zu bytes)\n",
+                first.mapped, second.peak);
+        return 1;
+    }
+    if (second.mapped != first.mapped || second.unmapped != first.unmapped || second.live != 0) {
+        fprintf(stderr, "the third call of the same size mapped %zu and unmapped %zu bytes (live after: %zu)\n",
+                second.mapped - first.mapped, second.unmapped - first.unmapped, second.live);
+        return 1;
+    }
+    printf("small_net: pool peak %zu bytes, %zu mapped once, none mapped again\n", second.peak, second.mapped);
+    free(in2);
+    free(out2);
     net->release_device();
     printf("small_net: pipeline ran, %ld packed floats\n", packed);
     free(in);

@@ -7,6 +7,7 @@
 // packing_policy_for the host), so a change to the production policy is tested as shipped.
 // Every element's packed index is cross-checked against an explicit 'ohwi' formula written here.
 #include "codegen/lowering.h"
+#include "common/winograd.h"
 #include "reference_ops.h"
 #include "op_harness.h"
 #include "schedules/schedule.h"
@@ -44,7 +45,10 @@ std::vector<Mode> modes() {
 
 // A one-layer network (input -> conv or transposed conv) planned by the project's planner with
 // the host CPU's packing policy: the LayerPacking a real build of such a layer gets.
-LayerPacking production_packing(bool transpose, int in_c, int out_c, int k, bool bn_after_relu) {
+// winograd false: as `unetgen build --no-winograd` plans it.
+// u_at_load: as `--winograd-weights-at-load` packs Winograd convs.
+LayerPacking production_packing(bool transpose, int in_c, int out_c, int k, bool bn_after_relu, bool winograd = true,
+                                bool u_at_load = false) {
     Network net;
     Layer input;
     input.name = "input";
@@ -66,7 +70,10 @@ LayerPacking production_packing(bool transpose, int in_c, int out_c, int k, bool
         conv.bn_module = "enc0.bn0";
     }
     net.layers = {input, conv};
-    codegen::WeightPlan plan = codegen::plan_weights(net, schedules::packing_policy_for({host()}));
+    codegen::PackingPolicy policy = schedules::packing_policy_for({host()});
+    policy.winograd = policy.winograd && winograd;
+    policy.winograd_weights_at_load = u_at_load;
+    codegen::WeightPlan plan = codegen::plan_weights(net, policy);
     REQUIRE(plan.layers.size() == 1);
     return plan.layers[0];
 }
@@ -79,7 +86,8 @@ int64_t ohwi_index(const LayerPacking &p, int o, int i, int h, int w) {
 }
 
 // Fills the packed buffer (sized by the plan) from PyTorch-shaped tensors; every slot the plan
-// does not assign holds a huge sentinel, so a read from a wrong slot shows as a mismatch.
+// does not assign holds a huge sentinel, so a read from a wrong slot shows as a mismatch. A
+// Winograd packing gets U = G g G^T (common/winograd.h, as the runtime packs it).
 Halide::Buffer<float> pack(const LayerPacking &p, int64_t packed_floats, const std::vector<float> &weight,
                            const std::vector<float> &bias, const std::vector<float> &scale,
                            const std::vector<float> &shift) {
@@ -87,7 +95,19 @@ Halide::Buffer<float> pack(const LayerPacking &p, int64_t packed_floats, const s
     Halide::Buffer<float> b{int(packed_floats + 16)};
     b.fill(1e9f);
     const int O = p.out_channels, I = p.in_channels, K = p.kernel;
-    for (int o = 0; o < O; ++o)
+    if (p.winograd_u) {
+        const WinogradMatrices wm = winograd_matrices(p.winograd);
+        REQUIRE(wm.n == p.winograd + 2);
+        for (int o = 0; o < O; ++o)
+            for (int i = 0; i < I; ++i) {
+                double g[9], u[36];
+                for (int k = 0; k < 9; ++k) g[k] = weight[(size_t(o) * I + i) * 9 + size_t(k)];
+                winograd_transform_kernel(wm, g, u);
+                for (int t = 0; t < wm.n * wm.n; ++t)
+                    b(int(p.weight_offset + winograd_packed_index<int64_t>(O, I, o, i, t))) = float(u[t]);
+            }
+    }
+    for (int o = 0; o < O && !p.winograd_u; ++o)
         for (int i = 0; i < I; ++i)
             for (int h = 0; h < K; ++h)
                 for (int w = 0; w < K; ++w) {
@@ -107,7 +127,8 @@ Halide::Buffer<float> pack(const LayerPacking &p, int64_t packed_floats, const s
 
 // packed_floats of a plan holding only `p` (offsets are aligned, so the end of its last block).
 int64_t packed_end(const LayerPacking &p) {
-    int64_t end = p.weight_offset + int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
+    int64_t end = p.weight_offset + (p.winograd_u ? winograd_weight_floats(p.winograd, p.out_channels, p.in_channels)
+                                                : int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel);
     end = std::max(end, p.bias_offset + p.out_channels);
     if (p.shift_offset >= 0) end = std::max(end, p.shift_offset + p.out_channels);
     return end;
@@ -120,7 +141,8 @@ struct ConvCase {
     float relu_slope = 0;  // LeakyReLU (`block act = leaky_relu`) when nonzero
 };
 
-enum class Path { Direct, Winograd };
+// WinogradAtLoad: U packed by the runtime's rule (`--winograd-weights-at-load`), not transformed per call.
+enum class Path { Direct, Winograd, WinogradAtLoad };
 
 void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
     Tensor4 in = random_tensor(cc.n, cc.cin, cc.h, cc.w, seed);
@@ -132,8 +154,12 @@ void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
         shift = random_vec(cc.cout, seed + 4);
     }
     Tensor4 want = reference::conv2d(in, weight, bias, cc.cout, cc.k, cc.pad, cc.relu, scale, shift, cc.relu_slope);
-    LayerPacking p = production_packing(false, cc.cin, cc.cout, cc.k, cc.affine);
+    const bool winograd = path != Path::Direct;
+    LayerPacking p = production_packing(false, cc.cin, cc.cout, cc.k, cc.affine, winograd, path == Path::WinogradAtLoad);
     REQUIRE(p.o_block == cc.want_o_block);
+    // The production choice: a CPU build plans these convs as Winograd F(2x2, 3x3), the rest directly.
+    REQUIRE(p.winograd == (winograd ? 2 : 0));
+    REQUIRE(p.winograd_u == (path == Path::WinogradAtLoad));
     Halide::ImageParam weights(Halide::Float(32), 1, "weights");
     weights.set(pack(p, packed_end(p), weight, bias, scale, shift));
     Halide::Buffer<float> inbuf = to_buffer(in);
@@ -146,20 +172,14 @@ void check_conv(const ConvCase &cc, Path path, uint32_t seed) {
     op.relu_slope = cc.relu_slope;
     op.post_affine = cc.affine;
     op.stage_input = cc.stage_input;
-    const codegen::LoweringOptions options = schedules::lowering_options_for(host());
-    if (path == Path::Winograd) {
-        // The production choice: a CPU build takes this conv through Winograd F(2x2, 3x3).
-        REQUIRE(options.winograd);
-        REQUIRE(codegen::winograd_applies(op, p, options.winograd_max_pairs));
-        REQUIRE(std::max(cc.cin, cc.cout) > options.winograd4_max_channels);
-    }
     for (const Mode &m : modes()) {
-        codegen::ConvStages s = path == Path::Winograd ? codegen::lower_conv_winograd(tensor_of(inbuf), op, p, weights, 2)
-                                                       : codegen::lower_conv(tensor_of(inbuf), op, p, weights);
-        REQUIRE(s.winograd.enabled == (path == Path::Winograd));
+        codegen::ConvStages s = winograd ? codegen::lower_conv_winograd(tensor_of(inbuf), op, p, weights)
+                                         : codegen::lower_conv(tensor_of(inbuf), op, p, weights);
+        REQUIRE(s.winograd.enabled == winograd);
+        REQUIRE(s.winograd.weights_t.defined() == (path == Path::Winograd));
         if (m.scheduled) schedules::schedule_cpu_conv(s, m.tiles);
         std::ostringstream what;
-        what << (path == Path::Winograd ? "winograd F(2x2,3x3)" : "direct") << " conv k" << cc.k << " pad " << cc.pad
+        what << (path == Path::Winograd ? "winograd F(2x2,3x3)" : path == Path::WinogradAtLoad ? "winograd F(2x2,3x3), U at load" : "direct") << " conv k" << cc.k << " pad " << cc.pad
              << " " << cc.cin << "->" << cc.cout << " " << cc.w << "x" << cc.h << " n" << cc.n << " relu " << cc.relu << " slope " << cc.relu_slope
              << " affine " << cc.affine << " staged " << cc.stage_input << " ohwi/" << p.o_block << ", " << m.name;
         require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
@@ -182,7 +202,10 @@ TEST_CASE("Winograd 3x3 convs with the production packing and CPU schedule match
         {2, 16, 32, 9, 13, 3, 1, true, true, true, 16, 0.1f},    // LeakyReLU(0.1), then BN (scale/shift)
     };
     uint32_t seed = 1000;
-    for (const ConvCase &cc : cases) check_conv(cc, Path::Winograd, seed += 10);
+    for (const ConvCase &cc : cases) {
+        check_conv(cc, Path::Winograd, seed += 10);
+        check_conv(cc, Path::WinogradAtLoad, seed);
+    }
 }
 
 // (b) Direct convs as a CPU build has them: 'ohwi' o_block 16 (8 for 24 channels), channel- or

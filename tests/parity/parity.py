@@ -112,6 +112,8 @@ def main():
                     help="example spec name, or a variant's (tests/parity/specs)")
     ap.add_argument("--sizes", required=True, help="comma-separated sizes: S, HxW or NxCxHxW")
     ap.add_argument("--target", default="host", help="Halide target for unetgen build")
+    ap.add_argument("--build-flag", action="append", default=[],
+                    help="an extra `unetgen build` argument (repeatable), e.g. --build-flag=--winograd-weights-at-load")
     ap.add_argument("--workdir", default=None, help="keep build and files here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tiled", default="", help="sizes also run in at least --min-tiles tiles under a small "
@@ -132,7 +134,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     libdir = os.path.join(work, "lib")
 
-    _, t_build = run([args.unetgen, "build", spec, "-o", libdir, "--target", args.target])
+    _, t_build = run([args.unetgen, "build", spec, "-o", libdir, "--target", args.target] + args.build_flag)
     print(f"built {args.spec} for {args.target} in {t_build:.1f} s")
 
     model = randomise(eval(model_expr(args.spec), REF), args.seed)

@@ -65,4 +65,12 @@ TEST_CASE("a manifest that contradicts itself is a bad network, not a crash", "[
     bad_block.replace(bad_block.find("\"o_block\": 2"), 12, "\"o_block\": 3");
     CHECK(load_status(bad_block, msg) == UNETGEN_ERR_BAD_NETWORK);
     CHECK_THAT(msg, Catch::Matchers::Contains("does not divide out_channels 4"));
+    // "winograd" (U packed at load) only where the pipeline's Winograd rule allows it.
+    nlohmann::json wino = nlohmann::json::parse(manifest);
+    wino["packing"][0]["winograd"] = 2;
+    CHECK(load_status(wino.dump(), msg) == UNETGEN_ERR_BAD_NETWORK);
+    CHECK_THAT(msg, Catch::Matchers::Contains("packing[0].winograd\" needs a 3x3 conv (not transposed) with out_channels a multiple of 16"));
+    wino["packing"][0]["winograd"] = 3;
+    CHECK(load_status(wino.dump(), msg) == UNETGEN_ERR_BAD_NETWORK);
+    CHECK_THAT(msg, Catch::Matchers::Contains("packing[0].winograd\" is 3, not 2 or 4"));
 }

@@ -1,0 +1,76 @@
+// winograd.h — Winograd F(m x m, 3 x 3) in one place: the transform matrices (Lavin & Gray
+// 2016; points 0, +-1, +-2 for m = 4), the weight transform U = G g G^T, and where U lies in the
+// packed weights buffer.
+//
+// The runtime transforms each Winograd conv's (BN-folded) kernels once, when it packs the
+// weights (runtime/pack_weights.cpp); the pipeline's input / output transforms use B^T and A^T
+// and its GEMMs read U where winograd_packed_index() says (codegen/lower_winograd.cpp). A
+// manifest entry with "winograd": m is packed this way (docs/architecture.md, "The manifest").
+// Header-only, no dependencies.
+#pragma once
+
+#include <cstdint>
+
+namespace unetgen {
+
+// n = m + 2 points per tile side; BT is n x n, G is n x 3, AT is m x n, row-major.
+struct WinogradMatrices {
+    int m = 0, n = 0;
+    const double *BT = nullptr, *G = nullptr, *AT = nullptr;
+};
+
+inline constexpr double kWinogradF2BT[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+inline constexpr double kWinogradF2G[12] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+inline constexpr double kWinogradF2AT[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+inline constexpr double kWinogradF4BT[36] = {4, 0, -5, 0, 1, 0,  0, -4, -4, 1, 1, 0,  0, 4, -4, -1, 1, 0,
+                                             0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0,  0, 4, 0, -5, 0, 1};
+inline constexpr double kWinogradF4G[18] = {1.0 / 4,  0,         0,         -1.0 / 6, -1.0 / 6, -1.0 / 6,
+                                            -1.0 / 6, 1.0 / 6,   -1.0 / 6,  1.0 / 24, 1.0 / 12, 1.0 / 6,
+                                            1.0 / 24, -1.0 / 12, 1.0 / 6,   0,        0,        1};
+inline constexpr double kWinogradF4AT[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0,
+                                             0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+
+// The matrices of F(m x m, 3 x 3) for m = 2 or 4 (any other m: m = 0).
+inline WinogradMatrices winograd_matrices(int m) {
+    if (m == 2) return {2, 4, kWinogradF2BT, kWinogradF2G, kWinogradF2AT};
+    if (m == 4) return {4, 6, kWinogradF4BT, kWinogradF4G, kWinogradF4AT};
+    return {};
+}
+
+// Output channels per block of U: a GEMM's weight vectors for consecutive input channels are
+// consecutive in memory (one AVX-512 vector, two AVX2 vectors).
+inline constexpr int kWinogradOutBlock = 16;
+
+// Floats of a layer's U: n^2 points per output / input channel pair (out_channels % 16 == 0).
+inline int64_t winograd_weight_floats(int m, int out_channels, int in_channels) {
+    const int64_t n = m + 2;
+    return n * n * out_channels * in_channels;
+}
+
+// The offset of U_t(o, i) from the layer's weight_offset: t outermost, then blocks of 16 output
+// channels, the input channel, and o % 16 innermost. T is int64_t or Halide::Expr.
+template <typename T>
+T winograd_packed_index(int out_channels, int in_channels, const T &o, const T &i, const T &t) {
+    const int blocks = out_channels / kWinogradOutBlock;
+    return ((t * T(blocks) + o / T(kWinogradOutBlock)) * T(in_channels) + i) * T(kWinogradOutBlock) +
+           o % T(kWinogradOutBlock);
+}
+
+// U = G g G^T of one 3x3 kernel g (row-major, g[h * 3 + w]) into u[p * n + q], in double.
+inline void winograd_transform_kernel(const WinogradMatrices &w, const double g[9], double *u) {
+    double gg[6 * 3];  // (G g)[p][c], n <= 6
+    for (int p = 0; p < w.n; ++p)
+        for (int c = 0; c < 3; ++c) {
+            double s = 0;
+            for (int r = 0; r < 3; ++r) s += w.G[p * 3 + r] * g[r * 3 + c];
+            gg[p * 3 + c] = s;
+        }
+    for (int p = 0; p < w.n; ++p)
+        for (int q = 0; q < w.n; ++q) {
+            double s = 0;
+            for (int c = 0; c < 3; ++c) s += gg[p * 3 + c] * w.G[q * 3 + c];
+            u[p * w.n + q] = s;
+        }
+}
+
+}  // namespace unetgen
