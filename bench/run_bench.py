@@ -56,6 +56,19 @@ def last_json(text):
     return json.loads(text)
 
 
+def isa_flags():
+    """The vector-ISA flags of the CPU (/proc/cpuinfo): what the tables' speeds depend on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    keep = ("avx", "fma", "amx", "f16c")
+                    return " ".join(sorted({x for x in line.split(":", 1)[1].split() if x.startswith(keep)}))
+    except OSError:
+        pass
+    return "unknown"
+
+
 def fma_peak(threads):
     exe = os.path.join(OUT, "fma_peak")
     sh(["g++", "-O3", "-march=native", "-pthread", os.path.join(HERE, "fma_peak.cpp"), "-o", exe])
@@ -171,7 +184,11 @@ def write_results(table, rows, peak, args):
                 f"{datetime.date.today()}.\n\n")
         f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
                 f"measured fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads, "
-                f"bench/fma_peak.cpp).\n\n")
+                f"bench/fma_peak.cpp)"
+                + "".join(f"; {label} {peak[key]:.0f} GFLOP/s" for key, label in
+                          (("bf16_dot_gflops", "AVX512-BF16 dot-product peak"), ("amx_bf16_gflops", "AMX-BF16 peak"))
+                          if key in peak)
+                + f".\n\nISA flags: {isa_flags()}.\n\n")
         f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs "
                 "(50 for models under 1 GFLOP); "
                 "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
