@@ -112,6 +112,11 @@ void add_build_command(CLI::App &app, int &exit_code) {
                     "use Winograd only for convs with at most N input x output channel pairs (default: the schedule's "
                     "choice, 524288)")
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--precision", opts->switches.precision,
+                    "fp32 (default) or bf16: the Winograd convs' GEMMs (channels in multiples of 32) take bf16 "
+                    "operands with float32 sums, on AMX tiles where the CPU has AMX-BF16 (about 3x the fp32 GEMM "
+                    "there), in plain float arithmetic elsewhere (slow); the rest of the network stays fp32")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     sub->add_flag("--winograd-weights-at-load", opts->switches.winograd_weights_at_load,
                   "pack Winograd convs' transformed kernels U = G g G^T once at load instead of transforming them on "
                   "every call (16/9 or 4x the layer's weight memory; default off: measured no faster on Intel Xeon)");

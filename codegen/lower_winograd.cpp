@@ -102,14 +102,28 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
             tile[size_t(a * n + b)] = src(m * d.x - op.pad + b, m * d.y - op.pad + a, d.c, d.n);
     std::vector<Expr> v = sandwich(mat.BT, tile, mat.BT, n, n);
     s.winograd.input_t = Func(op.name + "_vt");
-    s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::mux(t, v);
+    if (packing.winograd_bf16) {
+        // `--precision bf16`: V as bf16 bits (round to nearest even, as common/winograd.h's
+        // bf16_bits), and the GEMMs in runtime/unetgen_bf16_gemm.h over bf16 U packed at load.
+        Expr bits = Halide::reinterpret(Halide::UInt(32), Halide::mux(t, v));
+        bits = bits + Halide::cast(Halide::UInt(32), 0x7fff) + ((bits >> 16) & 1);
+        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::cast(Halide::UInt(16), bits >> 16);
+        s.winograd.gemm = Func(op.name + "_gemm");
+        s.winograd.gemm.define_extern("unetgen_bf16_gemm",
+                                      {s.winograd.input_t, weights, Expr(int(packing.weight_offset)),
+                                       Expr(packing.out_channels), Expr(packing.in_channels), Expr(n * n)},
+                                      Halide::Float(32), {d.c, d.x, d.y, t, d.n}, Halide::NameMangling::C);
+    } else {
+        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::mux(t, v);
+    }
 
     // M(o, tx, ty, t, n) = sum_i U(o, i, t) V(i, tx, ty, t, n).
     s.r = Halide::RDom(0, packing.in_channels, op.name + "_r");
     s.winograd.gemm_acc = Func(op.name + "_gemm_acc");
-    s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) = 0.0f;
     Expr u;
-    if (packing.winograd_u) {
+    if (packing.winograd_bf16) {
+        // The extern stage above is the GEMM.
+    } else if (packing.winograd_u) {
         u = weights(int(packing.weight_offset) +
                     winograd_packed_index<Expr>(packing.out_channels, packing.in_channels, d.c, s.r.x, t));
     } else {
@@ -123,9 +137,12 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
         s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, sandwich(mat.G, g, mat.G, 3, 3));
         u = s.winograd.weights_t(d.c % kWinogradOutBlock, s.r.x, d.c / kWinogradOutBlock, t);
     }
-    s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) += u * s.winograd.input_t(s.r.x, d.x, d.y, t, d.n);
-    s.winograd.gemm = Func(op.name + "_gemm");
-    s.winograd.gemm(d.c, d.x, d.y, t, d.n) = s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n);
+    if (!packing.winograd_bf16) {
+        s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) = 0.0f;
+        s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) += u * s.winograd.input_t(s.r.x, d.x, d.y, t, d.n);
+        s.winograd.gemm = Func(op.name + "_gemm");
+        s.winograd.gemm(d.c, d.x, d.y, t, d.n) = s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n);
+    }
 
     // Y[e][f] = (A^T M A)[e][f] for output (m tx + f, m ty + e).
     std::vector<Expr> mt(size_t(n * n));

@@ -5,6 +5,7 @@
 // `unetgen bench` can turn a measured time into GFLOP/s for any input size.
 #include "codegen/manifest.h"
 #include "common/packed_weights.h"
+#include "common/winograd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -146,6 +147,7 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         e["layout"] = p.layout;
         e["o_block"] = p.o_block;
         if (p.winograd_u) e["winograd"] = p.winograd;  // U = G g G^T packed (common/winograd.h), layout unused
+        if (p.winograd_bf16) e["winograd_format"] = kWinogradFormatBf16;
         e["weight_offset"] = p.weight_offset;
         e["bias_offset"] = p.bias_offset;
         e["scale_offset"] = p.scale_offset;

@@ -67,9 +67,11 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
             p.o_block = pick_o_block(l.out_channels, policy.conv_o_block);
         }
         p.winograd = winograd_for(l, policy);
-        p.winograd_u = p.winograd > 0 && policy.winograd_weights_at_load;
-        const int64_t numel = p.winograd_u ? winograd_weight_floats(p.winograd, p.out_channels, p.in_channels)
-                                         : int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
+        p.winograd_bf16 = p.winograd > 0 && policy.winograd_bf16 && p.in_channels % kWinogradBf16InBlock == 0;
+        p.winograd_u = p.winograd > 0 && (policy.winograd_weights_at_load || p.winograd_bf16);
+        const int64_t numel = p.winograd_bf16 ? winograd_bf16_floats(p.winograd, p.out_channels, p.in_channels)
+                              : p.winograd_u  ? winograd_weight_floats(p.winograd, p.out_channels, p.in_channels)
+                                              : int64_t(p.out_channels) * p.in_channels * p.kernel * p.kernel;
         p.weight_offset = at = align_up(at, policy.align_floats);
         at += numel;
         p.bias_offset = at = align_up(at, policy.align_floats);

@@ -32,6 +32,7 @@ struct LayerPacking {
     int o_block = 0;                 // >0: o split as [o / o_block] outermost, [o % o_block] innermost
     int winograd = 0;                // 2 or 4: runs as Winograd F(m x m, 3x3); 0: directly
     bool winograd_u = false;         // packed as U = G g G^T (common/winograd.h; layout unused), else raw
+    bool winograd_bf16 = false;      // U packed as bf16 VNNI pairs, GEMMs by runtime/unetgen_bf16_gemm.h
     int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1, act_offset = -1;
 };
 
@@ -52,6 +53,9 @@ struct PackingPolicy {
     // faster (the GEMMs then stream U from memory, where the per-call transform left it in
     // cache), and the resident weights grow by 16/9 for those layers.
     bool winograd_weights_at_load = false;
+    // `--precision bf16`: Winograd convs with in_channels % 32 == 0 take bf16 U (packed at load)
+    // and bf16 V into GEMMs with float32 sums (AMX where the CPU has it); the rest stays fp32.
+    bool winograd_bf16 = false;
 };
 
 // m (2 or 4) when `l` runs as Winograd F(m x m, 3x3) under `policy`, else 0: a 3x3 stride-1

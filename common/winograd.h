@@ -37,6 +37,9 @@ inline WinogradMatrices winograd_matrices(int m) {
     return {};
 }
 
+// The manifest's "winograd_format" of bf16 U (absent: float32).
+inline constexpr const char *kWinogradFormatBf16 = "bf16_vnni";
+
 // Output channels per block of U: a GEMM's weight vectors for consecutive input channels are
 // consecutive in memory (one AVX-512 vector, two AVX2 vectors).
 inline constexpr int kWinogradOutBlock = 16;
@@ -54,6 +57,25 @@ T winograd_packed_index(int out_channels, int in_channels, const T &o, const T &
     const int blocks = out_channels / kWinogradOutBlock;
     return ((t * T(blocks) + o / T(kWinogradOutBlock)) * T(in_channels) + i) * T(kWinogradOutBlock) +
            o % T(kWinogradOutBlock);
+}
+
+// `--precision bf16`: U as bf16 bits in VNNI pairs, [t][i / 2][o][i % 2], two to a float slot of
+// the weights buffer (runtime/unetgen_bf16_gemm.h reads it so). Needs in_channels % 32 == 0.
+inline constexpr int kWinogradBf16InBlock = 32;
+inline int64_t winograd_bf16_floats(int m, int out_channels, int in_channels) {
+    return winograd_weight_floats(m, out_channels, in_channels) / 2;
+}
+// The index, in bf16 units from the layer's weight_offset * 2, of U_t(o, i).
+inline int64_t winograd_bf16_index(int out_channels, int in_channels, int64_t o, int64_t i, int64_t t) {
+    return ((t * (in_channels / 2) + i / 2) * out_channels + o) * 2 + i % 2;
+}
+// float -> bf16 bits, rounded to nearest even (finite values; what the pipeline does to V too).
+inline uint16_t bf16_bits(float f) {
+    uint32_t u;
+    static_assert(sizeof u == sizeof f, "float is 32 bits");
+    __builtin_memcpy(&u, &f, sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return uint16_t(u >> 16);
 }
 
 // U = G g G^T of one 3x3 kernel g (row-major, g[h * 3 + w]) into u[p * n + q], in double.

@@ -141,10 +141,17 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     if (sw.winograd4_max_channels >= 0) policy.winograd4_max_channels = sw.winograd4_max_channels;
     if (sw.winograd_max_pairs >= 0) policy.winograd_max_pairs = sw.winograd_max_pairs;
     policy.winograd_weights_at_load = sw.winograd_weights_at_load;
+    if (sw.precision != "fp32" && sw.precision != "bf16")
+        throw std::runtime_error("cannot build " + opts.name + " with --precision " + sw.precision + ": it must be fp32 or bf16");
+    if (sw.precision == "bf16" && uses_gpu)
+        throw std::runtime_error("cannot build " + opts.name + " with --precision bf16 for a GPU target: its bf16 GEMMs "
+                                 "are CPU code (AMX where the CPU has it); build the CUDA library in fp32");
+    policy.winograd_bf16 = sw.precision == "bf16" && policy.winograd;
     const nlohmann::ordered_json switches = {{"winograd", policy.winograd},
                                              {"winograd4_max_channels", policy.winograd4_max_channels},
                                              {"winograd_max_pairs", policy.winograd_max_pairs},
-                                             {"winograd_weights_at_load", policy.winograd_weights_at_load}};
+                                             {"winograd_weights_at_load", policy.winograd_weights_at_load},
+                                             {"precision", sw.precision}};
     const WeightPlan plan = plan_weights(net, policy);
     // The weights buffer is one Halide buffer: its extent and every offset are 32-bit.
     if (plan.packed_floats > int64_t(INT32_MAX))
@@ -202,7 +209,8 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     write_file(prefix + ".manifest.json", manifest);
     std::string joined;
     for (const std::string &t : target_strings) joined += (joined.empty() ? "" : ",") + t;
-    GeneratedHeaderInfo info{opts.name, opts.spec_file, joined, uses_gpu, manifest};
+    GeneratedHeaderInfo info{opts.name, opts.spec_file, joined, uses_gpu, manifest, false};
+    for (const LayerPacking &p : plan.layers) info.bf16_gemm = info.bf16_gemm || p.winograd_bf16;
     write_file(prefix + "_unetgen.h", c_header_source(info));
     write_file(prefix + "_unetgen.hpp", cpp_header_source(info));
 

@@ -17,6 +17,7 @@ struct BuildSwitches {
     int winograd4_max_channels = -1;  // >= 0 (--winograd4-max-channels N): F(4x4, 3x3) for convs up to N channels
     int64_t winograd_max_pairs = -1;  // >= 0 (--winograd-max-pairs N): Winograd only up to N channel pairs
     bool winograd_weights_at_load = false;  // --winograd-weights-at-load: U packed by the runtime, not per call
+    std::string precision = "fp32";  // --precision bf16: Winograd GEMMs in bf16 with float32 sums (AMX)
 };
 
 struct AotOptions {

@@ -117,6 +117,7 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     if (gpu) s += "#include \"HalideRuntimeCuda.h\"\n";
     s += "#include \"unetgen_network.h\"\n";
     s += "#include \"unetgen_pool.h\"\n";
+    if (info.bf16_gemm) s += "#include \"unetgen_bf16_gemm.h\" /* the extern stage of the bf16 Winograd GEMMs */\n";
     s += "#include \"" + n + ".h\"\n\n";
     s += "#include <string.h>\n\n";
     s += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";

@@ -12,6 +12,7 @@ struct GeneratedHeaderInfo {
     std::string targets;       // Halide target strings, comma-separated
     bool uses_gpu = false;
     std::string manifest;      // JSON text embedded in the descriptor
+    bool bf16_gemm = false;    // `--precision bf16` layers call unetgen_bf16_gemm (runtime/unetgen_bf16_gemm.h)
 };
 
 // NAME_unetgen.h: C, `static inline const unetgen_network_desc *NAME_network(void)`.

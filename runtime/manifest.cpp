@@ -167,8 +167,20 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
                                        " output channels");
     }
     const bool winograd = pe.winograd == 2 || pe.winograd == 4;
-    int64_t wcount = winograd ? winograd_weight_floats(pe.winograd, pe.out_channels, pe.in_channels)
-                              : int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
+    if (e.contains("winograd_format")) {
+        const std::string format = r.string(e, "winograd_format", p + ".winograd_format");
+        if (format != kWinogradFormatBf16)
+            r.bad(p + ".winograd_format", "is \"" + format + "\", not " + kWinogradFormatBf16);
+        else if (!winograd || pe.in_channels % kWinogradBf16InBlock != 0)
+            r.bad(p + ".winograd_format", "needs \"winograd\" and in_channels a multiple of " +
+                                              std::to_string(kWinogradBf16InBlock) + ", this entry has " +
+                                              std::to_string(pe.in_channels));
+        else
+            pe.winograd_bf16 = true;
+    }
+    int64_t wcount = pe.winograd_bf16 ? winograd_bf16_floats(pe.winograd, pe.out_channels, pe.in_channels)
+                     : winograd       ? winograd_weight_floats(pe.winograd, pe.out_channels, pe.in_channels)
+                                      : int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
     pe.weight_offset = range("weight_offset", wcount, false);
     pe.bias_offset = range("bias_offset", pe.out_channels, false);
     if (pe.bn_after_relu || pe.sample_norm) {

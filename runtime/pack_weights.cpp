@@ -5,6 +5,7 @@
 #include "common/winograd.h"
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -116,8 +117,16 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
             for (int i = 0; i < I; ++i) {
                 for (int k = 0; k < 9; ++k) g[k] = double(w[(size_t(o) * I + i) * 9 + size_t(k)]) * wmul[size_t(o)];
                 winograd_transform_kernel(wm, g, u);
-                for (int t = 0; t < wm.n * wm.n; ++t)
-                    dst[e.weight_offset + winograd_packed_index<int64_t>(O, I, o, i, t)] = float(u[t]);
+                if (e.winograd_bf16) {  // bf16 bits, two to a float slot (runtime/unetgen_bf16_gemm.h)
+                    unsigned char *bytes = reinterpret_cast<unsigned char *>(dst + e.weight_offset);
+                    for (int t = 0; t < wm.n * wm.n; ++t) {
+                        const uint16_t b = bf16_bits(float(u[t]));
+                        std::memcpy(bytes + 2 * winograd_bf16_index(O, I, o, i, t), &b, sizeof b);
+                    }
+                } else {
+                    for (int t = 0; t < wm.n * wm.n; ++t)
+                        dst[e.weight_offset + winograd_packed_index<int64_t>(O, I, o, i, t)] = float(u[t]);
+                }
             }
     }
     for (int o = 0; o < O && !e.winograd; ++o)

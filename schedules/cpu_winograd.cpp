@@ -46,19 +46,27 @@ void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &t) {
         .unroll(yf)
         .parallel(task);
 
-    Var gxo("gxo"), gxi("gxi"), gco("gco"), gci("gci");
-    w.gemm.compute_at(s.result, task)
-        .split(d.c, gco, gci, cv * V)
-        .split(d.x, gxo, gxi, px, TailStrategy::RoundUp)
-        .reorder(gci, gxi, gxo, gco, w.t, d.y, d.n)
-        .vectorize(gci, V)
-        .unroll(gci)
-        .unroll(gxi);
-    w.gemm_acc.compute_at(w.gemm, gxo).vectorize(d.c, V).unroll(d.c).unroll(d.x);
-    w.gemm_acc.update().reorder(d.c, d.x, s.r.x).vectorize(d.c, V).unroll(d.c).unroll(d.x);
+    if (w.gemm.is_extern()) {
+        // `--precision bf16`: the GEMMs of the task's rows in one call (runtime/unetgen_bf16_gemm.h).
+        w.gemm.compute_at(s.result, task);
+    } else {
+        Var gxo("gxo"), gxi("gxi"), gco("gco"), gci("gci");
+        w.gemm.compute_at(s.result, task)
+            .split(d.c, gco, gci, cv * V)
+            .split(d.x, gxo, gxi, px, TailStrategy::RoundUp)
+            .reorder(gci, gxi, gxo, gco, w.t, d.y, d.n)
+            .vectorize(gci, V)
+            .unroll(gci)
+            .unroll(gxi);
+        w.gemm_acc.compute_at(w.gemm, gxo).vectorize(d.c, V).unroll(d.c).unroll(d.x);
+        w.gemm_acc.update().reorder(d.c, d.x, s.r.x).vectorize(d.c, V).unroll(d.c).unroll(d.x);
+    }
 
     Var vco("vco"), vci("vci");
-    w.input_t.bound_storage(d.c, padded(s.in_channels))
+    // The t and channel bounds stated: an extern GEMM's bounds query does not give Halide constant ones.
+    w.input_t.bound(w.t, 0, (w.m + 2) * (w.m + 2))
+        .bound(d.c, 0, s.in_channels)
+        .bound_storage(d.c, padded(s.in_channels))
         .split(d.c, vco, vci, V)
         .reorder(vci, w.t, vco, d.x, d.y, d.n)
         .vectorize(vci)

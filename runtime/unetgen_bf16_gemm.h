@@ -1,0 +1,203 @@
+/* unetgen_bf16_gemm.h — the batched GEMM of a Winograd conv built with `--precision bf16`:
+ * bf16 operands, float32 accumulation, on AMX tiles where the CPU has AMX-BF16, else on plain
+ * float arithmetic (same products, same sums up to their order: slow, but the same network).
+ *
+ * Why a hand-written kernel: Halide 14's AMX lowering only matches a reduction of one bf16 pair
+ * per tile instruction (16x16x2: measured 223 GFLOP/s a core, no faster than fp32 FMA), while
+ * one 16x16x32 tdpbf16ps per instruction reaches 3.5 TFLOP/s a core on the Intel Xeon the bench
+ * runs on. The pipeline calls it as an extern stage (codegen/lower_winograd.cpp): per task,
+ * M_t(o, row) = sum_i V_t(i, row) U_t(o, i) for every transformed point t, where
+ *   V  uint16 bf16 bits [i (K, innermost), tx, ty, t, n]  the input transform (dense)
+ *   U  inside the float32 weights buffer at float offset `offset`: bf16 bits, VNNI pairs
+ *      [t][i / 2][o][i % 2] (common/winograd.h, winograd_bf16_index; the runtime packs it)
+ *   M  float32 [o (O, innermost), tx, ty, t, n]
+ * K is a multiple of 32, O of 16 (codegen::winograd_for guarantees both).
+ *
+ * Included by the NAME_unetgen.h of a bf16 build (so NAME.a and NAME.so get it, like
+ * unetgen_pool.h); weak definitions, AMX code behind target attributes, so the including
+ * translation unit needs no special flags. Returns 0, or -1 on a malformed call. */
+#ifndef UNETGEN_BF16_GEMM_H
+#define UNETGEN_BF16_GEMM_H
+
+#include "HalideRuntime.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+static inline float unetgen_bf16_to_float(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* 1: AMX-BF16 usable (the CPU has it and Linux granted the tile state); 0: not. Asked once. */
+__attribute__((weak)) int unetgen_amx_state = -1;
+__attribute__((weak)) int unetgen_amx_usable(void) {
+    int s = __atomic_load_n(&unetgen_amx_state, __ATOMIC_ACQUIRE);
+    if (s >= 0) return s;
+    s = 0;
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; ARCH_REQ_XCOMP_PERM (0x1023) for
+       XFEATURE_XTILEDATA (18): without the grant the first tile instruction faults. */
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22)) && (d & (1u << 24)))
+        s = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#endif
+    __atomic_store_n(&unetgen_amx_state, s, __ATOMIC_RELEASE);
+    return s;
+}
+
+/* The portable path: C[rows][O] = sum_k A[row][k] B_t(k, o), in float. */
+__attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_stride, const uint16_t *B, int O, int K,
+                                                   float *C, int64_t c_stride, int rows) {
+    for (int r = 0; r < rows; ++r) {
+        float *c = C + r * c_stride;
+        for (int o = 0; o < O; ++o) c[o] = 0.0f;
+        for (int kp = 0; kp < K / 2; ++kp) {
+            const float a0 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp]);
+            const float a1 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp + 1]);
+            const uint16_t *b = B + (int64_t)kp * O * 2;
+            for (int o = 0; o < O; ++o)
+                c[o] += a0 * unetgen_bf16_to_float(b[2 * o]) + a1 * unetgen_bf16_to_float(b[2 * o + 1]);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* AMX: C tiles of 16 rows x 16 floats, two by two (tmm0-3), from two A tiles (16 rows x 32
+   bf16, tmm4-5) and two B tiles (16 pair rows x 16 columns x 2, tmm6-7) per 32 of K. Rows come
+   in whole 16s (the caller pads the last block); O in 16s. */
+struct unetgen_amx_config {
+    uint8_t palette, start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+
+__attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(const uint16_t *A, int64_t a_stride,
+                                                                                 const uint16_t *B, int O, int K,
+                                                                                 float *C, int64_t c_stride, int rows) {
+    struct unetgen_amx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    const long as = (long)(a_stride * 2), bs = (long)O * 4, cs = (long)(c_stride * 4);
+    for (int r = 0; r < rows; r += 32) {
+        const int two_r = r + 16 < rows;
+        for (int o = 0; o < O; o += 32) {
+            const int two_o = o + 16 < O;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int k = 0; k < K; k += 32) {
+                const uint16_t *a = A + r * a_stride + k, *b = B + (int64_t)(k / 2) * O * 2 + (int64_t)o * 2;
+                _tile_loadd(4, a, as);
+                _tile_loadd(6, b, bs);
+                _tile_dpbf16ps(0, 4, 6);
+                if (two_o) {
+                    _tile_loadd(7, b + 32, bs);
+                    _tile_dpbf16ps(1, 4, 7);
+                }
+                if (two_r) {
+                    _tile_loadd(5, a + 16 * a_stride, as);
+                    _tile_dpbf16ps(2, 5, 6);
+                    if (two_o) _tile_dpbf16ps(3, 5, 7);
+                }
+            }
+            float *c = C + r * c_stride + o;
+            _tile_stored(0, c, cs);
+            if (two_o) _tile_stored(1, c + 16, cs);
+            if (two_r) {
+                _tile_stored(2, c + 16 * c_stride, cs);
+                if (two_o) _tile_stored(3, c + 16 * c_stride + 16, cs);
+            }
+        }
+    }
+    _tile_release();
+}
+#endif
+
+/* The extern stage. Bounds query (v->host and w->host NULL): V over all K channels of the
+   output's tiles, the weights over U. Otherwise M = V U per (t, n) over every row of the task. */
+__attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct halide_buffer_t *w, int offset, int O, int K,
+                                             int points, struct halide_buffer_t *out) {
+    if (v == NULL || w == NULL || out == NULL || out->dimensions != 5 || K % 32 != 0 || O % 16 != 0) return -1;
+    if (v->host == NULL || w->host == NULL) {
+        if (v->host == NULL) {
+            v->dim[0].min = 0;
+            v->dim[0].extent = K;
+            for (int d = 1; d < 5; ++d) {
+                v->dim[d].min = out->dim[d].min;
+                v->dim[d].extent = out->dim[d].extent;
+            }
+        }
+        if (w->host == NULL) {
+            w->dim[0].min = offset;
+            w->dim[0].extent = points * O * (K / 2);
+        }
+        return 0;
+    }
+    if (out->dim[0].min != 0 || out->dim[0].extent != O || out->dim[0].stride != 1 || v->dim[0].stride != 1) return -1;
+    const int tx = out->dim[1].extent, ty = out->dim[2].extent;
+    /* Rows (tx, ty) flattened: both buffers must be dense over them. */
+    if (out->dim[1].stride != O || out->dim[2].stride != (int64_t)O * tx || v->dim[1].stride < K || v->dim[1].extent != tx ||
+        v->dim[2].stride != v->dim[1].stride * v->dim[1].extent)
+        return -1;
+    const int rows = tx * ty, whole = rows / 16 * 16, amx = unetgen_amx_usable();
+    const uint16_t *wbase = (const uint16_t *)w->host + 2 * (int64_t)(offset - w->dim[0].min);
+    for (int n = 0; n < out->dim[4].extent; ++n)
+        for (int tt = 0; tt < out->dim[3].extent; ++tt) {
+            const int t = out->dim[3].min + tt;
+            const uint16_t *A = (const uint16_t *)v->host + (int64_t)(out->dim[1].min - v->dim[1].min) * v->dim[1].stride +
+                                (int64_t)(out->dim[2].min - v->dim[2].min) * v->dim[2].stride +
+                                (int64_t)(t - v->dim[3].min) * v->dim[3].stride +
+                                (int64_t)(out->dim[4].min + n - v->dim[4].min) * v->dim[4].stride;
+            const uint16_t *B = wbase + (int64_t)t * O * K;
+            float *C = (float *)out->host + (int64_t)tt * out->dim[3].stride + (int64_t)n * out->dim[4].stride;
+            const int64_t as = v->dim[1].stride;
+#if defined(__x86_64__)
+            if (amx) {
+                if (whole > 0) unetgen_bf16_gemm_amx(A, as, B, O, K, C, O, whole);
+                if (rows > whole) {
+                    /* The last rows through a zero-padded block of 16. */
+                    uint16_t a16[16 * 1024];
+                    float c16[16 * 1024];
+                    if (K > 1024 || O > 1024) {
+                        unetgen_bf16_gemm_plain(A + whole * as, as, B, O, K, C + (int64_t)whole * O, O, rows - whole);
+                    } else {
+                        memset(a16, 0, sizeof(uint16_t) * 16 * (size_t)K);
+                        for (int r = whole; r < rows; ++r)
+                            memcpy(a16 + (r - whole) * K, A + r * as, sizeof(uint16_t) * (size_t)K);
+                        unetgen_bf16_gemm_amx(a16, K, B, O, K, c16, O, 16);
+                        memcpy(C + (int64_t)whole * O, c16, sizeof(float) * (size_t)O * (size_t)(rows - whole));
+                    }
+                }
+                continue;
+            }
+#endif
+            unetgen_bf16_gemm_plain(A, as, B, O, K, C, O, rows);
+        }
+    return 0;
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+#endif
