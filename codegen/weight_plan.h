@@ -53,8 +53,8 @@ struct PackingPolicy {
     // faster (the GEMMs then stream U from memory, where the per-call transform left it in
     // cache), and the resident weights grow by 16/9 for those layers.
     bool winograd_weights_at_load = false;
-    // `--precision bf16`: Winograd convs with in_channels % 32 == 0 take bf16 U (packed at load)
-    // and bf16 V into GEMMs with float32 sums (AMX where the CPU has it); the rest stays fp32.
+    // `--precision bf16`: F(2x2) Winograd convs with in_channels % 32 == 0 take bf16 U (packed at
+    // load) and bf16 V into GEMMs with float32 sums (AMX where the CPU has it); the rest stays fp32.
     bool winograd_bf16 = false;
 };
 
