@@ -82,10 +82,11 @@ def ensure_onnxruntime():
             "onnxruntime-node"])
 
 
-def unetgen_bench(args, spec, expr, c, h, w, runs):
-    lib = os.path.join(OUT, spec)
-    print(f"bench: unetgen build {spec} ...", flush=True)
-    sh([args.unetgen, "build", os.path.join(ROOT, "examples", "specs", spec + ".unet"), "-o", lib])
+def unetgen_bench(args, spec, expr, c, h, w, runs, precision="fp32"):
+    lib = os.path.join(OUT, spec if precision == "fp32" else f"{spec}_{precision}")
+    print(f"bench: unetgen build {spec} --precision {precision} ...", flush=True)
+    sh([args.unetgen, "build", os.path.join(ROOT, "examples", "specs", spec + ".unet"), "-o", lib,
+        "--precision", precision])
     weights = os.path.join(OUT, spec + ".safetensors")
     if not os.path.exists(weights):
         ckpt = os.path.join(OUT, spec + ".pt")
@@ -130,6 +131,8 @@ def main():
         # shared machine cannot move its median.
         runs = args.runs if gflop >= 1 else max(args.runs, 50)
         ours = unetgen_bench(args, spec, expr, c, h, w, runs)
+        # The fast mode (bf16 Winograd GEMMs, AMX where the CPU has it) beside fp32.
+        fast = unetgen_bench(args, spec, expr, c, h, w, runs, "bf16")
         onnx = os.path.join(OUT, spec + ".onnx")
         if not os.path.exists(onnx):
             sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w), "1", "0", "0",
@@ -141,9 +144,10 @@ def main():
         pt = last_json(sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w),
                            str(args.threads), "1", str(runs)]))
         loads.append(os.getloadavg()[0])
-        rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, ort=ort, torch=pt, loads=loads))
-        print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms, onnxruntime {ort['median_ms']:.1f} ms, "
-              f"pytorch {pt['median_ms']:.1f} ms", flush=True)
+        rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, fast=fast, ort=ort, torch=pt,
+                         loads=loads))
+        print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms (bf16 {fast['median_ms']:.1f} ms), onnxruntime "
+              f"{ort['median_ms']:.1f} ms, pytorch {pt['median_ms']:.1f} ms", flush=True)
 
     table = render(rows, peak, args)
     print(table)
@@ -155,12 +159,17 @@ def render(rows, peak, args):
     lines = ["| model, input | GFLOP | engine | median ms | GFLOP/s | % of peak | peak RSS MiB | unetgen speedup |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        for key, name in (("ours", "unetgen"), ("ort", f"ONNX Runtime {r['ort'].get('version', '')}"),
+        for key, name in (("ours", "unetgen"), ("fast", "unetgen --precision bf16"),
+                          ("ort", f"ONNX Runtime {r['ort'].get('version', '')}"),
                           ("torch", f"PyTorch {r['torch'].get('version', '')}")):
+            if key not in r:
+                continue
             e = r[key]
             ms = e["median_ms"]
             gfs = r["gflop"] / (ms / 1e3)
-            speed = "" if key == "ours" else f"{ms / r['ours']['median_ms']:.2f}x"
+            # Peers: their time over unetgen fp32's; the fast mode: ONNX Runtime's over its own.
+            speed = ("" if key == "ours" else f"ORT / this {r['ort']['median_ms'] / ms:.2f}x" if key == "fast"
+                     else f"{ms / r['ours']['median_ms']:.2f}x")
             rss = e.get("peak_rss_mb", e.get("peak_rss_mib"))  # unetgen bench says MiB
             lines.append(f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
                          f"{100 * gfs / peak['gflops']:.0f}% | {rss:.0f} | {speed} |" if rss is not None else
@@ -178,33 +187,56 @@ def write_results(table, rows, peak, args):
                 break
     except OSError:
         pass
+    # One file per CPU kind (bench/runs/<cpu>.md, this run replacing the last on the same kind);
+    # RESULTS.md shows this run, then the last run on every other kind.
+    runs_dir = os.path.join(HERE, "runs")
+    os.makedirs(runs_dir, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-") or "unknown-cpu"
+    with open(os.path.join(runs_dir, slug + ".md"), "w") as f:
+        f.write(f"## {cpu}, {datetime.date.today()}\n\n")
+        write_run(f, table, rows, peak, args, cpu)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("# Benchmark results\n\n")
-        f.write(f"Produced by `{' '.join(['bench/run_bench.py'] + sys.argv[1:])}` (what `make bench` runs) on "
-                f"{datetime.date.today()}.\n\n")
-        f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-                f"measured fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads, "
-                f"bench/fma_peak.cpp)"
-                + "".join(f"; {label} {peak[key]:.0f} GFLOP/s" for key, label in
-                          (("bf16_dot_gflops", "AVX512-BF16 dot-product peak"), ("amx_bf16_gflops", "AMX-BF16 peak"))
-                          if key in peak)
-                + f".\n\nISA flags: {isa_flags()}.\n\n")
-        f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs "
-                "(50 for models under 1 GFLOP); "
-                "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
-                "time over unetgen's (above 1: unetgen is faster).\n\n")
-        loads = [x for r in rows for x in r["loads"]]
-        f.write(f"Machine load (1-minute load average, read before and after each model's three engines): "
-                f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores. The engines' own {args.threads} threads "
-                "count in it (it lags by about a minute), so values near the thread count mean a quiet machine and "
-                "values well above it mean other processes competed.\n\n")
-        f.write(table + "\n\n![results](results.png)\n")
+        write_run(f, table, rows, peak, args, cpu)
+        f.write("\n![results](results.png)\n")
+        for other in sorted(os.listdir(runs_dir)):
+            if other.endswith(".md") and other != slug + ".md":
+                f.write("\n# The last run on another CPU kind\n\n" + open(os.path.join(runs_dir, other)).read())
         notes = os.path.join(HERE, "results_notes.md")  # hand-written analysis, kept across runs
         if os.path.exists(notes):
             f.write("\n" + open(notes).read())
         large = os.path.join(HERE, "large_results.md")  # bench/large_image_bench.py's last run, kept
         if os.path.exists(large):
             f.write("\n" + open(large).read())
+    plot(rows, peak, args)
+
+
+def write_run(f, table, rows, peak, args, cpu):
+    """The run's part of a results file: how it was produced, the machine, the table."""
+    f.write(f"Produced by `{' '.join(['bench/run_bench.py'] + sys.argv[1:])}` (what `make bench` runs) on "
+            f"{datetime.date.today()}.\n\n")
+    f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+            f"measured fp32 FMA peak {peak['gflops']:.0f} GFLOP/s ({peak['isa']}, {args.threads} threads, "
+            f"bench/fma_peak.cpp)"
+            + "".join(f"; {label} {peak[key]:.0f} GFLOP/s" for key, label in
+                      (("bf16_dot_gflops", "AVX512-BF16 dot-product peak"), ("amx_bf16_gflops", "AMX-BF16 peak"))
+                      if key in peak)
+            + f".\n\nISA flags: {isa_flags()}.\n\n")
+    f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs "
+            "(50 for models under 1 GFLOP); "
+            "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
+            "time over unetgen's (above 1: unetgen is faster); on the `unetgen --precision bf16` rows (the fast "
+            "mode: bf16 Winograd GEMMs with float32 sums, on AMX where the CPU has AMX-BF16, the rest fp32) it is "
+            "ONNX Runtime's fp32 time over the fast mode's.\n\n")
+    loads = [x for r in rows for x in r["loads"]]
+    f.write(f"Machine load (1-minute load average, read before and after each model's three engines): "
+            f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores. The engines' own {args.threads} threads "
+            "count in it (it lags by about a minute), so values near the thread count mean a quiet machine and "
+            "values well above it mean other processes competed.\n\n")
+    f.write(table + "\n")
+
+
+def plot(rows, peak, args):
     try:
         import matplotlib
         matplotlib.use("Agg")

@@ -7,6 +7,7 @@
 // the model gets synthetic weights (timing does not depend on their values). Probabilities are
 // computed (activation included), as an application would ask for them.
 #include "cli/commands.h"
+#include "cli/fast_mode_note.h"
 #include "cli/memory_size.h"
 #include "cli/synthetic_weights.h"
 #include "runtime/manifest.h"
@@ -138,7 +139,8 @@ void bench(const BenchOptions &o) {
                             {"p90_ms", p90}, {"max_ms", sorted.back()}, {"times_ms", ms},
                             {"output", {a.out_h, a.out_w}}, {"peak_rss_mib", rss_mib},
                             {"tiles", {plan.rows, plan.cols}}, {"tile", {plan.tile_h, plan.tile_w}},
-                            {"overlap", plan.overlap}, {"planned_peak_bytes", plan.peak_bytes}};
+                            {"overlap", plan.overlap}, {"planned_peak_bytes", plan.peak_bytes},
+                            {"fast_mode", fast_mode_note(net->manifest_json)}};
         if (flop > 0) {
             j["gflop"] = flop / 1e9;
             j["gflops"] = flop / 1e9 / (median / 1e3);
@@ -150,6 +152,7 @@ void bench(const BenchOptions &o) {
     std::printf("%s [%s] %dx%dx%d batch %d -> %dx%d, threads %s, %d runs after %d warmup, %s\n", model.name().c_str(),
                 net->target ? net->target : "?", c, h, w, o.batch, a.out_h, a.out_w,
                 o.threads > 0 ? std::to_string(o.threads).c_str() : "default", o.runs, o.warmup, tiles.c_str());
+    if (const std::string note = fast_mode_note(net->manifest_json); !note.empty()) std::printf("%s\n", note.c_str());
     std::printf("median: %.3f ms\n", median);
     std::printf("min %.3f / p10 %.3f / p90 %.3f / max %.3f ms, mean %.3f ms\n", sorted.front(), p10, p90, sorted.back(), mean);
     if (flop > 0) std::printf("GFLOP/s: %.2f (%.3f GFLOP per call)\n", flop / 1e9 / (median / 1e3), flop / 1e9);

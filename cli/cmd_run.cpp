@@ -9,6 +9,7 @@
 // BigTIFF written tile row by tile row). The default output is a mask for .png / .tif and
 // probabilities for .npy. A TIFF on either side streams: the image is never held whole.
 #include "cli/commands.h"
+#include "cli/fast_mode_note.h"
 #include "cli/image_io.h"
 #include "cli/memory_size.h"
 #include "cli/npy_io.h"
@@ -31,6 +32,13 @@
 namespace unetgen::cli {
 
 namespace {
+
+// A `--precision bf16` build says where its bf16 GEMMs ran (cli/fast_mode_note.h).
+void print_fast_mode(const unetgen_library *lib) {
+    const unetgen_network_desc *net = unetgen_library_network(lib);
+    if (net == nullptr) return;
+    if (const std::string note = fast_mode_note(net->manifest_json); !note.empty()) std::printf("%s\n", note.c_str());
+}
 
 struct RunOptions {
     std::string dir, weights, input, output;
@@ -255,6 +263,7 @@ void run_in_memory(const RunOptions &o, const Library &lib, const Model &model, 
     std::printf("%s: %s input -> %s %s in %.2f ms, wrote %s\n", model.name().c_str(), dims({a.n, c, a.h, a.w}).c_str(),
                 out_dims.c_str(), result_name(model, kind).c_str(), ms, o.output.c_str());
     if (kind == UNETGEN_OUTPUT_MASK) std::printf("classes: %s\n", class_summary(mask, 6).c_str());
+    print_fast_mode(lib.get());
 }
 
 // Streaming: a TIFF on either side. The input is read region by region (a TIFF from disk, or a
@@ -417,6 +426,7 @@ void run_stream(const RunOptions &o, const Library &lib, const Model &model, une
                 dims({a.out_h, a.out_w}).c_str(), result_name(model, kind).c_str(), format_duration(s).c_str(),
                 double(plane) / 1e6 / std::max(s, 1e-9), o.output.c_str());
     if (!mask.empty()) std::printf("classes: %s\n", class_summary(mask, 6).c_str());
+    print_fast_mode(lib.get());
 }
 
 void run(const RunOptions &o) {
