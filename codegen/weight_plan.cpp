@@ -31,12 +31,21 @@ static int pick_o_block(int n, int limit) {
 static int64_t align_up(int64_t v, int a) { return a > 1 ? (v + a - 1) / a * a : v; }
 
 int winograd_for(const Layer &l, const PackingPolicy &policy) {
-    const bool applies = policy.winograd && l.op == LayerOp::Conv && l.kernel == 3 && std::max(1, l.stride) == 1 &&
-                         std::max(1, l.dilation) == 1 && l.in_channels >= 16 && l.in_channels % kWinogradOutBlock == 0 &&
-                         l.out_channels % kWinogradOutBlock == 0 &&
-                         int64_t(l.in_channels) * l.out_channels <= policy.winograd_max_pairs;
-    if (!applies) return 0;
-    return std::max(l.in_channels, l.out_channels) <= policy.winograd4_max_channels ? 4 : 2;
+    const bool shape = policy.winograd && l.op == LayerOp::Conv && l.kernel == 3 && std::max(1, l.stride) == 1 &&
+                       std::max(1, l.dilation) == 1 && l.in_channels >= 16 && l.in_channels % kWinogradOutBlock == 0 &&
+                       l.out_channels % kWinogradOutBlock == 0;
+    if (!shape) return 0;
+    const int m = std::max(l.in_channels, l.out_channels) <= policy.winograd4_max_channels ? 4 : 2;
+    // The pair limit is for the per-call weight transform; a bf16 layer's U is packed at load
+    // (measured, milesial_transposed enc4.conv1 1024 -> 1024 at 16x16: 9.6 ms direct in fp32).
+    if (winograd_takes_bf16(l, policy, m)) return m;
+    return int64_t(l.in_channels) * l.out_channels <= policy.winograd_max_pairs ? m : 0;
+}
+
+bool winograd_takes_bf16(const Layer &l, const PackingPolicy &policy, int m) {
+    // bf16 with F(2x2) only: F(4x4)'s transforms (coefficients to 8 and 1/24) multiply the
+    // rounding of bf16 operands (measured, milesial_transposed: 2.2e-2 of max|torch| against 3e-3).
+    return policy.winograd_bf16 && m == 2 && l.in_channels % kWinogradBf16InBlock == 0;
 }
 
 WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
@@ -67,9 +76,7 @@ WeightPlan plan_weights(const Network &net, const PackingPolicy &policy) {
             p.o_block = pick_o_block(l.out_channels, policy.conv_o_block);
         }
         p.winograd = winograd_for(l, policy);
-        // bf16 with F(2x2) only: F(4x4)'s transforms (coefficients to 8 and 1/24) multiply the
-        // rounding of bf16 operands (measured, milesial_transposed: 2.2e-2 of max|torch| against 3e-3).
-        p.winograd_bf16 = p.winograd == 2 && policy.winograd_bf16 && p.in_channels % kWinogradBf16InBlock == 0;
+        p.winograd_bf16 = p.winograd > 0 && winograd_takes_bf16(l, policy, p.winograd);
         p.winograd_u = p.winograd > 0 && (policy.winograd_weights_at_load || p.winograd_bf16);
         const int64_t numel = p.winograd_bf16 ? winograd_bf16_floats(p.winograd, p.out_channels, p.in_channels)
                               : p.winograd_u  ? winograd_weight_floats(p.winograd, p.out_channels, p.in_channels)

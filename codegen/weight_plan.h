@@ -60,8 +60,12 @@ struct PackingPolicy {
 
 // m (2 or 4) when `l` runs as Winograd F(m x m, 3x3) under `policy`, else 0: a 3x3 stride-1
 // undilated conv (not the head) with channels in whole blocks of 16 and at most
-// winograd_max_pairs (input, output) channel pairs.
+// winograd_max_pairs (input, output) channel pairs unless it takes bf16.
 int winograd_for(const Layer &l, const PackingPolicy &policy);
+
+// Whether a Winograd F(m x m) conv `l` takes bf16 GEMMs under `policy` (`--precision bf16`: F(2x2)
+// with in_channels % 32 == 0; then the pair limit does not apply, U being packed at load).
+bool winograd_takes_bf16(const Layer &l, const PackingPolicy &policy, int m);
 
 struct WeightPlan {
     std::vector<LayerPacking> layers;  // in canonical (execution) order
