@@ -15,7 +15,9 @@ std::string fast_mode_note(const char *manifest_json) {
     int bf16 = 0, all = 0;
     for (const auto &e : m["packing"]) {
         ++all;
-        if (e.is_object() && e.value("winograd_format", "") == kWinogradFormatBf16) ++bf16;
+        if (e.is_object() && (e.value("winograd_format", "") == kWinogradFormatBf16 ||
+                              e.value("gemm_format", "") == kWinogradFormatBf16))
+            ++bf16;
     }
     if (bf16 == 0) return "";
     std::string note = "fast mode: " + std::to_string(bf16) + " of " + std::to_string(all) + " convs' GEMMs in bf16 ";

@@ -14,6 +14,23 @@ ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, con
     using Halide::Func;
     Dims d;
     ConvStages s(packing);
+    if (packing.transpose_bf16) {
+        // out(2x + kw, 2y + kh, o) = bias(o) + sum_i in(x, y, i) W(i, o, kh, kw): one GEMM of the
+        // input's pixels by the (kh, kw, o) columns, in bf16 with float32 sums.
+        const Halide::Var t("t");
+        s.gemm_input = Func(op.name + "_a16");
+        s.gemm_input(d.c, d.x, d.y, t, d.n) = bf16_bits(in.f(d.x, d.y, d.c, d.n));
+        s.gemm = Func(op.name + "_gemm");
+        s.gemm.define_extern("unetgen_bf16_gemm",
+                             {s.gemm_input, weights, Expr(int(packing.weight_offset)), Expr(4 * packing.out_channels),
+                              Expr(packing.in_channels), Expr(1)},
+                             Halide::Float(32), {d.c, d.x, d.y, t, d.n}, Halide::NameMangling::C);
+        const Expr column = ((d.y % 2) * 2 + d.x % 2) * packing.out_channels + d.c;
+        s.result = Func(op.name);
+        s.result(d.x, d.y, d.c, d.n) =
+            weights(int(packing.bias_offset) + d.c) + s.gemm(column, d.x / 2, d.y / 2, 0, d.n);
+        return s;
+    }
 
     Func src = zero_exterior(in, op.name + "_in");  // inlined: its select is cheap next to the FMAs
     const int taps = (op.kernel + op.stride - 1) / op.stride;

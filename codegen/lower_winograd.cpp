@@ -71,6 +71,12 @@ std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, con
 
 }  // namespace
 
+Halide::Expr bf16_bits(const Halide::Expr &v) {
+    Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), Halide::cast(Halide::Float(32), v));
+    bits = bits + Halide::cast(Halide::UInt(32), 0x7fff) + ((bits >> 16) & 1);
+    return Halide::cast(Halide::UInt(16), bits >> 16);
+}
+
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                                const Halide::ImageParam &weights) {
     using Halide::Expr;
@@ -105,9 +111,7 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     if (packing.winograd_bf16) {
         // `--precision bf16`: V as bf16 bits (round to nearest even, as common/winograd.h's
         // bf16_bits), and the GEMMs in runtime/unetgen_bf16_gemm.h over bf16 U packed at load.
-        Expr bits = Halide::reinterpret(Halide::UInt(32), Halide::mux(t, v));
-        bits = bits + Halide::cast(Halide::UInt(32), 0x7fff) + ((bits >> 16) & 1);
-        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::cast(Halide::UInt(16), bits >> 16);
+        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = bf16_bits(Halide::mux(t, v));
         s.winograd.gemm = Func(op.name + "_gemm");
         s.winograd.gemm.define_extern("unetgen_bf16_gemm",
                                       {s.winograd.input_t, weights, Expr(int(packing.weight_offset)),

@@ -60,6 +60,9 @@ struct ConvStages {
     int out_channels = 0, in_channels = 0, kernel = 0;
     int o_block = 0;       // the packing's o_block (0: none): output channels contiguous per (i, h, w)
     WinogradStages winograd;  // enabled: result is Winograd's output transform, accum undefined
+    // `--precision bf16` transposed conv: input as bf16 bits [i, x, y, 0, n] and the extern GEMM
+    // [(kh, kw, o), x, y, 0, n] (runtime/unetgen_bf16_gemm.h); result reads it, accum undefined.
+    Halide::Func gemm_input, gemm;
     SampleNormStages norm;    // defined: an instance / group norm follows; consumers read norm.result
     // Set by the schedule: the granularity (x, y) its loops round the computed span of result
     // and of staged up to (RoundUp tails), for the tile planner's memory model.
@@ -209,6 +212,9 @@ struct LoweredNetwork {
 // Lowers every layer of `net` in execution order, reading weights as `plan` packs them (a conv
 // the plan packs as Winograd U is lowered as Winograd, every other one directly).
 LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
+
+// The bits of v rounded to bfloat16 (nearest even, as common/winograd.h's bf16_bits), as UInt(16).
+Halide::Expr bf16_bits(const Halide::Expr &v);
 
 // "enc0.conv1" -> "enc0_conv1": Halide names must not contain dots.
 std::string func_name(const std::string &layer_name);

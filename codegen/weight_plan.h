@@ -33,6 +33,7 @@ struct LayerPacking {
     int winograd = 0;                // 2 or 4: runs as Winograd F(m x m, 3x3); 0: directly
     bool winograd_u = false;         // packed as U = G g G^T (common/winograd.h; layout unused), else raw
     bool winograd_bf16 = false;      // U packed as bf16 VNNI pairs, GEMMs by runtime/unetgen_bf16_gemm.h
+    bool transpose_bf16 = false;     // a 2x2 stride-2 transposed conv as one bf16 GEMM (common/winograd.h)
     int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1, act_offset = -1;
 };
 

@@ -69,6 +69,16 @@ inline int64_t winograd_bf16_floats(int m, int out_channels, int in_channels) {
 inline int64_t winograd_bf16_index(int out_channels, int in_channels, int64_t o, int64_t i, int64_t t) {
     return ((t * (in_channels / 2) + i / 2) * out_channels + o) * 2 + i % 2;
 }
+// `--precision bf16`, a 2x2 stride-2 transposed conv (PyTorch weight [i, o, 2, 2]) as one GEMM
+// with 4 x out_channels columns: column (kh * 2 + kw) * out_channels + o, bf16 VNNI pairs over i
+// (the layout above with one point), "gemm_format" in the manifest.
+inline int64_t transpose_bf16_floats(int out_channels, int in_channels) {
+    return int64_t(4) * out_channels * in_channels / 2;
+}
+inline int64_t transpose_bf16_index(int out_channels, int in_channels, int64_t o, int64_t i, int64_t kh, int64_t kw) {
+    return winograd_bf16_index(4 * out_channels, in_channels, (kh * 2 + kw) * out_channels + o, i, 0);
+}
+
 // float -> bf16 bits, rounded to nearest even (finite values; what the pipeline does to V too).
 inline uint16_t bf16_bits(float f) {
     uint32_t u;

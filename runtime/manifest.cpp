@@ -178,7 +178,20 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
         else
             pe.winograd_bf16 = true;
     }
-    int64_t wcount = pe.winograd_bf16 ? winograd_bf16_floats(pe.winograd, pe.out_channels, pe.in_channels)
+    if (e.contains("gemm_format")) {
+        const std::string format = r.string(e, "gemm_format", p + ".gemm_format");
+        if (format != kWinogradFormatBf16)
+            r.bad(p + ".gemm_format", "is \"" + format + "\", not " + kWinogradFormatBf16);
+        else if (!pe.transposed || pe.kernel != 2 || pe.in_channels % kWinogradBf16InBlock != 0 ||
+                 pe.out_channels % kWinogradOutBlock != 0)
+            r.bad(p + ".gemm_format", "needs a 2x2 conv_transpose with in_channels a multiple of " +
+                                          std::to_string(kWinogradBf16InBlock) + " and out_channels of " +
+                                          std::to_string(kWinogradOutBlock));
+        else
+            pe.transpose_bf16 = true;
+    }
+    int64_t wcount = pe.transpose_bf16 ? transpose_bf16_floats(pe.out_channels, pe.in_channels)
+                     : pe.winograd_bf16 ? winograd_bf16_floats(pe.winograd, pe.out_channels, pe.in_channels)
                      : winograd       ? winograd_weight_floats(pe.winograd, pe.out_channels, pe.in_channels)
                                       : int64_t(pe.out_channels) * pe.in_channels * pe.kernel * pe.kernel;
     pe.weight_offset = range("weight_offset", wcount, false);

@@ -129,7 +129,18 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
                 }
             }
     }
-    for (int o = 0; o < O && !e.winograd; ++o)
+    if (e.transpose_bf16) {  // one GEMM's bf16 columns (kh, kw, o), two to a float slot
+        unsigned char *bytes = reinterpret_cast<unsigned char *>(dst + e.weight_offset);
+        for (int i = 0; i < I; ++i)
+            for (int o = 0; o < O; ++o)
+                for (int h = 0; h < 2; ++h)
+                    for (int x = 0; x < 2; ++x) {
+                        const float v = float(double(w[((size_t(i) * O + o) * 2 + h) * 2 + x]) * wmul[size_t(o)]);
+                        const uint16_t b = bf16_bits(v);
+                        std::memcpy(bytes + 2 * transpose_bf16_index(O, I, o, i, h, x), &b, sizeof b);
+                    }
+    }
+    for (int o = 0; o < O && !e.winograd && !e.transpose_bf16; ++o)
         for (int i = 0; i < I; ++i)
             for (int h = 0; h < K; ++h)
                 for (int x = 0; x < K; ++x) {

@@ -22,6 +22,7 @@
 #include "HalideRuntime.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,17 +60,18 @@ __attribute__((weak)) int unetgen_amx_usable(void) {
     return s;
 }
 
-/* The portable path: C[rows][O] = sum_k A[row][k] B_t(k, o), in float. */
-__attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_stride, const uint16_t *B, int O, int K,
-                                                   float *C, int64_t c_stride, int rows) {
+/* The portable path: C[rows][cols] = sum_k A[row][k] B(k, o), in float; B's pair rows hold
+   b_cols columns (cols of them used, from B's start). */
+__attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols,
+                                                   int cols, int K, float *C, int64_t c_stride, int rows) {
     for (int r = 0; r < rows; ++r) {
         float *c = C + r * c_stride;
-        for (int o = 0; o < O; ++o) c[o] = 0.0f;
+        for (int o = 0; o < cols; ++o) c[o] = 0.0f;
         for (int kp = 0; kp < K / 2; ++kp) {
             const float a0 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp]);
             const float a1 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp + 1]);
-            const uint16_t *b = B + (int64_t)kp * O * 2;
-            for (int o = 0; o < O; ++o)
+            const uint16_t *b = B + (int64_t)kp * b_cols * 2;
+            for (int o = 0; o < cols; ++o)
                 c[o] += a0 * unetgen_bf16_to_float(b[2 * o]) + a1 * unetgen_bf16_to_float(b[2 * o + 1]);
         }
     }
@@ -78,7 +80,7 @@ __attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_
 #if defined(__x86_64__)
 /* AMX: C tiles of 16 rows x 16 floats, two by two (tmm0-3), from two A tiles (16 rows x 32
    bf16, tmm4-5) and two B tiles (16 pair rows x 16 columns x 2, tmm6-7) per 32 of K. Rows come
-   in whole 16s (the caller pads the last block); O in 16s. */
+   in whole 16s (the caller pads the last block); cols in 16s, of B's b_cols per pair row. */
 struct unetgen_amx_config {
     uint8_t palette, start_row;
     uint8_t reserved[14];
@@ -87,8 +89,9 @@ struct unetgen_amx_config {
 };
 
 __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(const uint16_t *A, int64_t a_stride,
-                                                                                 const uint16_t *B, int O, int K,
-                                                                                 float *C, int64_t c_stride, int rows) {
+                                                                                 const uint16_t *B, int b_cols, int cols,
+                                                                                 int K, float *C, int64_t c_stride,
+                                                                                 int rows) {
     struct unetgen_amx_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
@@ -97,17 +100,17 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
         cfg.rows[t] = 16;
     }
     _tile_loadconfig(&cfg);
-    const long as = (long)(a_stride * 2), bs = (long)O * 4, cs = (long)(c_stride * 4);
+    const long as = (long)(a_stride * 2), bs = (long)b_cols * 4, cs = (long)(c_stride * 4);
     for (int r = 0; r < rows; r += 32) {
         const int two_r = r + 16 < rows;
-        for (int o = 0; o < O; o += 32) {
-            const int two_o = o + 16 < O;
+        for (int o = 0; o < cols; o += 32) {
+            const int two_o = o + 16 < cols;
             _tile_zero(0);
             _tile_zero(1);
             _tile_zero(2);
             _tile_zero(3);
             for (int k = 0; k < K; k += 32) {
-                const uint16_t *a = A + r * a_stride + k, *b = B + (int64_t)(k / 2) * O * 2 + (int64_t)o * 2;
+                const uint16_t *a = A + r * a_stride + k, *b = B + (int64_t)(k / 2) * b_cols * 2 + (int64_t)o * 2;
                 _tile_loadd(4, a, as);
                 _tile_loadd(6, b, bs);
                 _tile_dpbf16ps(0, 4, 6);
@@ -154,46 +157,72 @@ __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct ha
         }
         return 0;
     }
-    if (out->dim[0].min != 0 || out->dim[0].extent != O || out->dim[0].stride != 1 || v->dim[0].stride != 1) return -1;
-    const int tx = out->dim[1].extent, ty = out->dim[2].extent;
-    /* Rows (tx, ty) flattened: both buffers must be dense over them. */
-    if (out->dim[1].stride != O || out->dim[2].stride != (int64_t)O * tx || v->dim[1].stride < K || v->dim[1].extent != tx ||
-        v->dim[2].stride != v->dim[1].stride * v->dim[1].extent)
+    if (out->dim[0].min != 0 || out->dim[0].extent != O || out->dim[0].stride != 1 || v->dim[0].stride != 1 ||
+        v->dim[0].min > 0 || v->dim[0].min + v->dim[0].extent < K)
         return -1;
-    const int rows = tx * ty, whole = rows / 16 * 16, amx = unetgen_amx_usable();
+    /* Halide may ask for more tiles than it computed V over (the output's allocation rounds
+       up); those are never read, so the GEMMs cover the tiles both hold. */
+    const int x0 = out->dim[1].min > v->dim[1].min ? out->dim[1].min : v->dim[1].min;
+    const int x1 = out->dim[1].min + out->dim[1].extent < v->dim[1].min + v->dim[1].extent
+                       ? out->dim[1].min + out->dim[1].extent
+                       : v->dim[1].min + v->dim[1].extent;
+    const int y0 = out->dim[2].min > v->dim[2].min ? out->dim[2].min : v->dim[2].min;
+    const int y1 = out->dim[2].min + out->dim[2].extent < v->dim[2].min + v->dim[2].extent
+                       ? out->dim[2].min + out->dim[2].extent
+                       : v->dim[2].min + v->dim[2].extent;
+    if (x1 <= x0 || y1 <= y0) return 0;
+    /* Rows (x, y) flattened into one GEMM where both buffers hold exactly these x and are dense
+       over y; else one GEMM per y. */
+    const int flat = out->dim[1].min == x0 && out->dim[1].extent == x1 - x0 && v->dim[1].min == x0 &&
+                     v->dim[1].extent == x1 - x0 && out->dim[2].stride == out->dim[1].stride * out->dim[1].extent &&
+                     v->dim[2].stride == v->dim[1].stride * v->dim[1].extent;
+    const int amx = unetgen_amx_usable();
     const uint16_t *wbase = (const uint16_t *)w->host + 2 * (int64_t)(offset - w->dim[0].min);
+    uint16_t *pad_a = NULL; /* the last rows of a GEMM, zero-padded to a block of 16 */
+    float *pad_c = NULL;
     for (int n = 0; n < out->dim[4].extent; ++n)
-        for (int tt = 0; tt < out->dim[3].extent; ++tt) {
-            const int t = out->dim[3].min + tt;
-            const uint16_t *A = (const uint16_t *)v->host + (int64_t)(out->dim[1].min - v->dim[1].min) * v->dim[1].stride +
-                                (int64_t)(out->dim[2].min - v->dim[2].min) * v->dim[2].stride +
-                                (int64_t)(t - v->dim[3].min) * v->dim[3].stride +
-                                (int64_t)(out->dim[4].min + n - v->dim[4].min) * v->dim[4].stride;
-            const uint16_t *B = wbase + (int64_t)t * O * K;
-            float *C = (float *)out->host + (int64_t)tt * out->dim[3].stride + (int64_t)n * out->dim[4].stride;
-            const int64_t as = v->dim[1].stride;
+        for (int tt = 0; tt < out->dim[3].extent; ++tt)
+            for (int y = y0; y < y1; y += flat ? y1 - y0 : 1) {
+                const int t = out->dim[3].min + tt, nn = out->dim[4].min + n;
+                const int rows = (x1 - x0) * (flat ? y1 - y0 : 1);
+                const int64_t as = v->dim[1].stride, cs = out->dim[1].stride;
+                const uint16_t *A = (const uint16_t *)v->host + (int64_t)(x0 - v->dim[1].min) * as +
+                                    (int64_t)(y - v->dim[2].min) * v->dim[2].stride +
+                                    (int64_t)(t - v->dim[3].min) * v->dim[3].stride +
+                                    (int64_t)(nn - v->dim[4].min) * v->dim[4].stride - v->dim[0].min;
+                const uint16_t *B = wbase + (int64_t)t * O * K;
+                float *C = (float *)out->host + (int64_t)(x0 - out->dim[1].min) * cs +
+                           (int64_t)(y - out->dim[2].min) * out->dim[2].stride + (int64_t)tt * out->dim[3].stride +
+                           (int64_t)n * out->dim[4].stride;
+                const int whole = amx ? rows / 16 * 16 : 0;
 #if defined(__x86_64__)
-            if (amx) {
-                if (whole > 0) unetgen_bf16_gemm_amx(A, as, B, O, K, C, O, whole);
-                if (rows > whole) {
-                    /* The last rows through a zero-padded block of 16. */
-                    uint16_t a16[16 * 1024];
-                    float c16[16 * 1024];
-                    if (K > 1024 || O > 1024) {
-                        unetgen_bf16_gemm_plain(A + whole * as, as, B, O, K, C + (int64_t)whole * O, O, rows - whole);
-                    } else {
-                        memset(a16, 0, sizeof(uint16_t) * 16 * (size_t)K);
+                if (whole > 0) unetgen_bf16_gemm_amx(A, as, B, O, O, K, C, cs, whole);
+                if (amx && rows > whole) {
+                    const int chunk = O < 256 ? O : 256;
+                    if (pad_a == NULL) {
+                        pad_a = (uint16_t *)malloc(sizeof(uint16_t) * 16 * (size_t)K);
+                        pad_c = (float *)malloc(sizeof(float) * 16 * (size_t)chunk);
+                        if (pad_a == NULL || pad_c == NULL) {
+                            free(pad_a);
+                            free(pad_c);
+                            return -1;
+                        }
+                    }
+                    memset(pad_a, 0, sizeof(uint16_t) * 16 * (size_t)K);
+                    for (int r = whole; r < rows; ++r)
+                        memcpy(pad_a + (r - whole) * K, A + r * as, sizeof(uint16_t) * (size_t)K);
+                    for (int o = 0; o < O; o += chunk) {
+                        const int cols = O - o < chunk ? O - o : chunk; /* a multiple of 16 */
+                        unetgen_bf16_gemm_amx(pad_a, K, B + 2 * o, O, cols, K, pad_c, chunk, 16);
                         for (int r = whole; r < rows; ++r)
-                            memcpy(a16 + (r - whole) * K, A + r * as, sizeof(uint16_t) * (size_t)K);
-                        unetgen_bf16_gemm_amx(a16, K, B, O, K, c16, O, 16);
-                        memcpy(C + (int64_t)whole * O, c16, sizeof(float) * (size_t)O * (size_t)(rows - whole));
+                            memcpy(C + r * cs + o, pad_c + (r - whole) * chunk, sizeof(float) * (size_t)cols);
                     }
                 }
-                continue;
-            }
 #endif
-            unetgen_bf16_gemm_plain(A, as, B, O, K, C, O, rows);
-        }
+                if (rows > whole && !amx) unetgen_bf16_gemm_plain(A, as, B, O, O, K, C, cs, rows);
+            }
+    free(pad_a);
+    free(pad_c);
     return 0;
 }
 

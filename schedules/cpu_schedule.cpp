@@ -174,6 +174,27 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
 }
 
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
+    if (s.gemm.defined()) {  // `--precision bf16`: the extern GEMM per task of output rows
+        codegen::Dims d;
+        Var co("co"), ci("ci"), yi("yi"), task("task");
+        const int rows = 8;  // output rows per task: 4 input rows of GEMM
+        s.channels_innermost = true;
+        s.result.bound(d.c, 0, s.out_channels)
+            .reorder_storage(d.c, d.x, d.y, d.n)
+            .compute_root()
+            .split(d.y, task, yi, rows, TailStrategy::GuardWithIf)
+            .split(d.c, co, ci, t.vector)
+            .reorder(ci, co, d.x, yi, task, d.n)
+            .vectorize(ci)
+            .parallel(task);
+        s.gemm.compute_at(s.result, task);
+        Var gt = s.gemm_input.args()[3];
+        s.gemm_input.bound(gt, 0, 1).bound(d.c, 0, s.in_channels).compute_at(s.result, task).vectorize(d.c, t.vector);
+        // Per task: the GEMM's 4 x out_channels floats and the input's bf16 per input pixel.
+        s.task_rows = rows;
+        s.task_bytes_per_column = int64_t(rows / 2) * (16 * s.out_channels + 2 * s.in_channels) / 2;
+        return;
+    }
     if (by_channels(s, t, s.o_block == 0)) {  // o_block 0: the o-innermost layout
         // Like a channel-vectorised conv (weights are packed o-innermost); the pixel tile is
         // even so each unrolled pixel has a fixed tap parity (stride 2) and folds its weights.

@@ -21,6 +21,7 @@ uint16_t bf16(float f) {
 
 struct Case {
     int K, O, TX, TY, points, t_min, t_count;
+    int out_extra = 0;  // the output asks for this many more tiles each side in x than V holds
 };
 
 // One call over points [t_min, t_min + t_count) of a V holding all points; 0 when it matches.
@@ -34,17 +35,18 @@ int check(const Case &c, bool amx) {
     std::vector<float> W(size_t(offset) + size_t(c.points) * c.O * c.K / 2 + 8, 0.0f);
     uint16_t *U = reinterpret_cast<uint16_t *>(W.data()) + 2 * offset;
     for (size_t i = 0; i < size_t(c.points) * c.O * c.K; ++i) U[i] = bf16(d(g));
-    std::vector<float> M(size_t(c.O) * rows * c.t_count, -7.0f);
+    const int OX = c.TX + 2 * c.out_extra;  // the output's x extent (V's is TX, at min 0)
+    std::vector<float> M(size_t(c.O) * OX * c.TY * c.t_count, -7.0f);
     halide_dimension_t vd[5] = {{0, c.K, 1, 0},
                                 {0, c.TX, c.K, 0},
                                 {0, c.TY, c.K * c.TX, 0},
                                 {0, c.points, c.K * rows, 0},
                                 {0, 1, c.K * rows * c.points, 0}};
     halide_dimension_t md[5] = {{0, c.O, 1, 0},
-                                {0, c.TX, c.O, 0},
-                                {0, c.TY, c.O * c.TX, 0},
-                                {c.t_min, c.t_count, c.O * rows, 0},
-                                {0, 1, c.O * rows * c.t_count, 0}};
+                                {-c.out_extra, OX, c.O, 0},
+                                {0, c.TY, c.O * OX, 0},
+                                {c.t_min, c.t_count, c.O * OX * c.TY, 0},
+                                {0, 1, c.O * OX * c.TY * c.t_count, 0}};
     halide_dimension_t wd[1] = {{0, int(W.size()), 1, 0}};
     halide_buffer_t vb = {}, wb = {}, mb = {};
     vb.dimensions = 5;
@@ -62,7 +64,7 @@ int check(const Case &c, bool amx) {
     qwb.dimensions = 1;
     qwb.dim = qw;
     if (unetgen_bf16_gemm(&qvb, &qwb, offset, c.O, c.K, c.points, &mb) != 0 || qv[0].extent != c.K ||
-        qv[3].min != c.t_min || qv[3].extent != c.t_count || qv[1].extent != c.TX || qw[0].min != offset ||
+        qv[3].min != c.t_min || qv[3].extent != c.t_count || qv[1].extent != OX || qw[0].min != offset ||
         qw[0].extent != c.points * c.O * c.K / 2) {
         std::printf("FAIL bounds query K %d O %d\n", c.K, c.O);
         return 1;
@@ -79,17 +81,20 @@ int check(const Case &c, bool amx) {
         const int t = c.t_min + tt;
         for (int r = 0; r < rows; ++r)
             for (int o = 0; o < c.O; ++o) {
+                const int x = r % c.TX, y = r / c.TX;
+                const float got = M[size_t(tt) * c.O * OX * c.TY + (size_t(y) * OX + size_t(x + c.out_extra)) * c.O + o];
                 double s = 0;
                 for (int k = 0; k < c.K; ++k)
                     s += double(unetgen_bf16_to_float(V[size_t(t) * c.K * rows + size_t(r) * c.K + k])) *
                          unetgen_bf16_to_float(U[size_t(t) * c.O * c.K + size_t(k / 2) * c.O * 2 + size_t(o) * 2 + k % 2]);
-                worst = std::max(worst, std::fabs(s - M[size_t(tt) * c.O * rows + size_t(r) * c.O + o]));
+                worst = std::max(worst, std::fabs(s - got));
                 scale = std::max(scale, std::fabs(s));
             }
     }
     const bool ok = worst <= 1e-5 * scale;
-    std::printf("%s %s K %d O %d rows %d (%dx%d) points %d..%d: max|diff| %.3g (scale %.3g)\n", ok ? "ok  " : "FAIL",
-                amx ? "amx  " : "plain", c.K, c.O, rows, c.TX, c.TY, c.t_min, c.t_min + c.t_count - 1, worst, scale);
+    std::printf("%s %s K %d O %d rows %d (%dx%d, output %d wide) points %d..%d: max|diff| %.3g (scale %.3g)\n",
+                ok ? "ok  " : "FAIL", amx ? "amx  " : "plain", c.K, c.O, rows, c.TX, c.TY, OX, c.t_min,
+                c.t_min + c.t_count - 1, worst, scale);
     return ok ? 0 : 1;
 }
 
@@ -101,6 +106,7 @@ int main() {
         {64, 48, 37, 3, 16, 0, 16},   // 111 rows, three 16-column blocks
         {96, 32, 16, 2, 36, 10, 20},  // a window of F(4x4)'s 36 points
         {256, 64, 32, 4, 16, 0, 16},  // whole tiles only
+        {64, 400, 21, 3, 1, 0, 1, 2},  // output wider than V (Halide's rounding): one GEMM per row, 256-column chunks
     };
     const bool have_amx = unetgen_amx_usable() == 1;
     if (!have_amx) std::printf("AMX-BF16 is not usable on this CPU: the AMX path is not checked here\n");
