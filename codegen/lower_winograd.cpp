@@ -85,8 +85,8 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     ConvStages s(packing);
     s.winograd.enabled = true;
     if (packing.winograd != 2 && packing.winograd != 4)
-        throw std::logic_error("cannot lower " + op.name + " as Winograd: its weights are not packed as U (winograd " +
-                               std::to_string(packing.winograd) + ")");
+        throw std::logic_error("cannot lower " + op.name + " as Winograd: the weight plan did not choose Winograd for it "
+                               "(winograd = " + std::to_string(packing.winograd) + ", not 2 or 4)");
     const Matrices mat = matrices_for(packing.winograd);
     const int m = mat.m;
     s.winograd.m = mat.m;

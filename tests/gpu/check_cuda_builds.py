@@ -8,6 +8,7 @@ manifest's packing list (Halide names them _kernel_<layer>_s0_...), and that NAM
 No GPU is needed: Halide emits PTX at build time. Exit code 0 when every spec passes.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -51,18 +52,24 @@ def main():
     ap.add_argument("--unetgen", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--target", default="host-cuda-cuda_capability_80")
+    ap.add_argument("--jobs", type=int, default=2, help="builds run at once")
     args = ap.parse_args()
     # The example specs, and tests/gpu/specs for the ops beyond them.
     specs = [os.path.join(d, f) for d in (os.path.join(ROOT, "examples", "specs"), os.path.join(HERE, "specs"))
              for f in sorted(os.listdir(d)) if f.endswith(".unet")]
-    failures = 0
-    for path in specs:
+    # Two builds at a time: each `unetgen build` is mostly one thread (Halide's compile), and the
+    # test suite runs serially on 2 cores.
+    def one(path):
         name = os.path.basename(path)[:-5]
-        problems, took = check(args.unetgen, path, os.path.join(args.workdir, name), args.target)
-        print(f"{'ok  ' if not problems else 'FAIL'} {name} for {args.target} ({took:.1f} s)")
-        for p in problems:
-            print("     " + p)
-        failures += bool(problems)
+        return name, check(args.unetgen, path, os.path.join(args.workdir, name), args.target)
+
+    failures = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for name, (problems, took) in pool.map(one, specs):
+            print(f"{'ok  ' if not problems else 'FAIL'} {name} for {args.target} ({took:.1f} s)", flush=True)
+            for p in problems:
+                print("     " + p)
+            failures += bool(problems)
     return 1 if failures else 0
 
 
