@@ -20,11 +20,7 @@ ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, con
         const Halide::Var t("t");
         s.gemm_input = Func(op.name + "_a16");
         s.gemm_input(d.c, d.x, d.y, t, d.n) = bf16_bits(in.f(d.x, d.y, d.c, d.n));
-        s.gemm = Func(op.name + "_gemm");
-        s.gemm.define_extern("unetgen_bf16_gemm",
-                             {s.gemm_input, weights, Expr(int(packing.weight_offset)), Expr(4 * packing.out_channels),
-                              Expr(packing.in_channels), Expr(1)},
-                             Halide::Float(32), {d.c, d.x, d.y, t, d.n}, Halide::NameMangling::C);
+        s.gemm = bf16_gemm_stage(op.name + "_gemm", s.gemm_input, weights, packing, 4 * packing.out_channels, 1, t);
         const Expr column = ((d.y % 2) * 2 + d.x % 2) * packing.out_channels + d.c;
         s.result = Func(op.name);
         s.result(d.x, d.y, d.c, d.n) =

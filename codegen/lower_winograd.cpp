@@ -71,12 +71,6 @@ std::vector<Halide::Expr> sandwich(const std::vector<std::vector<float>> &L, con
 
 }  // namespace
 
-Halide::Expr bf16_bits(const Halide::Expr &v) {
-    Halide::Expr bits = Halide::reinterpret(Halide::UInt(32), Halide::cast(Halide::Float(32), v));
-    bits = bits + Halide::cast(Halide::UInt(32), 0x7fff) + ((bits >> 16) & 1);
-    return Halide::cast(Halide::UInt(16), bits >> 16);
-}
-
 ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPacking &packing,
                                const Halide::ImageParam &weights) {
     using Halide::Expr;
@@ -108,40 +102,33 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
             tile[size_t(a * n + b)] = src(m * d.x - op.pad + b, m * d.y - op.pad + a, d.c, d.n);
     std::vector<Expr> v = sandwich(mat.BT, tile, mat.BT, n, n);
     s.winograd.input_t = Func(op.name + "_vt");
-    if (packing.winograd_bf16) {
-        // `--precision bf16`: V as bf16 bits (round to nearest even, as common/winograd.h's
-        // bf16_bits), and the GEMMs in runtime/unetgen_bf16_gemm.h over bf16 U packed at load.
-        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = bf16_bits(Halide::mux(t, v));
-        s.winograd.gemm = Func(op.name + "_gemm");
-        s.winograd.gemm.define_extern("unetgen_bf16_gemm",
-                                      {s.winograd.input_t, weights, Expr(int(packing.weight_offset)),
-                                       Expr(packing.out_channels), Expr(packing.in_channels), Expr(n * n)},
-                                      Halide::Float(32), {d.c, d.x, d.y, t, d.n}, Halide::NameMangling::C);
-    } else {
-        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::mux(t, v);
-    }
 
     // M(o, tx, ty, t, n) = sum_i U(o, i, t) V(i, tx, ty, t, n).
     s.r = Halide::RDom(0, packing.in_channels, op.name + "_r");
-    s.winograd.gemm_acc = Func(op.name + "_gemm_acc");
-    Expr u;
     if (packing.winograd_bf16) {
-        // The extern stage above is the GEMM.
-    } else if (packing.winograd_u) {
-        u = weights(int(packing.weight_offset) +
-                    winograd_packed_index<Expr>(packing.out_channels, packing.in_channels, d.c, s.r.x, t));
+        // `--precision bf16`: V as bf16 bits, and the GEMMs in runtime/unetgen_bf16_gemm.h over
+        // bf16 U packed at load.
+        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = bf16_bits(Halide::mux(t, v));
+        s.winograd.gemm = bf16_gemm_stage(op.name + "_gemm", s.winograd.input_t, weights, packing,
+                                          packing.out_channels, n * n, t);
     } else {
-        // U(o % 16, i, o / 16, t) = (G g G^T)[p][q] from the raw kernels, once per call (root).
-        std::vector<Expr> g(9);
-        for (int r = 0; r < 3; ++r)
-            for (int c = 0; c < 3; ++c)
-                g[size_t(r * 3 + c)] = weights(int(packing.weight_offset) +
-                                               packed_index(packing, ob * kWinogradOutBlock + d.c, i, r, c));
-        s.winograd.weights_t = Func(op.name + "_wt");
-        s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, sandwich(mat.G, g, mat.G, 3, 3));
-        u = s.winograd.weights_t(d.c % kWinogradOutBlock, s.r.x, d.c / kWinogradOutBlock, t);
-    }
-    if (!packing.winograd_bf16) {
+        s.winograd.input_t(d.c, d.x, d.y, t, d.n) = Halide::mux(t, v);
+        Expr u;
+        if (packing.winograd_u) {
+            u = weights(int(packing.weight_offset) +
+                        winograd_packed_index<Expr>(packing.out_channels, packing.in_channels, d.c, s.r.x, t));
+        } else {
+            // U(o % 16, i, o / 16, t) = (G g G^T)[p][q] from the raw kernels, once per call (root).
+            std::vector<Expr> g(9);
+            for (int r = 0; r < 3; ++r)
+                for (int c = 0; c < 3; ++c)
+                    g[size_t(r * 3 + c)] = weights(int(packing.weight_offset) +
+                                                   packed_index(packing, ob * kWinogradOutBlock + d.c, i, r, c));
+            s.winograd.weights_t = Func(op.name + "_wt");
+            s.winograd.weights_t(d.c, i, ob, t) = Halide::mux(t, sandwich(mat.G, g, mat.G, 3, 3));
+            u = s.winograd.weights_t(d.c % kWinogradOutBlock, s.r.x, d.c / kWinogradOutBlock, t);
+        }
+        s.winograd.gemm_acc = Func(op.name + "_gemm_acc");
         s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) = 0.0f;
         s.winograd.gemm_acc(d.c, d.x, d.y, t, d.n) += u * s.winograd.input_t(s.r.x, d.x, d.y, t, d.n);
         s.winograd.gemm = Func(op.name + "_gemm");

@@ -216,6 +216,12 @@ LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
 // The bits of v rounded to bfloat16 (nearest even, as common/winograd.h's bf16_bits), as UInt(16).
 Halide::Expr bf16_bits(const Halide::Expr &v);
 
+// `--precision bf16`: the extern GEMM stage (runtime/unetgen_bf16_gemm.h) over `input`, bf16 bits
+// [i, x, y, t, n], and the bf16 VNNI columns `packing` packs at its weight_offset: a Func
+// [column, x, y, t, n] of `columns` columns and `points` values of t.
+Halide::Func bf16_gemm_stage(const std::string &name, const Halide::Func &input, const Halide::ImageParam &weights,
+                             const LayerPacking &packing, int columns, int points, const Halide::Var &t);
+
 // "enc0.conv1" -> "enc0_conv1": Halide names must not contain dots.
 std::string func_name(const std::string &layer_name);
 

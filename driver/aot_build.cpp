@@ -210,7 +210,7 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
     std::string joined;
     for (const std::string &t : target_strings) joined += (joined.empty() ? "" : ",") + t;
     GeneratedHeaderInfo info{opts.name, opts.spec_file, joined, uses_gpu, manifest, false};
-    for (const LayerPacking &p : plan.layers) info.bf16_gemm = info.bf16_gemm || p.winograd_bf16;
+    for (const LayerPacking &p : plan.layers) info.bf16_gemm = info.bf16_gemm || p.winograd_bf16 || p.transpose_bf16;
     write_file(prefix + "_unetgen.h", c_header_source(info));
     write_file(prefix + "_unetgen.hpp", cpp_header_source(info));
 

@@ -167,29 +167,24 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
                                        " output channels");
     }
     const bool winograd = pe.winograd == 2 || pe.winograd == 4;
-    if (e.contains("winograd_format")) {
-        const std::string format = r.string(e, "winograd_format", p + ".winograd_format");
-        if (format != kWinogradFormatBf16)
-            r.bad(p + ".winograd_format", "is \"" + format + "\", not " + kWinogradFormatBf16);
-        else if (!winograd || pe.in_channels % kWinogradBf16InBlock != 0)
-            r.bad(p + ".winograd_format", "needs \"winograd\" and in_channels a multiple of " +
-                                              std::to_string(kWinogradBf16InBlock) + ", this entry has " +
-                                              std::to_string(pe.in_channels));
-        else
-            pe.winograd_bf16 = true;
-    }
-    if (e.contains("gemm_format")) {
-        const std::string format = r.string(e, "gemm_format", p + ".gemm_format");
-        if (format != kWinogradFormatBf16)
-            r.bad(p + ".gemm_format", "is \"" + format + "\", not " + kWinogradFormatBf16);
-        else if (!pe.transposed || pe.kernel != 2 || pe.in_channels % kWinogradBf16InBlock != 0 ||
-                 pe.out_channels % kWinogradOutBlock != 0)
-            r.bad(p + ".gemm_format", "needs a 2x2 conv_transpose with in_channels a multiple of " +
-                                          std::to_string(kWinogradBf16InBlock) + " and out_channels of " +
-                                          std::to_string(kWinogradOutBlock));
-        else
-            pe.transpose_bf16 = true;
-    }
+    // An optional bf16 format key: true when present, "bf16_vnni" and `allowed`, else the rule broken.
+    auto bf16_format = [&](const char *key, bool allowed, const std::string &rule) {
+        if (!e.contains(key)) return false;
+        const std::string format = r.string(e, key, p + "." + key);
+        if (format != kWinogradFormatBf16) r.bad(p + "." + key, "is \"" + format + "\", not " + kWinogradFormatBf16);
+        else if (!allowed) r.bad(p + "." + key, rule);
+        return format == kWinogradFormatBf16 && allowed;
+    };
+    pe.winograd_bf16 = bf16_format("winograd_format", winograd && pe.in_channels % kWinogradBf16InBlock == 0,
+                                   "needs \"winograd\" and in_channels a multiple of " +
+                                       std::to_string(kWinogradBf16InBlock) + ", this entry has " +
+                                       std::to_string(pe.in_channels));
+    pe.transpose_bf16 = bf16_format("gemm_format",
+                                    pe.transposed && pe.kernel == 2 && pe.in_channels % kWinogradBf16InBlock == 0 &&
+                                        pe.out_channels % kWinogradOutBlock == 0,
+                                    "needs a 2x2 conv_transpose with in_channels a multiple of " +
+                                        std::to_string(kWinogradBf16InBlock) + " and out_channels of " +
+                                        std::to_string(kWinogradOutBlock));
     int64_t wcount = pe.transpose_bf16 ? transpose_bf16_floats(pe.out_channels, pe.in_channels)
                      : pe.winograd_bf16 ? winograd_bf16_floats(pe.winograd, pe.out_channels, pe.in_channels)
                      : winograd       ? winograd_weight_floats(pe.winograd, pe.out_channels, pe.in_channels)

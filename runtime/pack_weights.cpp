@@ -108,6 +108,11 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
         }
     }
     float *dst = packed.data();
+    // bf16 bits at bf16 index k from weight_offset, two to a float slot (runtime/unetgen_bf16_gemm.h).
+    auto put_bf16 = [&](int64_t k, float v) {
+        const uint16_t b = bf16_bits(v);
+        std::memcpy(reinterpret_cast<unsigned char *>(dst + e.weight_offset) + 2 * k, &b, sizeof b);
+    };
     if (e.winograd) {
         // A Winograd conv reads U = G g G^T of every (BN-folded) kernel, transformed here once
         // (in double) rather than by the pipeline on every call.
@@ -117,28 +122,21 @@ void pack_entry(const PackingEntry &e, const TensorSource &src, std::vector<floa
             for (int i = 0; i < I; ++i) {
                 for (int k = 0; k < 9; ++k) g[k] = double(w[(size_t(o) * I + i) * 9 + size_t(k)]) * wmul[size_t(o)];
                 winograd_transform_kernel(wm, g, u);
-                if (e.winograd_bf16) {  // bf16 bits, two to a float slot (runtime/unetgen_bf16_gemm.h)
-                    unsigned char *bytes = reinterpret_cast<unsigned char *>(dst + e.weight_offset);
-                    for (int t = 0; t < wm.n * wm.n; ++t) {
-                        const uint16_t b = bf16_bits(float(u[t]));
-                        std::memcpy(bytes + 2 * winograd_bf16_index(O, I, o, i, t), &b, sizeof b);
-                    }
+                if (e.winograd_bf16) {
+                    for (int t = 0; t < wm.n * wm.n; ++t) put_bf16(winograd_bf16_index(O, I, o, i, t), float(u[t]));
                 } else {
                     for (int t = 0; t < wm.n * wm.n; ++t)
                         dst[e.weight_offset + winograd_packed_index<int64_t>(O, I, o, i, t)] = float(u[t]);
                 }
             }
     }
-    if (e.transpose_bf16) {  // one GEMM's bf16 columns (kh, kw, o), two to a float slot
-        unsigned char *bytes = reinterpret_cast<unsigned char *>(dst + e.weight_offset);
+    if (e.transpose_bf16) {  // one GEMM's bf16 columns (kh, kw, o)
         for (int i = 0; i < I; ++i)
             for (int o = 0; o < O; ++o)
                 for (int h = 0; h < 2; ++h)
-                    for (int x = 0; x < 2; ++x) {
-                        const float v = float(double(w[((size_t(i) * O + o) * 2 + h) * 2 + x]) * wmul[size_t(o)]);
-                        const uint16_t b = bf16_bits(v);
-                        std::memcpy(bytes + 2 * transpose_bf16_index(O, I, o, i, h, x), &b, sizeof b);
-                    }
+                    for (int x = 0; x < 2; ++x)
+                        put_bf16(transpose_bf16_index(O, I, o, i, h, x),
+                                 float(double(w[((size_t(i) * O + o) * 2 + h) * 2 + x]) * wmul[size_t(o)]));
     }
     for (int o = 0; o < O && !e.winograd && !e.transpose_bf16; ++o)
         for (int i = 0; i < I; ++i)

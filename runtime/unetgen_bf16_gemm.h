@@ -1,11 +1,12 @@
-/* unetgen_bf16_gemm.h — the batched GEMM of a Winograd conv built with `--precision bf16`:
+/* unetgen_bf16_gemm.h — the GEMMs of a `--precision bf16` build (its Winograd convs' batched
+ * GEMMs, and its 2x2 transposed convs as one GEMM of 4 x out_channels columns with one point):
  * bf16 operands, float32 accumulation, on AMX tiles where the CPU has AMX-BF16, else on plain
  * float arithmetic (same products, same sums up to their order: slow, but the same network).
  *
  * Why a hand-written kernel: Halide 14's AMX lowering only matches a reduction of one bf16 pair
  * per tile instruction (16x16x2: measured 223 GFLOP/s a core, no faster than fp32 FMA), while
  * one 16x16x32 tdpbf16ps per instruction reaches 3.5 TFLOP/s a core on the Intel Xeon the bench
- * runs on. The pipeline calls it as an extern stage (codegen/lower_winograd.cpp): per task,
+ * runs on. The pipeline calls it as an extern stage (codegen/lower_bf16_gemm.cpp): per task,
  * M_t(o, row) = sum_i V_t(i, row) U_t(o, i) for every transformed point t, where
  *   V  uint16 bf16 bits [i (K, innermost), tx, ty, t, n]  the input transform (dense)
  *   U  inside the float32 weights buffer at float offset `offset`: bf16 bits, VNNI pairs

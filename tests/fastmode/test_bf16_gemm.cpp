@@ -4,6 +4,7 @@
 // odd number of 16-blocks, a window of points and tile rows inside bigger buffers, and the bounds
 // query. Exit 0 when every case is within 1e-5 of the sum's scale.
 #include "unetgen_bf16_gemm.h"
+#include "common/winograd.h"  // bf16_bits: the rounding the runtime packs with
 
 #include <cmath>
 #include <cstdio>
@@ -12,12 +13,7 @@
 
 namespace {
 
-uint16_t bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return uint16_t(u >> 16);
-}
+uint16_t bf16(float f) { return unetgen::bf16_bits(f); }
 
 struct Case {
     int K, O, TX, TY, points, t_min, t_count;
