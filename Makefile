@@ -30,7 +30,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The demo does what a user would: `unetgen build` and `unetgen run` on the command line, then the
 # example application (examples/app, built against the SDK installed from $(BUILD) the way

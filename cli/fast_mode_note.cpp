@@ -2,7 +2,7 @@
 #include "cli/fast_mode_note.h"
 
 #include "common/winograd.h"
-#include "runtime/unetgen_bf16_gemm.h"  // unetgen_amx_usable(): the test the GEMM stage itself makes
+#include "runtime/unetgen_bf16_gemm.h"  // unetgen_bf16_gemm_path(): the test the GEMM stage itself makes
 
 #include <nlohmann/json.hpp>
 
@@ -21,9 +21,17 @@ std::string fast_mode_note(const char *manifest_json) {
     }
     if (bf16 == 0) return "";
     std::string note = "fast mode: " + std::to_string(bf16) + " of " + std::to_string(all) + " convs' GEMMs in bf16 ";
-    if (unetgen_amx_usable() == 1) return note + "on AMX-BF16";
-    return note + "in plain float arithmetic: this CPU has no usable AMX-BF16, so the build is slower than fp32 here "
-                  "(build without --precision bf16)";
+    const int path = unetgen_bf16_gemm_path();
+    note += std::string("on ") + unetgen_bf16_gemm_path_name(path);
+    switch (path) {
+    case UNETGEN_BF16_AMX: return note;
+    case UNETGEN_BF16_AVX512:
+        return note + " (no usable AMX-BF16 here; on some CPUs these dot products run at half the fp32 rate: "
+                      "compare with the fp32 build)";
+    default:
+        return note + ": this CPU has no usable AMX-BF16 or AVX512-BF16, so the build is slower than fp32 here "
+                      "(build without --precision bf16)";
+    }
 }
 
 }  // namespace unetgen::cli

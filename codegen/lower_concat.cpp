@@ -49,7 +49,7 @@ Tensor lower_concat(const Tensor &skip, const Tensor &up, SkipOrder order, SkipM
     Halide::Func f(name);
     f(d.x, d.y, d.c, d.n) = Halide::select(d.c < c1, first(d.x, d.y, Halide::clamp(d.c, 0, c1 - 1), d.n),
                                            second(d.x, d.y, Halide::clamp(d.c - c1, 0, c2 - 1), d.n));
-    return Tensor{f, c1 + c2, width, height};
+    return Tensor{f, c1 + c2, width, height, c1};
 }
 
 }  // namespace unetgen::codegen

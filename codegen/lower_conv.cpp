@@ -20,6 +20,7 @@ ConvStages lower_conv(const Tensor &in, const ConvOp &op, const LayerPacking &pa
     Func src;
     if (op.pad > 0 || op.stage_input) {
         s.staged = padded_exterior(in, op.padding_mode, op.name + "_in");
+        s.staged_concat_at = in.concat_at;
         src = s.staged;
     } else {
         src = in.f;

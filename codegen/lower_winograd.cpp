@@ -90,6 +90,8 @@ ConvStages lower_conv_winograd(const Tensor &in, const ConvOp &op, const LayerPa
     Func src;
     if (op.pad > 0 || op.stage_input) {
         s.staged = padded_exterior(in, op.padding_mode, op.name + "_in");
+        s.staged_concat_at = in.concat_at;
+        s.staged_pad_only = !op.stage_input;
         src = s.staged;
     } else {
         src = in.f;

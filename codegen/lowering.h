@@ -27,6 +27,10 @@ struct Tensor {
     Halide::Func f;
     int channels = 0;
     Halide::Expr width, height;
+    // A concat's: channels [0, concat_at) come from one input, the rest from the other (0: not
+    // a concat). A schedule that copies f splits its channel loop there, so every vector of
+    // channels reads one input densely instead of gathering through both clamped reads.
+    int concat_at = 0;
 };
 
 // The extra Funcs of a conv lowered as Winograd F(2x2, 3x3) (see lower_conv_winograd).
@@ -54,6 +58,8 @@ struct SampleNormStages {
 struct ConvStages {
     Halide::Func staged;   // zero-exterior copy of the input (pad, fused pool/upsample/concat);
                            // undefined when the conv reads its producer directly
+    bool staged_pad_only = false;  // staged only pads a materialised producer (nothing inlined into it)
+    int staged_concat_at = 0;      // staged copies a concat: its input's Tensor::concat_at
     Halide::Func accum;    // bias + sum over the RDom: pure definition then one update
     Halide::Func result;   // accum with ReLU / post-ReLU affine applied; what consumers read
     Halide::RDom r;        // (kx, ky, i) for conv; (jx, jy, i) for transposed conv
@@ -71,6 +77,8 @@ struct ConvStages {
     // task_rows output rows (0: none worth counting).
     int task_rows = 0;
     int64_t task_bytes_per_column = 0;
+    // ... and whether it left staged inline (no buffer: its reader reads the producer itself).
+    bool staged_inline = false;
     // ... and whether it stores result channels-innermost (what a norm's reduction reads along).
     bool channels_innermost = false;
 

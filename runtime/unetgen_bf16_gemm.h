@@ -1,7 +1,9 @@
 /* unetgen_bf16_gemm.h — the GEMMs of a `--precision bf16` build (its Winograd convs' batched
  * GEMMs, and its 2x2 transposed convs as one GEMM of 4 x out_channels columns with one point):
- * bf16 operands, float32 accumulation, on AMX tiles where the CPU has AMX-BF16, else on plain
- * float arithmetic (same products, same sums up to their order: slow, but the same network).
+ * bf16 operands, float32 accumulation, on AMX tiles where the CPU has AMX-BF16, else on
+ * AVX512-BF16 dot products where it has those (AMD Zen 4, Intel parts with AMX not exposed),
+ * else on plain float arithmetic (same products, same sums up to their order: slow, but the
+ * same network). unetgen_bf16_gemm_path() says which this CPU takes.
  *
  * Why a hand-written kernel: Halide 14's AMX lowering only matches a reduction of one bf16 pair
  * per tile instruction (16x16x2: measured 223 GFLOP/s a core, no faster than fp32 FMA), while
@@ -44,21 +46,42 @@ static inline float unetgen_bf16_to_float(uint16_t b) {
     return f;
 }
 
-/* 1: AMX-BF16 usable (the CPU has it and Linux granted the tile state); 0: not. Asked once. */
-__attribute__((weak)) int unetgen_amx_state = -1;
-__attribute__((weak)) int unetgen_amx_usable(void) {
-    int s = __atomic_load_n(&unetgen_amx_state, __ATOMIC_ACQUIRE);
+/* Which arithmetic the GEMMs run on, best first; asked once (unetgen_bf16_gemm_path). */
+enum {
+    UNETGEN_BF16_PLAIN = 0,  /* plain float over the same bf16 operands (no bf16 instructions) */
+    UNETGEN_BF16_AMX = 1,    /* AMX-BF16 tiles (tdpbf16ps), with Linux's grant of the tile state */
+    UNETGEN_BF16_AVX512 = 2, /* AVX512-BF16 dot products (vdpbf16ps), e.g. AMD Zen 4 */
+    UNETGEN_BF16_AVX512F = 3 /* AVX-512 float FMAs over the bf16 widened (no bf16 instructions) */
+};
+__attribute__((weak)) int unetgen_bf16_path_state = -1;
+__attribute__((weak)) int unetgen_bf16_gemm_path(void) {
+    int s = __atomic_load_n(&unetgen_bf16_path_state, __ATOMIC_ACQUIRE);
     if (s >= 0) return s;
-    s = 0;
+    s = UNETGEN_BF16_PLAIN;
 #if defined(__x86_64__)
     unsigned a, b, c, d;
     /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; ARCH_REQ_XCOMP_PERM (0x1023) for
        XFEATURE_XTILEDATA (18): without the grant the first tile instruction faults. */
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22)) && (d & (1u << 24)))
-        s = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22)) && (d & (1u << 24)) &&
+        syscall(SYS_arch_prctl, 0x1023, 18) == 0) {
+        s = UNETGEN_BF16_AMX;
+    } else if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5)) && __builtin_cpu_supports("avx512f")) {
+        /* CPUID.(7,1):EAX bit 5 AVX512-BF16 (and the OS saves zmm state: what avx512f reports) */
+        s = UNETGEN_BF16_AVX512;
+    } else if (__builtin_cpu_supports("avx512f")) {
+        s = UNETGEN_BF16_AVX512F;
+    }
 #endif
-    __atomic_store_n(&unetgen_amx_state, s, __ATOMIC_RELEASE);
+    __atomic_store_n(&unetgen_bf16_path_state, s, __ATOMIC_RELEASE);
     return s;
+}
+
+/* The path's name, for `unetgen bench` / `run` and applications that log it. */
+__attribute__((weak)) const char *unetgen_bf16_gemm_path_name(int path) {
+    return path == UNETGEN_BF16_AMX      ? "AMX-BF16"
+           : path == UNETGEN_BF16_AVX512  ? "AVX512-BF16"
+           : path == UNETGEN_BF16_AVX512F ? "AVX-512 float FMAs"
+                                          : "plain float arithmetic";
 }
 
 /* The portable path: C[rows][cols] = sum_k A[row][k] B(k, o), in float; B's pair rows hold
@@ -138,6 +161,125 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
 }
 #endif
 
+#if defined(__x86_64__)
+/* The block kernels: accumulators of NR rows x NC vectors of 16 columns in zmm registers; per
+   pair of K, NC loads of B's pairs (64 bytes: 16 columns x 2), then per row its pair of A
+   broadcast into NC products. Inlined with constant NR / NC, so the loops unroll.
+   unetgen_bf16_dp_block: one vdpbf16ps per accumulator (AVX512-BF16). */
+__attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void unetgen_bf16_dp_block(
+    const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols, int K, float *C, int64_t c_stride, const int NR,
+    const int NC) {
+    __m512 acc[6][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int kp = 0; kp < K / 2; ++kp) {
+        const uint16_t *b = B + (int64_t)kp * b_cols * 2;
+        __m512i bv[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) bv[c] = _mm512_loadu_si512((const void *)(b + 32 * c));
+#pragma GCC unroll 6
+        for (int r = 0; r < NR; ++r) {
+            int32_t pair;
+            memcpy(&pair, A + r * a_stride + 2 * kp, sizeof pair);
+            const __m512i av = _mm512_set1_epi32(pair);
+#pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], (__m512bh)av, (__m512bh)bv[c]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(C + r * c_stride + 16 * c, acc[r][c]);
+}
+
+/* GCC 12's own _mm512_slli_epi32 trips -Wmaybe-uninitialized (its _mm512_undefined source),
+   which an application's -Werror should not see. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/* unetgen_bf16_fma_block: AVX-512F alone, two float FMAs per accumulator and pair. Each 32-bit
+   lane of B holds a pair (even k low): the even value is the lane shifted up 16, the odd one
+   the lane with its low half cleared (bf16 is float's upper half). */
+__attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf16_fma_block(
+    const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols, int K, float *C, int64_t c_stride, const int NR,
+    const int NC) {
+    __m512 acc[6][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (int kp = 0; kp < K / 2; ++kp) {
+        const uint16_t *b = B + (int64_t)kp * b_cols * 2;
+        __m512 even[4], odd[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) {
+            const __m512i bv = _mm512_loadu_si512((const void *)(b + 32 * c));
+            even[c] = _mm512_castsi512_ps(_mm512_slli_epi32(bv, 16));
+            odd[c] = _mm512_castsi512_ps(_mm512_and_si512(bv, high));
+        }
+#pragma GCC unroll 6
+        for (int r = 0; r < NR; ++r) {
+            const __m512 a0 = _mm512_set1_ps(unetgen_bf16_to_float(A[r * a_stride + 2 * kp]));
+            const __m512 a1 = _mm512_set1_ps(unetgen_bf16_to_float(A[r * a_stride + 2 * kp + 1]));
+#pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_fmadd_ps(a1, odd[c], _mm512_fmadd_ps(a0, even[c], acc[r][c]));
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(C + r * c_stride + 16 * c, acc[r][c]);
+}
+
+/* C[rows][cols] = A B with a block kernel: column blocks of 64 outside (B's block stays in
+   L1 / L2 while every row passes), blocks of 6 rows inside; cols a multiple of 16, any rows.
+   Each call of the block kernel has constant NR / NC. */
+#define UNETGEN_DP_NC(BLOCK, NR, a, c)                                                \
+    switch (nc) {                                                                   \
+    case 4: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 4); break;            \
+    case 3: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 3); break;            \
+    case 2: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 2); break;            \
+    default: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 1); break;           \
+    }
+#define UNETGEN_DP_GEMM(BLOCK)                                                        \
+    for (int o = 0; o < cols; o += 64) {                                            \
+        const int nc = cols - o >= 64 ? 4 : (cols - o) / 16;                        \
+        const uint16_t *b = B + 2 * (int64_t)o;                                     \
+        for (int r = 0; r < rows; r += 6) {                                         \
+            const uint16_t *a = A + r * a_stride;                                   \
+            float *c = C + r * c_stride + o;                                        \
+            if (rows - r >= 6) {                                                    \
+                UNETGEN_DP_NC(BLOCK, 6, a, c)                                       \
+            } else {                                                                \
+                for (int rr = 0; rr < rows - r; ++rr) /* the last rows one by one */ \
+                    UNETGEN_DP_NC(BLOCK, 1, a + rr * a_stride, c + rr * c_stride)   \
+            }                                                                       \
+        }                                                                           \
+    }
+
+__attribute__((weak, target("avx512f,avx512bf16"))) void unetgen_bf16_gemm_avx512(const uint16_t *A, int64_t a_stride,
+                                                                                     const uint16_t *B, int b_cols,
+                                                                                     int cols, int K, float *C,
+                                                                                     int64_t c_stride, int rows) {
+    UNETGEN_DP_GEMM(unetgen_bf16_dp_block)
+}
+
+__attribute__((weak, target("avx512f"))) void unetgen_bf16_gemm_avx512f(const uint16_t *A, int64_t a_stride,
+                                                                          const uint16_t *B, int b_cols, int cols, int K,
+                                                                          float *C, int64_t c_stride, int rows) {
+    UNETGEN_DP_GEMM(unetgen_bf16_fma_block)
+}
+#undef UNETGEN_DP_GEMM
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#undef UNETGEN_DP_NC
+#endif
+
 /* The extern stage. Bounds query (v->host and w->host NULL): V over all K channels of the
    output's tiles, the weights over U. Otherwise M = V U per (t, n) over every row of the task. */
 __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct halide_buffer_t *w, int offset, int O, int K,
@@ -177,7 +319,7 @@ __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct ha
     const int flat = out->dim[1].min == x0 && out->dim[1].extent == x1 - x0 && v->dim[1].min == x0 &&
                      v->dim[1].extent == x1 - x0 && out->dim[2].stride == out->dim[1].stride * out->dim[1].extent &&
                      v->dim[2].stride == v->dim[1].stride * v->dim[1].extent;
-    const int amx = unetgen_amx_usable();
+    const int path = unetgen_bf16_gemm_path(), amx = path == UNETGEN_BF16_AMX;
     const uint16_t *wbase = (const uint16_t *)w->host + 2 * (int64_t)(offset - w->dim[0].min);
     uint16_t *pad_a = NULL; /* the last rows of a GEMM, zero-padded to a block of 16 */
     float *pad_c = NULL;
@@ -219,8 +361,10 @@ __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct ha
                             memcpy(C + r * cs + o, pad_c + (r - whole) * chunk, sizeof(float) * (size_t)cols);
                     }
                 }
+                if (path == UNETGEN_BF16_AVX512) unetgen_bf16_gemm_avx512(A, as, B, O, O, K, C, cs, rows);
+                if (path == UNETGEN_BF16_AVX512F) unetgen_bf16_gemm_avx512f(A, as, B, O, O, K, C, cs, rows);
 #endif
-                if (rows > whole && !amx) unetgen_bf16_gemm_plain(A, as, B, O, O, K, C, cs, rows);
+                if (path == UNETGEN_BF16_PLAIN) unetgen_bf16_gemm_plain(A, as, B, O, O, K, C, cs, rows);
             }
     free(pad_a);
     free(pad_c);

@@ -40,7 +40,7 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
             const codegen::ConvStages &s = ln.convs.at(li);
             e.stored_channels = stored(l.out_channels);
             // GPU convs stage their input in shared memory, not in a buffer of their own.
-            if (s.staged.defined() && !gpu) e.staged_channels = stored(l.in_channels);
+            if (s.staged.defined() && !s.staged_inline && !gpu) e.staged_channels = stored(l.in_channels);
             for (int a = 0; a < 2; ++a) {
                 e.round[a] = s.round[a];
                 e.staged_round[a] = s.staged_round[a];

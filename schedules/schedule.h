@@ -60,8 +60,9 @@ void apply_gpu_schedule(codegen::LoweredNetwork &net);
 void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &tiles);  // direct or Winograd stages
 void schedule_cpu_conv_winograd(codegen::ConvStages &s, const CpuTiles &tiles);
 // A materialised elementwise stage (a conv's zero-padded input with what is inlined into it).
-// channels > 0: bound c to [0, channels). Returns the (x, y) granularity its loops round up to.
-std::pair<int, int> schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0);
+// channels > 0: bound c to [0, channels); concat_at > 0: it copies a concat split there
+// (Tensor::concat_at). Returns the (x, y) granularity its loops round up to.
+std::pair<int, int> schedule_cpu_staged(Halide::Func &staged, const CpuTiles &tiles, int channels = 0, int concat_at = 0);
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &tiles);
 void schedule_cpu_output(Halide::Func &output, Halide::Func &softmax_max, Halide::Func &softmax_sum,
                          const Halide::Expr &activate, const CpuTiles &tiles);

@@ -1,6 +1,6 @@
-// test_bf16_gemm.cpp — the extern GEMM of `--precision bf16` (runtime/unetgen_bf16_gemm.h) on both
-// of its paths, AMX (where this CPU has it; said when skipped) and plain float, against a
-// double-precision sum of the same bf16 products: rows not a multiple of 16, output channels an
+// test_bf16_gemm.cpp — the extern GEMM of `--precision bf16` (runtime/unetgen_bf16_gemm.h) on each
+// of its paths, AMX, AVX512-BF16 and AVX-512F (where this CPU has them; said when skipped) and plain
+// float, against a double-precision sum of the same bf16 products: rows not a multiple of 16, output channels an
 // odd number of 16-blocks, a window of points and tile rows inside bigger buffers, and the bounds
 // query. Exit 0 when every case is within 1e-5 of the sum's scale.
 #include "unetgen_bf16_gemm.h"
@@ -21,7 +21,7 @@ struct Case {
 };
 
 // One call over points [t_min, t_min + t_count) of a V holding all points; 0 when it matches.
-int check(const Case &c, bool amx) {
+int check(const Case &c, int path) {
     std::mt19937 g(unsigned(c.K * 131 + c.O * 7 + c.TX));
     std::uniform_real_distribution<float> d(-1, 1);
     const int rows = c.TX * c.TY;
@@ -67,7 +67,7 @@ int check(const Case &c, bool amx) {
     }
     vb.host = reinterpret_cast<uint8_t *>(V.data());
     wb.host = reinterpret_cast<uint8_t *>(W.data());
-    unetgen_amx_state = amx ? 1 : 0;
+    unetgen_bf16_path_state = path;
     if (unetgen_bf16_gemm(&vb, &wb, offset, c.O, c.K, c.points, &mb) != 0) {
         std::printf("FAIL call returned an error\n");
         return 1;
@@ -89,7 +89,7 @@ int check(const Case &c, bool amx) {
     }
     const bool ok = worst <= 1e-5 * scale;
     std::printf("%s %s K %d O %d rows %d (%dx%d, output %d wide) points %d..%d: max|diff| %.3g (scale %.3g)\n",
-                ok ? "ok  " : "FAIL", amx ? "amx  " : "plain", c.K, c.O, rows, c.TX, c.TY, OX, c.t_min,
+                ok ? "ok  " : "FAIL", unetgen_bf16_gemm_path_name(path), c.K, c.O, rows, c.TX, c.TY, OX, c.t_min,
                 c.t_min + c.t_count - 1, worst, scale);
     return ok ? 0 : 1;
 }
@@ -104,12 +104,20 @@ int main() {
         {256, 64, 32, 4, 16, 0, 16},  // whole tiles only
         {64, 400, 21, 3, 1, 0, 1, 2},  // output wider than V (Halide's rounding): one GEMM per row, 256-column chunks
     };
-    const bool have_amx = unetgen_amx_usable() == 1;
+    // The CPU's own path, and every path below it it can run (AMX parts have AVX512-BF16 too).
+    const int best = unetgen_bf16_gemm_path();
+    const bool have_amx = best == UNETGEN_BF16_AMX;
+    const bool have_avx512 = best == UNETGEN_BF16_AVX512 || __builtin_cpu_supports("avx512bf16");
     if (!have_amx) std::printf("AMX-BF16 is not usable on this CPU: the AMX path is not checked here\n");
+    const bool have_avx512f = __builtin_cpu_supports("avx512f");
+    if (!have_avx512) std::printf("AVX512-BF16 is not usable on this CPU: its path is not checked here\n");
+    if (!have_avx512f) std::printf("AVX-512F is not usable on this CPU: its path is not checked here\n");
     int failures = 0;
     for (const Case &c : cases) {
-        failures += check(c, false);
-        if (have_amx) failures += check(c, true);
+        failures += check(c, UNETGEN_BF16_PLAIN);
+        if (have_amx) failures += check(c, UNETGEN_BF16_AMX);
+        if (have_avx512) failures += check(c, UNETGEN_BF16_AVX512);
+        if (have_avx512f) failures += check(c, UNETGEN_BF16_AVX512F);
     }
     return failures ? 1 : 0;
 }
