@@ -12,14 +12,17 @@
  *
  * How: a request of 256 KiB and up is rounded up to a size class (steps of 1/32 of its power of
  * two, whole pages: at most ~3% more than asked) and mapped whole. A freed block is kept, and
- * handed out whole (never cut) to a request whose class it holds with at most 1/4 to spare, so a
- * steady stream of calls maps and unmaps nothing. What the pool holds (live + cached) never
- * passes the most ever live at once (the mark) plus the largest block: a freed block is kept only
- * within that bound, and a fresh mapping first lets cached blocks go (largest first) until it
- * fits. The slack of one block is what stops the churn of a bound at the mark alone (a block
- * freed before a bigger one is taken was given back, and mapped again on the next call). So the
- * memory a call takes is the pipeline's own peak of live bytes (what the tile planner's model,
- * common/tile_geometry.h, budgets for) plus at most one buffer. Small blocks go to malloc.
+ * handed out whole (never cut) to a request whose class it holds with at most as much again to
+ * spare (the smallest such block), so a steady stream of calls maps and unmaps nothing. What the
+ * pool holds (the blocks live + cached) never passes the most ever asked for at once (the mark:
+ * live requests, by class) plus twice the largest block: a freed block is kept only within that
+ * bound, and a fresh mapping first lets cached blocks go (largest first) until it fits. The slack
+ * is what stops the churn of a tighter pool: with at most 1/4 to spare and one block of slack,
+ * each milesial_transposed 3x256x256 call mapped 8 blocks afresh (95 MB, 23k page faults,
+ * ~10 ms of 130), and UNet004 and nnU-Net churned too; with these rules none of the seed nets
+ * maps anything after its first call. So the memory a call takes is the pipeline's own peak of
+ * live bytes (what the tile planner's model, common/tile_geometry.h, budgets for, and what
+ * `peak` reports) plus at most two buffers. Small blocks go to malloc.
  *
  * Definitions are weak: several networks linked into one program, or this header included by
  * several translation units, share one pool, as they share one copy of Halide's runtime. Plain C
@@ -41,12 +44,13 @@ extern "C" {
 #define UNETGEN_POOL_MIN ((size_t)256 * 1024)
 #define UNETGEN_POOL_HEADER ((size_t)128) /* keeps the data 128-byte aligned, as Halide wants */
 
-/* Byte counts: live now, the most live at once since the last reset, cached for reuse; the
- * mark (the most ever live) and the largest block (mark + largest bounds live + cached); and how
- * many fresh mappings were made
- * and given back since the pool started (a steady stream of calls adds none). */
+/* Byte counts: live now (requests, by class), the most live at once since the last reset,
+ * cached for reuse; the mark (the most ever live) and the largest block (mark + 2 largest bounds
+ * held + cached); and how many bytes were mapped afresh and given back since the pool started
+ * (a steady stream of calls adds none). */
 typedef struct unetgen_pool_counts {
     size_t live, peak, cached, mark;
+    size_t held; /* bytes of the blocks live now (a block may be up to twice its request's class) */
     size_t largest; /* the biggest block ever: the slack the cache may hold beyond the mark */
     size_t mapped, unmapped;
 } unetgen_pool_counts;
@@ -84,11 +88,11 @@ __attribute__((weak)) void *unetgen_pool_malloc(void *user_context, size_t size)
     int evicted = 0;
     pthread_mutex_lock(&unetgen_pool_mutex);
     unetgen_pool_counts *n = &unetgen_pool_state.n;
-    /* The smallest cached block that holds the class and is at most 1/4 bigger, taken whole. */
+    /* The smallest cached block that holds the class and is at most twice it, taken whole. */
     int best = -1;
     for (int k = 0; k < unetgen_pool_state.count; ++k) {
         const size_t c = unetgen_pool_state.cap[k];
-        if (c >= cap && c - cap <= cap / 4 && (best < 0 || c < unetgen_pool_state.cap[best])) best = k;
+        if (c >= cap && c - cap <= cap && (best < 0 || c < unetgen_pool_state.cap[best])) best = k;
     }
     size_t got = cap;
     if (best >= 0) {
@@ -103,7 +107,7 @@ __attribute__((weak)) void *unetgen_pool_malloc(void *user_context, size_t size)
            stays within the bound this allocation sets. */
         const size_t mark = n->live + cap > n->mark ? n->live + cap : n->mark;
         const size_t largest = cap > n->largest ? cap : n->largest;
-        while (unetgen_pool_state.count > 0 && n->live + cap + n->cached > mark + largest) {
+        while (unetgen_pool_state.count > 0 && n->held + cap + n->cached > mark + 2 * largest) {
             int big = 0;
             for (int k = 1; k < unetgen_pool_state.count; ++k)
                 if (unetgen_pool_state.cap[k] > unetgen_pool_state.cap[big]) big = k;
@@ -117,7 +121,8 @@ __attribute__((weak)) void *unetgen_pool_malloc(void *user_context, size_t size)
         n->mapped += cap;
         if (cap > n->largest) n->largest = cap;
     }
-    n->live += got;
+    n->live += cap;
+    n->held += got;
     if (n->live > n->peak) n->peak = n->live;
     if (n->live > n->mark) n->mark = n->live;
     for (int k = 0; k < evicted; ++k) n->unmapped += evict_cap[k];
@@ -128,13 +133,15 @@ __attribute__((weak)) void *unetgen_pool_malloc(void *user_context, size_t size)
         if (p == MAP_FAILED) {
             pthread_mutex_lock(&unetgen_pool_mutex);
             n->live -= cap;
+            n->held -= cap;
             n->mapped -= cap;
             pthread_mutex_unlock(&unetgen_pool_mutex);
             return NULL;
         }
         raw = (char *)p;
     }
-    *(size_t *)raw = got;
+    ((size_t *)raw)[0] = got; /* the block */
+    ((size_t *)raw)[1] = cap; /* the request's class */
     return raw + UNETGEN_POOL_HEADER;
 }
 
@@ -143,15 +150,17 @@ __attribute__((weak)) void unetgen_pool_free(void *user_context, void *ptr) {
     (void)user_context;
     if (!ptr) return;
     char *raw = (char *)ptr - UNETGEN_POOL_HEADER;
-    const size_t cap = *(size_t *)raw;
+    const size_t cap = ((size_t *)raw)[0];
     if (cap == 0) {
         free(raw);
         return;
     }
     pthread_mutex_lock(&unetgen_pool_mutex);
     unetgen_pool_counts *n = &unetgen_pool_state.n;
-    n->live -= cap;
-    const int keep = unetgen_pool_state.count < UNETGEN_POOL_SLOTS && n->live + n->cached + cap <= n->mark + n->largest;
+    n->live -= ((size_t *)raw)[1];
+    n->held -= cap;
+    const int keep =
+        unetgen_pool_state.count < UNETGEN_POOL_SLOTS && n->held + n->cached + cap <= n->mark + 2 * n->largest;
     if (keep) {
         unetgen_pool_state.raw[unetgen_pool_state.count] = raw;
         unetgen_pool_state.cap[unetgen_pool_state.count] = cap;
