@@ -2,6 +2,7 @@
 #include "cli/fast_mode_note.h"
 
 #include "common/winograd.h"
+#define UNETGEN_BF16_PATH_ONLY  // the path test alone: the GEMMs need the Halide runtime this binary lacks
 #include "runtime/unetgen_bf16_gemm.h"  // unetgen_bf16_gemm_path(): the test the GEMM stage itself makes
 
 #include <nlohmann/json.hpp>

@@ -148,7 +148,7 @@ std::string write_manifest(const Network &net, const WeightPlan &plan, const std
         e["o_block"] = p.o_block;
         if (p.winograd_u) e["winograd"] = p.winograd;  // U = G g G^T packed (common/winograd.h), layout unused
         if (p.winograd_bf16) e["winograd_format"] = kWinogradFormatBf16;
-        if (p.transpose_bf16) e["gemm_format"] = kWinogradFormatBf16;  // [i / 2][(kh, kw, o)][i % 2] bf16
+        if (p.transpose_bf16) e["gemm_format"] = kWinogradFormatBf16;  // [(kh, kw, o) / 16][i / 2][16][i % 2] bf16
         e["weight_offset"] = p.weight_offset;
         e["bias_offset"] = p.bias_offset;
         e["scale_offset"] = p.scale_offset;

@@ -38,7 +38,7 @@ inline WinogradMatrices winograd_matrices(int m) {
 }
 
 // The manifest's "winograd_format" of bf16 U (absent: float32).
-inline constexpr const char *kWinogradFormatBf16 = "bf16_vnni";
+inline constexpr const char *kWinogradFormatBf16 = "bf16_vnni_panel16";
 
 // Output channels per block of U: a GEMM's weight vectors for consecutive input channels are
 // consecutive in memory (one AVX-512 vector, two AVX2 vectors).
@@ -59,19 +59,22 @@ T winograd_packed_index(int out_channels, int in_channels, const T &o, const T &
            o % T(kWinogradOutBlock);
 }
 
-// `--precision bf16`: U as bf16 bits in VNNI pairs, [t][i / 2][o][i % 2], two to a float slot of
-// the weights buffer (runtime/unetgen_bf16_gemm.h reads it so). Needs in_channels % 32 == 0.
+// `--precision bf16`: U as bf16 bits in VNNI pairs, in panels of 16 output channels:
+// [t][o / 16][i / 2][o % 16][i % 2], two to a float slot of the weights buffer
+// (runtime/unetgen_bf16_gemm.h reads it so: an AMX tile of B, 16 pair rows x 16 columns, is then
+// 1 KiB in one piece instead of 16 rows an out_channels stride apart). Needs in_channels % 32
+// == 0 and out_channels % 16 == 0.
 inline constexpr int kWinogradBf16InBlock = 32;
 inline int64_t winograd_bf16_floats(int m, int out_channels, int in_channels) {
     return winograd_weight_floats(m, out_channels, in_channels) / 2;
 }
 // The index, in bf16 units from the layer's weight_offset * 2, of U_t(o, i).
 inline int64_t winograd_bf16_index(int out_channels, int in_channels, int64_t o, int64_t i, int64_t t) {
-    return ((t * (in_channels / 2) + i / 2) * out_channels + o) * 2 + i % 2;
+    return (((t * (out_channels / 16) + o / 16) * (in_channels / 2) + i / 2) * 16 + o % 16) * 2 + i % 2;
 }
 // `--precision bf16`, a 2x2 stride-2 transposed conv (PyTorch weight [i, o, 2, 2]) as one GEMM
 // with 4 x out_channels columns: column (kh * 2 + kw) * out_channels + o, bf16 VNNI pairs over i
-// (the layout above with one point), "gemm_format" in the manifest.
+// in panels of 16 columns (the layout above with one point), "gemm_format" in the manifest.
 inline int64_t transpose_bf16_floats(int out_channels, int in_channels) {
     return int64_t(4) * out_channels * in_channels / 2;
 }

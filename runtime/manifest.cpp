@@ -167,7 +167,7 @@ PackingEntry read_packing(const Reader &r, const json &e, const std::string &p, 
                                        " output channels");
     }
     const bool winograd = pe.winograd == 2 || pe.winograd == 4;
-    // An optional bf16 format key: true when present, "bf16_vnni" and `allowed`, else the rule broken.
+    // An optional bf16 format key: true when present, kWinogradFormatBf16 ("bf16_vnni_panel16") and `allowed`, else the rule broken.
     auto bf16_format = [&](const char *key, bool allowed, const std::string &rule) {
         if (!e.contains(key)) return false;
         const std::string format = r.string(e, key, p + "." + key);

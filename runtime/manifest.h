@@ -31,8 +31,8 @@ struct PackingEntry {
     std::string layout;               // permutation of "oihw"
     int o_block = 0;
     int winograd = 0;                 // optional "winograd" 2 or 4: packed as U of F(m x m, 3x3) (common/winograd.h)
-    bool winograd_bf16 = false;       // "winograd_format" "bf16_vnni": U as bf16 VNNI pairs
-    bool transpose_bf16 = false;      // conv_transpose "gemm_format" "bf16_vnni" (common/winograd.h)
+    bool winograd_bf16 = false;       // "winograd_format" "bf16_vnni_panel16": U as bf16 VNNI pairs, 16-column panels
+    bool transpose_bf16 = false;      // conv_transpose "gemm_format" "bf16_vnni_panel16" (common/winograd.h)
     int64_t weight_offset = 0, bias_offset = 0, scale_offset = -1, shift_offset = -1;
     std::string prelu;                // optional "prelu": nn.PReLU's weight (one slope), packed at act_offset
     int64_t act_offset = -1;

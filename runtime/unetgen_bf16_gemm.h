@@ -11,8 +11,9 @@
  * runs on. The pipeline calls it as an extern stage (codegen/lower_bf16_gemm.cpp): per task,
  * M_t(o, row) = sum_i V_t(i, row) U_t(o, i) for every transformed point t, where
  *   V  uint16 bf16 bits [i (K, innermost), tx, ty, t, n]  the input transform (dense)
- *   U  inside the float32 weights buffer at float offset `offset`: bf16 bits, VNNI pairs
- *      [t][i / 2][o][i % 2] (common/winograd.h, winograd_bf16_index; the runtime packs it)
+ *   U  inside the float32 weights buffer at float offset `offset`: bf16 bits, VNNI pairs in
+ *      panels of 16 columns, [t][o / 16][i / 2][o % 16][i % 2] (common/winograd.h,
+ *      winograd_bf16_index; the runtime packs it). A panel is K / 2 rows of 64 bytes.
  *   M  float32 [o (O, innermost), tx, ty, t, n]
  * K is a multiple of 32, O of 16 (codegen::winograd_for guarantees both).
  *
@@ -84,27 +85,34 @@ __attribute__((weak)) const char *unetgen_bf16_gemm_path_name(int path) {
                                           : "plain float arithmetic";
 }
 
-/* The portable path: C[rows][cols] = sum_k A[row][k] B(k, o), in float; B's pair rows hold
-   b_cols columns (cols of them used, from B's start). */
-__attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols,
-                                                   int cols, int K, float *C, int64_t c_stride, int rows) {
+#ifndef UNETGEN_BF16_PATH_ONLY /* defined by code that only asks which path (no Halide runtime) */
+/* Every kernel: C[rows][cols] = sum_k A[row][k] B(k, o) for cols (a multiple of 16) columns
+   from B's first panel; a panel holds 16 columns (16 K bf16 values). */
+#define UNETGEN_BF16_PANEL(B, K, o) ((B) + (int64_t)((o) / 16) * 16 * (K))
+
+/* The portable path, in float. */
+__attribute__((weak)) void unetgen_bf16_gemm_plain(const uint16_t *A, int64_t a_stride, const uint16_t *B, int cols, int K,
+                                                   float *C, int64_t c_stride, int rows) {
     for (int r = 0; r < rows; ++r) {
         float *c = C + r * c_stride;
         for (int o = 0; o < cols; ++o) c[o] = 0.0f;
-        for (int kp = 0; kp < K / 2; ++kp) {
-            const float a0 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp]);
-            const float a1 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp + 1]);
-            const uint16_t *b = B + (int64_t)kp * b_cols * 2;
-            for (int o = 0; o < cols; ++o)
-                c[o] += a0 * unetgen_bf16_to_float(b[2 * o]) + a1 * unetgen_bf16_to_float(b[2 * o + 1]);
+        for (int o0 = 0; o0 < cols; o0 += 16) {
+            const uint16_t *panel = UNETGEN_BF16_PANEL(B, K, o0);
+            for (int kp = 0; kp < K / 2; ++kp) {
+                const float a0 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp]);
+                const float a1 = unetgen_bf16_to_float(A[r * a_stride + 2 * kp + 1]);
+                const uint16_t *b = panel + kp * 32;
+                for (int o = 0; o < 16; ++o)
+                    c[o0 + o] += a0 * unetgen_bf16_to_float(b[2 * o]) + a1 * unetgen_bf16_to_float(b[2 * o + 1]);
+            }
         }
     }
 }
 
 #if defined(__x86_64__)
 /* AMX: C tiles of 16 rows x 16 floats, two by two (tmm0-3), from two A tiles (16 rows x 32
-   bf16, tmm4-5) and two B tiles (16 pair rows x 16 columns x 2, tmm6-7) per 32 of K. Rows come
-   in whole 16s (the caller pads the last block); cols in 16s, of B's b_cols per pair row. */
+   bf16, tmm4-5) and two B tiles (16 pair rows of a panel, 1 KiB in one piece, tmm6-7) per 32
+   of K. Rows come in whole 16s (the caller pads the last block); cols in 16s. */
 struct unetgen_amx_config {
     uint8_t palette, start_row;
     uint8_t reserved[14];
@@ -113,9 +121,8 @@ struct unetgen_amx_config {
 };
 
 __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(const uint16_t *A, int64_t a_stride,
-                                                                                 const uint16_t *B, int b_cols, int cols,
-                                                                                 int K, float *C, int64_t c_stride,
-                                                                                 int rows) {
+                                                                                 const uint16_t *B, int cols, int K,
+                                                                                 float *C, int64_t c_stride, int rows) {
     struct unetgen_amx_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
@@ -124,7 +131,7 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
         cfg.rows[t] = 16;
     }
     _tile_loadconfig(&cfg);
-    const long as = (long)(a_stride * 2), bs = (long)b_cols * 4, cs = (long)(c_stride * 4);
+    const long as = (long)(a_stride * 2), bs = 64, cs = (long)(c_stride * 4);
     for (int r = 0; r < rows; r += 32) {
         const int two_r = r + 16 < rows;
         for (int o = 0; o < cols; o += 32) {
@@ -134,12 +141,12 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
             _tile_zero(2);
             _tile_zero(3);
             for (int k = 0; k < K; k += 32) {
-                const uint16_t *a = A + r * a_stride + k, *b = B + (int64_t)(k / 2) * b_cols * 2 + (int64_t)o * 2;
+                const uint16_t *a = A + r * a_stride + k, *b = UNETGEN_BF16_PANEL(B, K, o) + (int64_t)(k / 2) * 32;
                 _tile_loadd(4, a, as);
                 _tile_loadd(6, b, bs);
                 _tile_dpbf16ps(0, 4, 6);
                 if (two_o) {
-                    _tile_loadd(7, b + 32, bs);
+                    _tile_loadd(7, b + 16 * (int64_t)K, bs);
                     _tile_dpbf16ps(1, 4, 7);
                 }
                 if (two_r) {
@@ -167,18 +174,17 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
    broadcast into NC products. Inlined with constant NR / NC, so the loops unroll.
    unetgen_bf16_dp_block: one vdpbf16ps per accumulator (AVX512-BF16). */
 __attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void unetgen_bf16_dp_block(
-    const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols, int K, float *C, int64_t c_stride, const int NR,
-    const int NC) {
+    const uint16_t *A, int64_t a_stride, const uint16_t *B, int K, float *C, int64_t c_stride, const int NR, const int NC) {
     __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
     for (int kp = 0; kp < K / 2; ++kp) {
-        const uint16_t *b = B + (int64_t)kp * b_cols * 2;
+        const uint16_t *b = B + (int64_t)kp * 32; /* panel c at b + 16 K c */
         __m512i bv[4];
 #pragma GCC unroll 4
-        for (int c = 0; c < NC; ++c) bv[c] = _mm512_loadu_si512((const void *)(b + 32 * c));
+        for (int c = 0; c < NC; ++c) bv[c] = _mm512_loadu_si512((const void *)(b + (int64_t)16 * K * c));
 #pragma GCC unroll 6
         for (int r = 0; r < NR; ++r) {
             int32_t pair;
@@ -204,8 +210,7 @@ __attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void 
    lane of B holds a pair (even k low): the even value is the lane shifted up 16, the odd one
    the lane with its low half cleared (bf16 is float's upper half). */
 __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf16_fma_block(
-    const uint16_t *A, int64_t a_stride, const uint16_t *B, int b_cols, int K, float *C, int64_t c_stride, const int NR,
-    const int NC) {
+    const uint16_t *A, int64_t a_stride, const uint16_t *B, int K, float *C, int64_t c_stride, const int NR, const int NC) {
     __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < NR; ++r)
@@ -213,11 +218,11 @@ __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf1
         for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     for (int kp = 0; kp < K / 2; ++kp) {
-        const uint16_t *b = B + (int64_t)kp * b_cols * 2;
+        const uint16_t *b = B + (int64_t)kp * 32; /* panel c at b + 16 K c */
         __m512 even[4], odd[4];
 #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) {
-            const __m512i bv = _mm512_loadu_si512((const void *)(b + 32 * c));
+            const __m512i bv = _mm512_loadu_si512((const void *)(b + (int64_t)16 * K * c));
             even[c] = _mm512_castsi512_ps(_mm512_slli_epi32(bv, 16));
             odd[c] = _mm512_castsi512_ps(_mm512_and_si512(bv, high));
         }
@@ -240,15 +245,15 @@ __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf1
    Each call of the block kernel has constant NR / NC. */
 #define UNETGEN_DP_NC(BLOCK, NR, a, c)                                                \
     switch (nc) {                                                                   \
-    case 4: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 4); break;            \
-    case 3: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 3); break;            \
-    case 2: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 2); break;            \
-    default: BLOCK(a, a_stride, b, b_cols, K, c, c_stride, NR, 1); break;           \
+    case 4: BLOCK(a, a_stride, b, K, c, c_stride, NR, 4); break;                    \
+    case 3: BLOCK(a, a_stride, b, K, c, c_stride, NR, 3); break;                    \
+    case 2: BLOCK(a, a_stride, b, K, c, c_stride, NR, 2); break;                    \
+    default: BLOCK(a, a_stride, b, K, c, c_stride, NR, 1); break;                   \
     }
 #define UNETGEN_DP_GEMM(BLOCK)                                                        \
     for (int o = 0; o < cols; o += 64) {                                            \
         const int nc = cols - o >= 64 ? 4 : (cols - o) / 16;                        \
-        const uint16_t *b = B + 2 * (int64_t)o;                                     \
+        const uint16_t *b = UNETGEN_BF16_PANEL(B, K, o);                            \
         for (int r = 0; r < rows; r += 6) {                                         \
             const uint16_t *a = A + r * a_stride;                                   \
             float *c = C + r * c_stride + o;                                        \
@@ -262,15 +267,14 @@ __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf1
     }
 
 __attribute__((weak, target("avx512f,avx512bf16"))) void unetgen_bf16_gemm_avx512(const uint16_t *A, int64_t a_stride,
-                                                                                     const uint16_t *B, int b_cols,
-                                                                                     int cols, int K, float *C,
-                                                                                     int64_t c_stride, int rows) {
+                                                                                     const uint16_t *B, int cols, int K,
+                                                                                     float *C, int64_t c_stride, int rows) {
     UNETGEN_DP_GEMM(unetgen_bf16_dp_block)
 }
 
 __attribute__((weak, target("avx512f"))) void unetgen_bf16_gemm_avx512f(const uint16_t *A, int64_t a_stride,
-                                                                          const uint16_t *B, int b_cols, int cols, int K,
-                                                                          float *C, int64_t c_stride, int rows) {
+                                                                          const uint16_t *B, int cols, int K, float *C,
+                                                                          int64_t c_stride, int rows) {
     UNETGEN_DP_GEMM(unetgen_bf16_fma_block)
 }
 #undef UNETGEN_DP_GEMM
@@ -280,8 +284,70 @@ __attribute__((weak, target("avx512f"))) void unetgen_bf16_gemm_avx512f(const ui
 #undef UNETGEN_DP_NC
 #endif
 
+/* One call's GEMMs: units of (n, t, y) (one y per unit unless `flat`), each M_t = V_t U_t over
+   the rows of its unit. */
+struct unetgen_bf16_gemm_job {
+    const struct halide_buffer_t *v, *out;
+    const uint16_t *wbase;
+    int O, K, x0, x1, y0, y1, flat, ny, nt, path;
+};
+
+/* Unit `index` of `job`; 0, or -1 when scratch could not be allocated. */
+__attribute__((weak)) int unetgen_bf16_gemm_unit(const struct unetgen_bf16_gemm_job *job, int index) {
+    const struct halide_buffer_t *v = job->v, *out = job->out;
+    const int O = job->O, K = job->K, x0 = job->x0, x1 = job->x1, path = job->path;
+    const int amx = path == UNETGEN_BF16_AMX;
+    const int yi = index % job->ny, tt = index / job->ny % job->nt, n = index / job->ny / job->nt;
+    const int y = job->flat ? job->y0 : job->y0 + yi;
+    const int t = out->dim[3].min + tt, nn = out->dim[4].min + n;
+    const int rows = (x1 - x0) * (job->flat ? job->y1 - job->y0 : 1);
+    const int64_t as = v->dim[1].stride, cs = out->dim[1].stride;
+    const uint16_t *A = (const uint16_t *)v->host + (int64_t)(x0 - v->dim[1].min) * as +
+                        (int64_t)(y - v->dim[2].min) * v->dim[2].stride + (int64_t)(t - v->dim[3].min) * v->dim[3].stride +
+                        (int64_t)(nn - v->dim[4].min) * v->dim[4].stride - v->dim[0].min;
+    const uint16_t *B = job->wbase + (int64_t)t * O * K;
+    float *C = (float *)out->host + (int64_t)(x0 - out->dim[1].min) * cs + (int64_t)(y - out->dim[2].min) * out->dim[2].stride +
+               (int64_t)tt * out->dim[3].stride + (int64_t)n * out->dim[4].stride;
+    const int whole = amx ? rows / 16 * 16 : 0;
+    (void)whole;
+#if defined(__x86_64__)
+    if (whole > 0) unetgen_bf16_gemm_amx(A, as, B, O, K, C, cs, whole);
+    if (amx && rows > whole) {
+        /* The last rows of the GEMM, zero-padded to a block of 16. */
+        const int chunk = O < 256 ? O : 256;
+        uint16_t *pad_a = (uint16_t *)calloc((size_t)16 * (size_t)K, sizeof(uint16_t));
+        float *pad_c = (float *)malloc(sizeof(float) * 16 * (size_t)chunk);
+        if (pad_a == NULL || pad_c == NULL) {
+            free(pad_a);
+            free(pad_c);
+            return -1;
+        }
+        for (int r = whole; r < rows; ++r) memcpy(pad_a + (r - whole) * K, A + r * as, sizeof(uint16_t) * (size_t)K);
+        for (int o = 0; o < O; o += chunk) {
+            const int cols = O - o < chunk ? O - o : chunk; /* a multiple of 16 */
+            unetgen_bf16_gemm_amx(pad_a, K, UNETGEN_BF16_PANEL(B, K, o), cols, K, pad_c, chunk, 16);
+            for (int r = whole; r < rows; ++r)
+                memcpy(C + r * cs + o, pad_c + (r - whole) * chunk, sizeof(float) * (size_t)cols);
+        }
+        free(pad_a);
+        free(pad_c);
+    }
+    if (path == UNETGEN_BF16_AVX512) unetgen_bf16_gemm_avx512(A, as, B, O, K, C, cs, rows);
+    if (path == UNETGEN_BF16_AVX512F) unetgen_bf16_gemm_avx512f(A, as, B, O, K, C, cs, rows);
+#endif
+    if (path == UNETGEN_BF16_PLAIN) unetgen_bf16_gemm_plain(A, as, B, O, K, C, cs, rows);
+    return 0;
+}
+
+__attribute__((weak)) int unetgen_bf16_gemm_unit_task(void *user_context, int index, uint8_t *closure) {
+    (void)user_context;
+    return unetgen_bf16_gemm_unit((const struct unetgen_bf16_gemm_job *)closure, index);
+}
+
 /* The extern stage. Bounds query (v->host and w->host NULL): V over all K channels of the
-   output's tiles, the weights over U. Otherwise M = V U per (t, n) over every row of the task. */
+   output's tiles, the weights over U. Otherwise M = V U per (t, n) over every row of the task:
+   in Halide's thread pool, unit by unit, when the task is big (a deep layer's few tasks would
+   otherwise leave cores idle: UNet001's enc4.conv1 has one task of 8 x 8 tiles), else in line. */
 __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct halide_buffer_t *w, int offset, int O, int K,
                                              int points, struct halide_buffer_t *out) {
     if (v == NULL || w == NULL || out == NULL || out->dimensions != 5 || K % 32 != 0 || O % 16 != 0) return -1;
@@ -305,71 +371,37 @@ __attribute__((weak)) int unetgen_bf16_gemm(struct halide_buffer_t *v, struct ha
         return -1;
     /* Halide may ask for more tiles than it computed V over (the output's allocation rounds
        up); those are never read, so the GEMMs cover the tiles both hold. */
-    const int x0 = out->dim[1].min > v->dim[1].min ? out->dim[1].min : v->dim[1].min;
-    const int x1 = out->dim[1].min + out->dim[1].extent < v->dim[1].min + v->dim[1].extent
-                       ? out->dim[1].min + out->dim[1].extent
-                       : v->dim[1].min + v->dim[1].extent;
-    const int y0 = out->dim[2].min > v->dim[2].min ? out->dim[2].min : v->dim[2].min;
-    const int y1 = out->dim[2].min + out->dim[2].extent < v->dim[2].min + v->dim[2].extent
-                       ? out->dim[2].min + out->dim[2].extent
-                       : v->dim[2].min + v->dim[2].extent;
-    if (x1 <= x0 || y1 <= y0) return 0;
+    struct unetgen_bf16_gemm_job job;
+    job.v = v;
+    job.out = out;
+    job.O = O;
+    job.K = K;
+    job.x0 = out->dim[1].min > v->dim[1].min ? out->dim[1].min : v->dim[1].min;
+    job.x1 = out->dim[1].min + out->dim[1].extent < v->dim[1].min + v->dim[1].extent ? out->dim[1].min + out->dim[1].extent
+                                                                                      : v->dim[1].min + v->dim[1].extent;
+    job.y0 = out->dim[2].min > v->dim[2].min ? out->dim[2].min : v->dim[2].min;
+    job.y1 = out->dim[2].min + out->dim[2].extent < v->dim[2].min + v->dim[2].extent ? out->dim[2].min + out->dim[2].extent
+                                                                                      : v->dim[2].min + v->dim[2].extent;
+    if (job.x1 <= job.x0 || job.y1 <= job.y0) return 0;
     /* Rows (x, y) flattened into one GEMM where both buffers hold exactly these x and are dense
        over y; else one GEMM per y. */
-    const int flat = out->dim[1].min == x0 && out->dim[1].extent == x1 - x0 && v->dim[1].min == x0 &&
-                     v->dim[1].extent == x1 - x0 && out->dim[2].stride == out->dim[1].stride * out->dim[1].extent &&
-                     v->dim[2].stride == v->dim[1].stride * v->dim[1].extent;
-    const int path = unetgen_bf16_gemm_path(), amx = path == UNETGEN_BF16_AMX;
-    const uint16_t *wbase = (const uint16_t *)w->host + 2 * (int64_t)(offset - w->dim[0].min);
-    uint16_t *pad_a = NULL; /* the last rows of a GEMM, zero-padded to a block of 16 */
-    float *pad_c = NULL;
-    for (int n = 0; n < out->dim[4].extent; ++n)
-        for (int tt = 0; tt < out->dim[3].extent; ++tt)
-            for (int y = y0; y < y1; y += flat ? y1 - y0 : 1) {
-                const int t = out->dim[3].min + tt, nn = out->dim[4].min + n;
-                const int rows = (x1 - x0) * (flat ? y1 - y0 : 1);
-                const int64_t as = v->dim[1].stride, cs = out->dim[1].stride;
-                const uint16_t *A = (const uint16_t *)v->host + (int64_t)(x0 - v->dim[1].min) * as +
-                                    (int64_t)(y - v->dim[2].min) * v->dim[2].stride +
-                                    (int64_t)(t - v->dim[3].min) * v->dim[3].stride +
-                                    (int64_t)(nn - v->dim[4].min) * v->dim[4].stride - v->dim[0].min;
-                const uint16_t *B = wbase + (int64_t)t * O * K;
-                float *C = (float *)out->host + (int64_t)(x0 - out->dim[1].min) * cs +
-                           (int64_t)(y - out->dim[2].min) * out->dim[2].stride + (int64_t)tt * out->dim[3].stride +
-                           (int64_t)n * out->dim[4].stride;
-                const int whole = amx ? rows / 16 * 16 : 0;
-#if defined(__x86_64__)
-                if (whole > 0) unetgen_bf16_gemm_amx(A, as, B, O, O, K, C, cs, whole);
-                if (amx && rows > whole) {
-                    const int chunk = O < 256 ? O : 256;
-                    if (pad_a == NULL) {
-                        pad_a = (uint16_t *)malloc(sizeof(uint16_t) * 16 * (size_t)K);
-                        pad_c = (float *)malloc(sizeof(float) * 16 * (size_t)chunk);
-                        if (pad_a == NULL || pad_c == NULL) {
-                            free(pad_a);
-                            free(pad_c);
-                            return -1;
-                        }
-                    }
-                    memset(pad_a, 0, sizeof(uint16_t) * 16 * (size_t)K);
-                    for (int r = whole; r < rows; ++r)
-                        memcpy(pad_a + (r - whole) * K, A + r * as, sizeof(uint16_t) * (size_t)K);
-                    for (int o = 0; o < O; o += chunk) {
-                        const int cols = O - o < chunk ? O - o : chunk; /* a multiple of 16 */
-                        unetgen_bf16_gemm_amx(pad_a, K, B + 2 * o, O, cols, K, pad_c, chunk, 16);
-                        for (int r = whole; r < rows; ++r)
-                            memcpy(C + r * cs + o, pad_c + (r - whole) * chunk, sizeof(float) * (size_t)cols);
-                    }
-                }
-                if (path == UNETGEN_BF16_AVX512) unetgen_bf16_gemm_avx512(A, as, B, O, O, K, C, cs, rows);
-                if (path == UNETGEN_BF16_AVX512F) unetgen_bf16_gemm_avx512f(A, as, B, O, O, K, C, cs, rows);
-#endif
-                if (path == UNETGEN_BF16_PLAIN) unetgen_bf16_gemm_plain(A, as, B, O, O, K, C, cs, rows);
-            }
-    free(pad_a);
-    free(pad_c);
+    job.flat = out->dim[1].min == job.x0 && out->dim[1].extent == job.x1 - job.x0 && v->dim[1].min == job.x0 &&
+               v->dim[1].extent == job.x1 - job.x0 && out->dim[2].stride == out->dim[1].stride * out->dim[1].extent &&
+               v->dim[2].stride == v->dim[1].stride * v->dim[1].extent;
+    job.ny = job.flat ? 1 : job.y1 - job.y0;
+    job.nt = out->dim[3].extent;
+    job.path = unetgen_bf16_gemm_path();
+    job.wbase = (const uint16_t *)w->host + 2 * (int64_t)(offset - w->dim[0].min);
+    const int units = job.ny * job.nt * out->dim[4].extent;
+    const double macs = (double)(job.x1 - job.x0) * (job.y1 - job.y0) * job.nt * out->dim[4].extent * O * K;
+    if (units > 1 && macs >= (double)(1 << 28))
+        return halide_do_par_for(NULL, unetgen_bf16_gemm_unit_task, 0, units, (uint8_t *)&job) == 0 ? 0 : -1;
+    for (int u = 0; u < units; ++u)
+        if (unetgen_bf16_gemm_unit(&job, u) != 0) return -1;
     return 0;
 }
+
+#endif /* UNETGEN_BF16_PATH_ONLY */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -42,7 +42,7 @@ def main():
         with open(os.path.join(lib, build["manifest"])) as f:
             manifest = json.load(f)
         bf16_layers = [e["layer"] for e in manifest["packing"]
-                       if "bf16_vnni" in (e.get("winograd_format"), e.get("gemm_format"))]
+                       if any(str(e.get(k, "")).startswith("bf16") for k in ("winograd_format", "gemm_format"))]
         if (precision == "bf16") != bool(bf16_layers):
             sys.exit(f"FAIL: the {precision} build packs bf16 Winograd layers {bf16_layers}")
         if precision == "bf16":

@@ -4,12 +4,22 @@
 // odd number of 16-blocks, a window of points and tile rows inside bigger buffers, and the bounds
 // query. Exit 0 when every case is within 1e-5 of the sum's scale.
 #include "unetgen_bf16_gemm.h"
-#include "common/winograd.h"  // bf16_bits: the rounding the runtime packs with
+#include "common/winograd.h"  // bf16_bits and winograd_bf16_index: the rounding and layout the runtime packs with
 
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
+
+// The Halide runtime's thread pool is not linked here: this stand-in runs the units of a big
+// GEMM last to first (they must not depend on each other's order) and counts the calls.
+int par_for_calls = 0;
+extern "C" int halide_do_par_for(void *user_context, halide_task_t task, int min, int size, uint8_t *closure) {
+    ++par_for_calls;
+    for (int i = min + size - 1; i >= min; --i)
+        if (int e = task(user_context, i, closure)) return e;
+    return 0;
+}
 
 namespace {
 
@@ -82,7 +92,7 @@ int check(const Case &c, int path) {
                 double s = 0;
                 for (int k = 0; k < c.K; ++k)
                     s += double(unetgen_bf16_to_float(V[size_t(t) * c.K * rows + size_t(r) * c.K + k])) *
-                         unetgen_bf16_to_float(U[size_t(t) * c.O * c.K + size_t(k / 2) * c.O * 2 + size_t(o) * 2 + k % 2]);
+                         unetgen_bf16_to_float(U[size_t(unetgen::winograd_bf16_index(c.O, c.K, o, k, t))]);
                 worst = std::max(worst, std::fabs(s - got));
                 scale = std::max(scale, std::fabs(s));
             }
@@ -103,6 +113,7 @@ int main() {
         {96, 32, 16, 2, 36, 10, 20},  // a window of F(4x4)'s 36 points
         {256, 64, 32, 4, 16, 0, 16},  // whole tiles only
         {64, 400, 21, 3, 1, 0, 1, 2},  // output wider than V (Halide's rounding): one GEMM per row, 256-column chunks
+        {512, 512, 8, 8, 16, 0, 16},   // 2^28 multiply-adds: big enough for the thread pool, unit by unit
     };
     // The CPU's own path, and every path below it it can run (AMX parts have AVX512-BF16 too).
     const int best = unetgen_bf16_gemm_path();
@@ -118,6 +129,13 @@ int main() {
         if (have_amx) failures += check(c, UNETGEN_BF16_AMX);
         if (have_avx512) failures += check(c, UNETGEN_BF16_AVX512);
         if (have_avx512f) failures += check(c, UNETGEN_BF16_AVX512F);
+    }
+    // Only the last case is big enough to go to the thread pool, once per path checked.
+    const int paths = 1 + int(have_amx) + int(have_avx512) + int(have_avx512f);
+    if (par_for_calls != paths) {
+        std::printf("FAIL the thread pool was asked %d times, expected %d (once per path for the 2^28 case)\n",
+                    par_for_calls, paths);
+        ++failures;
     }
     return failures ? 1 : 0;
 }
