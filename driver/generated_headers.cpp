@@ -146,6 +146,7 @@ std::string c_header_source(const GeneratedHeaderInfo &info) {
     s += std::string("        ") + (gpu ? "halide_cuda_device_interface" : "NULL") + ",\n";
     s += std::string("        ") + (gpu ? "unetgen_glue_set_cuda_context" : "NULL") + ",\n";
     s += "        " + n + ",\n";
+    s += "        unetgen_pool_set_limit,\n";
     s += "    };\n";
     s += "    /* Before any pipeline runs: errors become messages, not abort(); intermediate buffers\n";
     s += "       come from the caching pool (unetgen_pool.h), for NAME.a and NAME.so alike. */\n";

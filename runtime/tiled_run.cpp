@@ -117,6 +117,8 @@ TileIo io_of(const Manifest &m, const RunShape &s, bool direct_input, bool direc
 
 TilePlan plan_run(const unetgen_model &m, const RunShape &s, size_t budget, const TileIo &io, const std::string &what) {
     if (budget == 0) budget = UNETGEN_DEFAULT_MEMORY_BUDGET;
+    // The buffer pool may cache up to the budget (the plan keeps the pipeline's own peak within it).
+    if (m.desc->abi_version >= 4 && m.desc->pool_limit) m.desc->pool_limit(budget);
     const int64_t limit = int64_t(std::min<size_t>(budget, size_t(INT64_MAX)));
     if (!windowed(m)) {
         // Built before windowed pipelines: the whole image in one call, as it always was.

@@ -8,6 +8,8 @@
 #ifndef UNETGEN_NETWORK_H
 #define UNETGEN_NETWORK_H
 
+#include <stddef.h> /* size_t */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,10 +37,11 @@ typedef int (*unetgen_window_pipeline_fn)(struct halide_buffer_t *input, struct 
                                           int activate, int image_width, int image_height, int manifest_tag,
                                           struct halide_buffer_t *output);
 
-/* 2 added the hooks after release_device, 3 the windowed pipeline. The runtime also takes
- * descriptors of ABI 1 and 2 (it then reads nothing past the fields of their version: no Halide
- * messages or GPU weights kept on the device before 2, whole images only before 3). */
-#define UNETGEN_ABI_VERSION 3
+/* 2 added the hooks after release_device, 3 the windowed pipeline, 4 the pool's limit. The
+ * runtime also takes descriptors of ABI 1 to 3 (it then reads nothing past the fields of their
+ * version: no Halide messages or GPU weights kept on the device before 2, whole images only
+ * before 3, the pool at its own bound before 4). */
+#define UNETGEN_ABI_VERSION 4
 #define UNETGEN_ABI_VERSION_MIN 1
 
 typedef struct unetgen_network_desc {
@@ -66,6 +69,10 @@ typedef struct unetgen_network_desc {
     /* ---- ABI 3 ---- */
     /* The windowed pipeline; `pipeline` above is it on a whole image (mins 0). */
     unetgen_window_pipeline_fn window_pipeline;
+    /* ---- ABI 4 ---- */
+    /* The buffer pool may hold this many bytes in all (the call's memory budget), when that is
+     * more than it needs for itself (unetgen_pool.h: unetgen_pool_set_limit). May be NULL. */
+    void (*pool_limit)(size_t bytes);
 } unetgen_network_desc;
 
 /* A shared library from `unetgen build` exports this symbol (see unetgen_get_network_name). */

@@ -19,10 +19,13 @@
  * bound, and a fresh mapping first lets cached blocks go (largest first) until it fits. The slack
  * is what stops the churn of a tighter pool: with at most 1/4 to spare and one block of slack,
  * each milesial_transposed 3x256x256 call mapped 8 blocks afresh (95 MB, 23k page faults,
- * ~10 ms of 130), and UNet004 and nnU-Net churned too; with these rules none of the seed nets
- * maps anything after its first call. So the memory a call takes is the pipeline's own peak of
- * live bytes (what the tile planner's model, common/tile_geometry.h, budgets for, and what
- * `peak` reports) plus at most two buffers. Small blocks go to malloc.
+ * ~10 ms of 130), and UNet004 and nnU-Net churned too. Some networks' buffers do not pair up by
+ * size even so (UNet001 bilinear in bf16 needs 142 MB of blocks for a mark of 58: 20% of its
+ * time went to fresh pages), so the caller may raise the bound to a limit (the runtime passes
+ * each call's memory budget, unetgen_pool_set_limit). So the memory a call takes is the
+ * pipeline's own peak of live bytes (what the tile planner's model, common/tile_geometry.h,
+ * budgets for, and what `peak` reports) plus at most two buffers, or the budget when that is
+ * more. Small blocks go to malloc.
  *
  * Definitions are weak: several networks linked into one program, or this header included by
  * several translation units, share one pool, as they share one copy of Halide's runtime. Plain C
@@ -45,8 +48,8 @@ extern "C" {
 #define UNETGEN_POOL_HEADER ((size_t)128) /* keeps the data 128-byte aligned, as Halide wants */
 
 /* Byte counts: live now (requests, by class), the most live at once since the last reset,
- * cached for reuse; the mark (the most ever live) and the largest block (mark + 2 largest bounds
- * held + cached); and how many bytes were mapped afresh and given back since the pool started
+ * cached for reuse; the mark (the most ever live) and the largest block (unetgen_pool_bound of
+ * them bounds held + cached); and how many bytes were mapped afresh and given back since the pool started
  * (a steady stream of calls adds none). */
 typedef struct unetgen_pool_counts {
     size_t live, peak, cached, mark;
@@ -60,9 +63,26 @@ struct unetgen_pool_slots {
     size_t cap[UNETGEN_POOL_SLOTS];
     int count;
     unetgen_pool_counts n;
+    size_t limit; /* unetgen_pool_set_limit: what the pool may hold in all, when more than its bound */
 };
 __attribute__((weak)) struct unetgen_pool_slots unetgen_pool_state;
 __attribute__((weak)) pthread_mutex_t unetgen_pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* What the pool may hold (blocks live + cached) given the mark and the largest block: the most
+   ever asked for at once plus two of the largest block, or the limit when that is more. */
+__attribute__((weak)) size_t unetgen_pool_bound(size_t mark, size_t largest) {
+    const size_t own = mark + 2 * largest;
+    return unetgen_pool_state.limit > own ? unetgen_pool_state.limit : own;
+}
+
+/* The memory the caller allows the calls (the runtime passes each call's memory budget, which
+   the tile plan keeps the pipeline's own peak within): the pool keeps freed blocks up to this
+   much in all, so that networks whose buffers do not pair up by size stop mapping afresh. */
+__attribute__((weak)) void unetgen_pool_set_limit(size_t bytes) {
+    pthread_mutex_lock(&unetgen_pool_mutex);
+    unetgen_pool_state.limit = bytes;
+    pthread_mutex_unlock(&unetgen_pool_mutex);
+}
 
 /* The mapping size for `size` data bytes: header + data rounded up to a class, whole pages. */
 __attribute__((weak)) size_t unetgen_pool_class(size_t size) {
@@ -107,7 +127,7 @@ __attribute__((weak)) void *unetgen_pool_malloc(void *user_context, size_t size)
            stays within the bound this allocation sets. */
         const size_t mark = n->live + cap > n->mark ? n->live + cap : n->mark;
         const size_t largest = cap > n->largest ? cap : n->largest;
-        while (unetgen_pool_state.count > 0 && n->held + cap + n->cached > mark + 2 * largest) {
+        while (unetgen_pool_state.count > 0 && n->held + cap + n->cached > unetgen_pool_bound(mark, largest)) {
             int big = 0;
             for (int k = 1; k < unetgen_pool_state.count; ++k)
                 if (unetgen_pool_state.cap[k] > unetgen_pool_state.cap[big]) big = k;
@@ -160,7 +180,7 @@ __attribute__((weak)) void unetgen_pool_free(void *user_context, void *ptr) {
     n->live -= ((size_t *)raw)[1];
     n->held -= cap;
     const int keep =
-        unetgen_pool_state.count < UNETGEN_POOL_SLOTS && n->held + n->cached + cap <= n->mark + 2 * n->largest;
+        unetgen_pool_state.count < UNETGEN_POOL_SLOTS && n->held + n->cached + cap <= unetgen_pool_bound(n->mark, n->largest);
     if (keep) {
         unetgen_pool_state.raw[unetgen_pool_state.count] = raw;
         unetgen_pool_state.cap[unetgen_pool_state.count] = cap;
