@@ -4,7 +4,9 @@
 For each bench model: builds the spec with `unetgen build`, gives the reference model random weights,
 exports them (safetensors for unetgen, ONNX for ONNX Runtime), then times each engine in its own process
 with the same thread count, warm-up and number of runs (median reported), and the machine's fp32 FMA peak
-with bench/fma_peak.cpp. Writes bench/RESULTS.md and bench/results.png.
+with bench/fma_peak.cpp. PyTorch runs three ways (bench/torch_bench.py --mode): eager, TorchScript
+(traced, frozen, optimize_for_inference: its best fp32 CPU path) and that TorchScript under bf16 autocast.
+Writes bench/RESULTS.md and bench/results.png.
 
 usage: /usr/bin/python3 bench/run_bench.py --unetgen build/cli/unetgen [--threads 2] [--runs 5] [--only NAME]
 """
@@ -42,6 +44,24 @@ def sh(cmd, **kw):
         sys.stderr.write(f"$ {' '.join(cmd)}\n{p.stdout}\n{p.stderr}\n")
         raise SystemExit(f"bench: command failed: {cmd[0]} {cmd[1] if len(cmd) > 1 else ''}")
     return p.stdout
+
+
+def torch_mode(expr, c, h, w, threads, runs, mode):
+    """bench/torch_bench.py --mode MODE's JSON, or {"failed": reason}: a PyTorch mode that cannot run a
+    model (TorchScript cannot trace everything) is a result for the table, not a reason to stop the bench."""
+    cmd = [sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w), str(threads), "1",
+           str(runs), "--mode", mode]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode == 0:
+        try:
+            return last_json(p.stdout)
+        except json.JSONDecodeError:
+            return {"failed": "no JSON in its output"}
+    sys.stderr.write(f"$ {' '.join(cmd)}\n{p.stdout}\n{p.stderr}\n")
+    # The exception's last line ("RuntimeError: ...") says most; a kill by signal has none.
+    tail = [line.strip() for line in p.stderr.splitlines() if line.strip()]
+    reason = tail[-1] if tail else f"exit status {p.returncode}"
+    return {"failed": reason[:120].replace("|", "/")}
 
 
 def last_json(text):
@@ -143,11 +163,19 @@ def main():
         print(f"bench: {title}: pytorch ...", flush=True)
         pt = last_json(sh([sys.executable, os.path.join(HERE, "torch_bench.py"), expr, str(c), str(h), str(w),
                            str(args.threads), "1", str(runs)]))
+        # PyTorch's best CPU configurations beside eager, each in its own process like every engine.
+        peers = {}
+        for key, mode in (("script", "script"), ("script_bf16", "script_bf16")):
+            print(f"bench: {title}: pytorch --mode {mode} ...", flush=True)
+            peers[key] = torch_mode(expr, c, h, w, args.threads, runs, mode)
         loads.append(os.getloadavg()[0])
         rows.append(dict(title=title, size=f"{c}x{h}x{w}", gflop=gflop, ours=ours, fast=fast, ort=ort, torch=pt,
-                         loads=loads))
+                         loads=loads, **peers))
         print(f"bench: {title}: unetgen {ours['median_ms']:.1f} ms (bf16 {fast['median_ms']:.1f} ms), onnxruntime "
-              f"{ort['median_ms']:.1f} ms, pytorch {pt['median_ms']:.1f} ms", flush=True)
+              f"{ort['median_ms']:.1f} ms, pytorch {pt['median_ms']:.1f} ms, TorchScript "
+              + ", bf16 ".join(f"failed ({e['failed']})" if "failed" in e else
+                               f"{e['median_ms']:.1f} ms (max |diff| {e.get('max_abs_diff', float('nan')):.2g})"
+                               for e in peers.values()), flush=True)
 
     table = render(rows, peak, args)
     print(table)
@@ -155,27 +183,49 @@ def main():
         write_results(table, rows, peak, args)
 
 
+def torch_version(r):
+    """The PyTorch version, from whichever PyTorch row has one (a failed mode reports none)."""
+    for key in ("torch", "script", "script_bf16"):
+        if r.get(key, {}).get("version"):
+            return r[key]["version"]
+    return ""
+
+
 def render(rows, peak, args):
     lines = ["| model, input | GFLOP | engine | median ms | GFLOP/s | % of peak | peak RSS MiB | unetgen speedup |",
              "|---|---|---|---|---|---|---|---|"]
+    notes = []
     for r in rows:
+        v = torch_version(r)
+        # A bf16 TorchScript that could not be built is timed as eager autocast: the label says which ran.
+        bf16_how = "eager" if "note" in r.get("script_bf16", {}) else "TorchScript"
         for key, name in (("ours", "unetgen"), ("fast", "unetgen --precision bf16"),
                           ("ort", f"ONNX Runtime {r['ort'].get('version', '')}"),
-                          ("torch", f"PyTorch {r['torch'].get('version', '')}")):
+                          ("torch", f"PyTorch {r['torch'].get('version', '')}"),
+                          ("script", f"PyTorch {v} TorchScript (frozen, optimize_for_inference)"),
+                          ("script_bf16", f"PyTorch {v} bf16 autocast ({bf16_how})")):
             if key not in r:
                 continue
             e = r[key]
+            if "note" in e:
+                notes.append(f"- {r['title']}, {name}: {e['note']}.")
+            if "failed" in e:
+                lines.append(f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | failed: {e['failed']} "
+                             "|  |  |  |  |")
+                continue
             ms = e["median_ms"]
             gfs = r["gflop"] / (ms / 1e3)
-            # Peers: their time over unetgen fp32's; the fast mode: ONNX Runtime's over its own.
+            # Peers: their time over unetgen fp32's; the fast mode: ONNX Runtime's over its own; PyTorch's
+            # bf16 row: its time over unetgen's bf16 mode (like against like).
             speed = ("" if key == "ours" else f"ORT / this {r['ort']['median_ms'] / ms:.2f}x" if key == "fast"
+                     else f"this / unetgen bf16 {ms / r['fast']['median_ms']:.2f}x" if key == "script_bf16"
                      else f"{ms / r['ours']['median_ms']:.2f}x")
             rss = e.get("peak_rss_mb", e.get("peak_rss_mib"))  # unetgen bench says MiB
             lines.append(f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
                          f"{100 * gfs / peak['gflops']:.0f}% | {rss:.0f} | {speed} |" if rss is not None else
                          f"| {r['title']}, {r['size']} | {r['gflop']:.2f} | {name} | {ms:.1f} | {gfs:.0f} | "
                          f"{100 * gfs / peak['gflops']:.0f}% | ? | {speed} |")
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
 def write_results(table, rows, peak, args):
@@ -222,14 +272,21 @@ def write_run(f, table, rows, peak, args, cpu):
                       (("bf16_dot_gflops", "AVX512-BF16 dot-product peak"), ("amx_bf16_gflops", "AMX-BF16 peak"))
                       if key in peak)
             + f".\n\nISA flags: {isa_flags()}.\n\n")
-    f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run, median of {args.runs} runs "
+    f.write(f"fp32, batch 1, {args.threads} threads for every engine, 1 warm-up run (3 for TorchScript, whose "
+            f"profiling executor optimises the graph over its first calls), median of {args.runs} runs "
             "(50 for models under 1 GFLOP); "
-            "each engine in its own process (peak RSS is that process's). The speedup column is the peer's "
+            "each engine in its own process (peak RSS is that process's). PyTorch runs three ways: eager (the "
+            "nn.Module as written), TorchScript (traced, frozen, `optimize_for_inference`: BatchNorm folded into "
+            "the convolutions, oneDNN convolutions; its best fp32 CPU configuration) and that TorchScript "
+            "traced and run under bf16 autocast (`torch.autocast(\"cpu\", dtype=torch.bfloat16)`; autocast's "
+            "own op list, which in PyTorch 1.13 runs convolutions in bf16 but transposed convolutions in fp32). "
+            "The speedup column is the peer's "
             "time over unetgen's (above 1: unetgen is faster); on the `unetgen --precision bf16` rows (the fast "
             "mode: bf16 Winograd GEMMs with float32 sums, on AMX where the CPU has AMX-BF16, the rest fp32) it is "
-            "ONNX Runtime's fp32 time over the fast mode's.\n\n")
+            "ONNX Runtime's fp32 time over the fast mode's, and on the PyTorch bf16 autocast rows it is "
+            "PyTorch's bf16 time over the fast mode's.\n\n")
     loads = [x for r in rows for x in r["loads"]]
-    f.write(f"Machine load (1-minute load average, read before and after each model's three engines): "
+    f.write(f"Machine load (1-minute load average, read before and after each model's engines): "
             f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores. The engines' own {args.threads} threads "
             "count in it (it lags by about a minute), so values near the thread count mean a quiet machine and "
             "values well above it mean other processes competed.\n\n")
@@ -244,9 +301,14 @@ def plot(rows, peak, args):
         fig, ax = plt.subplots(figsize=(8, 4))
         names = [r["title"] for r in rows]
         xs = range(len(rows))
-        for k, (key, label) in enumerate((("ours", "unetgen"), ("ort", "ONNX Runtime"), ("torch", "PyTorch"))):
-            ax.bar([x + 0.27 * (k - 1) for x in xs], [r["gflop"] / (r[key]["median_ms"] / 1e3) for r in rows],
-                   width=0.27, label=label)
+        # The fp32 engines only (the plot's title says fp32); a failed or missing mode draws no bar.
+        engines = (("ours", "unetgen"), ("ort", "ONNX Runtime"), ("torch", "PyTorch eager"),
+                   ("script", "PyTorch TorchScript"))
+        width = 0.8 / len(engines)
+        for k, (key, label) in enumerate(engines):
+            ax.bar([x + width * (k - (len(engines) - 1) / 2) for x in xs],
+                   [r["gflop"] / (r[key]["median_ms"] / 1e3) if "median_ms" in r.get(key, {}) else 0 for r in rows],
+                   width=width, label=label)
         ax.axhline(peak["gflops"], color="gray", linestyle="--", linewidth=1, label="FMA peak")
         ax.set_xticks(list(xs))
         ax.set_xticklabels(names, fontsize=8)
