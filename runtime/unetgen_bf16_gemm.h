@@ -169,6 +169,23 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
 #endif
 
 #if defined(__x86_64__)
+/* The accumulators both block kernels share: NR x NC zmm registers (inlined with constants). */
+__attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf16_acc_zero(__m512 acc[6][4], const int NR,
+                                                                                         const int NC) {
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+}
+__attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf16_acc_store(__m512 acc[6][4], float *C,
+                                                                                          int64_t c_stride, const int NR,
+                                                                                          const int NC) {
+#pragma GCC unroll 6
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(C + r * c_stride + 16 * c, acc[r][c]);
+}
+
 /* The block kernels: accumulators of NR rows x NC vectors of 16 columns in zmm registers; per
    pair of K, NC loads of B's pairs (64 bytes: 16 columns x 2), then per row its pair of A
    broadcast into NC products. Inlined with constant NR / NC, so the loops unroll.
@@ -176,10 +193,7 @@ __attribute__((weak, target("amx-tile,amx-bf16"))) void unetgen_bf16_gemm_amx(co
 __attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void unetgen_bf16_dp_block(
     const uint16_t *A, int64_t a_stride, const uint16_t *B, int K, float *C, int64_t c_stride, const int NR, const int NC) {
     __m512 acc[6][4];
-#pragma GCC unroll 6
-    for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+    unetgen_bf16_acc_zero(acc, NR, NC);
     for (int kp = 0; kp < K / 2; ++kp) {
         const uint16_t *b = B + (int64_t)kp * 32; /* panel c at b + 16 K c */
         __m512i bv[4];
@@ -194,10 +208,7 @@ __attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void 
             for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], (__m512bh)av, (__m512bh)bv[c]);
         }
     }
-#pragma GCC unroll 6
-    for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(C + r * c_stride + 16 * c, acc[r][c]);
+    unetgen_bf16_acc_store(acc, C, c_stride, NR, NC);
 }
 
 /* GCC 12's own _mm512_slli_epi32 trips -Wmaybe-uninitialized (its _mm512_undefined source),
@@ -212,10 +223,7 @@ __attribute__((always_inline, target("avx512f,avx512bf16"))) static inline void 
 __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf16_fma_block(
     const uint16_t *A, int64_t a_stride, const uint16_t *B, int K, float *C, int64_t c_stride, const int NR, const int NC) {
     __m512 acc[6][4];
-#pragma GCC unroll 6
-    for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+    unetgen_bf16_acc_zero(acc, NR, NC);
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     for (int kp = 0; kp < K / 2; ++kp) {
         const uint16_t *b = B + (int64_t)kp * 32; /* panel c at b + 16 K c */
@@ -234,10 +242,7 @@ __attribute__((always_inline, target("avx512f"))) static inline void unetgen_bf1
             for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_fmadd_ps(a1, odd[c], _mm512_fmadd_ps(a0, even[c], acc[r][c]));
         }
     }
-#pragma GCC unroll 6
-    for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(C + r * c_stride + 16 * c, acc[r][c]);
+    unetgen_bf16_acc_store(acc, C, c_stride, NR, NC);
 }
 
 /* C[rows][cols] = A B with a block kernel: column blocks of 64 outside (B's block stays in
