@@ -16,7 +16,7 @@ namespace unetgen::cli {
 TileReport tile_report(const Network &net, int64_t h, int64_t w, size_t budget, const std::string &target) {
     const Halide::Target t = target == "host" ? Halide::get_host_target() : Halide::Target(target);
     const codegen::WeightPlan weights = codegen::plan_weights(net, schedules::packing_policy_for({t}));
-    codegen::LoweredNetwork ln = codegen::lower_network(net, weights);
+    codegen::LoweredNetwork ln = codegen::lower_network(net, weights, schedules::lowering_choices_for(t));
     schedules::apply_schedule(ln, t);
     const TileGeometry g = schedules::tile_geometry_of(net, ln, t);
     TileReport r;

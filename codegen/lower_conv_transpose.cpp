@@ -4,15 +4,58 @@
 // given x only the taps kx = (x + pad) mod stride + stride * j contribute, j = 0 .. ceil(k/s)-1,
 // reading ix = floor((x + pad) / stride) - j; taps past the kernel and inputs outside the
 // tensor contribute zero. So the reduction is over (jx, jy, i), not over the whole kernel.
+//
+// Phase form (op.phases, the CPU's): the same sums grouped by output phase. Output x = s X + a
+// (a = x mod s) takes taps kx = r_a + s j, r_a = (a + pad) mod s, from input X + e_a - j,
+// e_a = (a + pad) div s. accum(X, Y, c, phase = b s + a, n) is one small correlation per phase;
+// where the schedule unrolls the phase, r_a, e_a and the tap test are constants, so each phase
+// sums only its own taps (k3 s2: 4, 2, 2 and 1 of the 4 the gather form computes for every
+// output) and a vector of pixels reads one dense row of a zero-padded input copy. In the gather
+// form a vector of output pixels mixes phases: its lanes read taps and inputs by gather (MONAI's
+// UNet: its 2-class top ConvTranspose ran at 3 GFLOP/s on an Intel Xeon).
 #include "codegen/lowering.h"
 
 namespace unetgen::codegen {
+
+namespace {
+
+ConvStages lower_phases(const Tensor &in, const ConvTransposeOp &op, const LayerPacking &packing,
+                        const Halide::ImageParam &weights) {
+    using Halide::Expr;
+    using Halide::Func;
+    Dims d;
+    ConvStages s(packing);
+    const int st = op.stride, k = op.kernel, taps = (k + st - 1) / st;
+    s.phase_stride = st;
+    s.staged = zero_exterior(in, op.name + "_in");
+    s.staged_concat_at = in.concat_at;
+    s.r = Halide::RDom(0, taps, 0, taps, 0, packing.in_channels, op.name + "_r");
+    const Halide::RVar &jx = s.r.x, &jy = s.r.y, &ri = s.r.z;
+    const Halide::Var &ph = s.phase;
+
+    const Expr qa = ph % st + op.pad, qb = ph / st + op.pad;
+    const Expr kx = qa % st + st * jx, ky = qb % st + st * jy;
+    Expr w = weights(int(packing.weight_offset) +
+                     packed_index(packing, d.c, ri, Halide::min(ky, k - 1), Halide::min(kx, k - 1)));
+    Expr term = w * s.staged(d.x + qa / st - jx, d.y + qb / st - jy, ri, d.n);
+    if (k % st != 0) term = Halide::select(kx < k && ky < k, term, 0.0f);
+
+    s.accum = Func(op.name + "_acc");
+    s.accum(d.x, d.y, d.c, ph, d.n) = weights(int(packing.bias_offset) + d.c);
+    s.accum(d.x, d.y, d.c, ph, d.n) += term;
+    s.result = Func(op.name);
+    s.result(d.x, d.y, d.c, d.n) = s.accum(d.x / st, d.y / st, d.c, (d.y % st) * st + d.x % st, d.n);
+    return s;
+}
+
+}  // namespace
 
 ConvStages lower_conv_transpose(const Tensor &in, const ConvTransposeOp &op, const LayerPacking &packing,
                                 const Halide::ImageParam &weights) {
     using Halide::Expr;
     using Halide::Func;
     Dims d;
+    if (op.phases && !packing.transpose_bf16) return lower_phases(in, op, packing, weights);
     ConvStages s(packing);
     if (packing.transpose_bf16) {
         // out(2x + kw, 2y + kh, o) = bias(o) + sum_i in(x, y, i) W(i, o, kh, kw): one GEMM of the

@@ -81,6 +81,10 @@ struct ConvStages {
     bool staged_inline = false;
     // ... and whether it stores result channels-innermost (what a norm's reduction reads along).
     bool channels_innermost = false;
+    // A transposed conv in phase form (ConvTransposeOp::phases): > 0, its stride; then accum is
+    // indexed (X, Y, c, phase, n) over the input's grid and result interleaves the phases.
+    int phase_stride = 0;
+    Halide::Var phase{"phase"};
 
     ConvStages() = default;
     // The shape fields every conv lowering copies from its packing entry.
@@ -121,6 +125,9 @@ struct SampleNormOp {
 struct ConvTransposeOp {
     std::string name;
     int kernel = 2, stride = 2, pad = 0, output_padding = 0;
+    // stride^2 phase convolutions over a zero-padded input copy instead of one gather over all
+    // taps (LoweringChoices::transpose_phases; lower_conv_transpose.cpp says why).
+    bool phases = false;
 };
 
 // f with zeros outside [0,width) x [0,height); reads of f are clamped to that box so bounds
@@ -217,9 +224,17 @@ struct LoweredNetwork {
     }
 };
 
+// How the algorithm is arranged for a target (schedules::lowering_choices_for): the same sums in
+// another order of Funcs, picked because that target's loops run it faster.
+struct LoweringChoices {
+    // Transposed convs whose kernel is not a multiple of the stride in phase form (CPU); off:
+    // the gather form (GPU).
+    bool transpose_phases = false;
+};
+
 // Lowers every layer of `net` in execution order, reading weights as `plan` packs them (a conv
 // the plan packs as Winograd U is lowered as Winograd, every other one directly).
-LoweredNetwork lower_network(const Network &net, const WeightPlan &plan);
+LoweredNetwork lower_network(const Network &net, const WeightPlan &plan, const LoweringChoices &choices = {});
 
 // The bits of v rounded to bfloat16 (nearest even, as common/winograd.h's bf16_bits), as UInt(16).
 Halide::Expr bf16_bits(const Halide::Expr &v);

@@ -113,7 +113,12 @@ struct TileGeometry {
             case GeometryLayer::Op::ConvTranspose: {
                 // out = in * stride - pad + tap: the lowering reads in((o + pad) / stride - j), j < taps.
                 const int64_t taps = (l.kernel + l.stride - 1) / l.stride;
-                give(l.inputs[0], {floor_div(s.lo + l.pad, l.stride) - taps + 1, floor_div(s.hi - 1 + l.pad, l.stride) + 1});
+                Span in{floor_div(s.lo + l.pad, l.stride) - taps + 1, floor_div(s.hi - 1 + l.pad, l.stride) + 1};
+                if (l.staged_channels > 0) {  // the phase form's input copy (it covers the zero border)
+                    in = round_up(in, l.staged_round[axis]);
+                    if (staged) (*staged)[li] = in;
+                }
+                give(l.inputs[0], in);
                 break;
             }
             case GeometryLayer::Op::MaxPool: give(l.inputs[0], {2 * s.lo, 2 * s.hi}); break;

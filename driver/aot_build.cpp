@@ -181,7 +181,7 @@ void build_library(const Network &net, const AotOptions &opts, const ProgressFn 
         stage = Stopwatch();
         current = "compile " + target.to_string();
         progress("  lowering and scheduling for " + target.to_string() + " ...");
-        LoweredNetwork ln = lower_network(net, plan);
+        LoweredNetwork ln = lower_network(net, plan, schedules::lowering_choices_for(target));
         schedules::apply_schedule(ln, target);
         if (manifest.empty())
             manifest = write_manifest(net, plan, opts.name, schedules::tile_geometry_of(net, ln, target));

@@ -59,7 +59,13 @@ TileGeometry tile_geometry_of(const Network &net, const codegen::LoweredNetwork 
         case LayerOp::ConvTranspose:
             e.op = G::Op::ConvTranspose;
             e.stored_channels = stored(l.out_channels);
-            for (int a = 0; a < 2; ++a) e.round[a] = ln.convs.at(li).round[a];
+            // The phase form's zero-padded input copy: stored like the result (schedule_cpu_staged).
+            if (ln.convs.at(li).phase_stride > 0 && !gpu)
+                e.staged_channels = ln.convs.at(li).channels_innermost ? stored(l.in_channels) : l.in_channels;
+            for (int a = 0; a < 2; ++a) {
+                e.round[a] = ln.convs.at(li).round[a];
+                e.staged_round[a] = ln.convs.at(li).staged_round[a];
+            }
             e.macs_per_pixel = int64_t(l.in_channels) * l.out_channels * l.kernel * l.kernel / (e.stride * e.stride);
             break;
         case LayerOp::MaxPool:

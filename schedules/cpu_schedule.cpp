@@ -186,7 +186,93 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
     }
 }
 
+// Phase-form transposed conv (lower_conv_transpose.cpp): result is computed in tiles of
+// stride rows x stride * px columns, each from a tile of the phase accumulators (px input
+// columns x all stride^2 phases) computed just before it, with the phases, taps and pixels
+// unrolled so every tap test and weight offset is a constant. Many output channels: vectors of
+// channels, a register tile of cv vectors x px pixels x the phases (stored channels-innermost,
+// like the input copy). Few (the classes): vectors of pixels along a row of a planar input copy.
+static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTiles &t) {
+    codegen::Dims d;
+    Var xo("xo"), xi("xi"), yt("yt"), yp("yp"), yi("yi"), co("co"), ci("ci"), task("task"), Xo("Xo"), Xi("Xi");
+    const Halide::Var &ph = s.phase;
+    const int st = s.phase_stride, phases = st * st;
+    const int pairs = rows_per_task(s, t);  // input rows per task
+    Halide::Stage upd = s.accum.update();
+    if (by_channels(s, t, s.o_block == 0)) {
+        // One vector of channels: a step loads a weight vector per tap (9 for k3 s2) and
+        // broadcasts (px + 1) x 2 inputs, for 9 px FMAs; more vectors of channels load more
+        // weights per FMA (measured, MONAI's UNet up3, 384 -> 64 at 16x16: cv 4 x px 1 1.9 ms).
+        const int cv = 1;
+        const int px = std::max(1, t.acc_regs / (cv * phases));
+        s.channels_innermost = true;
+        s.result.bound(d.c, 0, s.out_channels)
+            .reorder_storage(d.c, d.x, d.y, d.n)
+            .bound_storage(d.c, padded_channels(s.out_channels, t))
+            .compute_root()
+            .split(d.c, co, ci, cv * t.vector)
+            .split(d.x, xo, xi, st * px, TailStrategy::RoundUp)
+            .split(d.y, yp, yi, st, TailStrategy::RoundUp)
+            .split(yp, yt, yp, pairs, TailStrategy::GuardWithIf)
+            .reorder(ci, xi, yi, xo, yp, co, yt, d.n)
+            .vectorize(ci, t.vector)
+            .unroll(ci)
+            .unroll(xi)
+            .unroll(yi)
+            .fuse(co, yt, task)
+            .parallel(task);
+        s.accum.reorder_storage(d.c, d.x, ph, d.y, d.n)
+            .compute_at(s.result, xo)
+            .split(d.x, Xo, Xi, px, TailStrategy::RoundUp)
+            .reorder(d.c, Xi, ph, d.y, Xo)
+            .vectorize(d.c, t.vector)
+            .unroll(d.c)
+            .unroll(Xi)
+            .unroll(ph);
+        upd.split(d.x, Xo, Xi, px, TailStrategy::RoundUp)
+            .reorder(d.c, Xi, s.r.x, s.r.y, ph, s.r.z, d.y, Xo)
+            .vectorize(d.c, t.vector)
+            .unroll(d.c);
+        s.round[0] = st * px;
+        auto [rx, ry] = schedule_cpu_staged(s.staged, t, s.in_channels, s.staged_concat_at);
+        s.staged_round[0] = rx;
+        s.staged_round[1] = ry;
+    } else {
+        const int ot = pow2_divisor(s.out_channels, t.o_tile);
+        s.result.bound(d.c, 0, s.out_channels)
+            .compute_root()
+            .split(d.x, xo, xi, st * t.vector, TailStrategy::RoundUp)
+            .split(d.y, yp, yi, st, TailStrategy::RoundUp)
+            .split(yp, yt, yp, pairs, TailStrategy::GuardWithIf)
+            .split(d.c, co, ci, ot)
+            .reorder(xi, yi, ci, xo, yp, co, yt, d.n)
+            .vectorize(xi, t.vector)
+            .unroll(xi)
+            .unroll(yi)
+            .unroll(ci)
+            .fuse(co, yt, task)
+            .parallel(task);
+        s.accum.compute_at(s.result, xo)
+            .split(d.x, Xo, Xi, t.vector, TailStrategy::RoundUp)
+            .reorder(Xi, d.c, ph, d.y, Xo)
+            .vectorize(Xi)
+            .unroll(d.c)
+            .unroll(ph);
+        upd.split(d.x, Xo, Xi, t.vector, TailStrategy::RoundUp)
+            .reorder(Xi, d.c, s.r.x, s.r.y, ph, s.r.z, d.y, Xo)
+            .vectorize(Xi)
+            .unroll(d.c);
+        s.round[0] = st * t.vector;
+        auto [rx, ry] = schedule_cpu_staged(s.staged, t);  // planar: rows of pixels
+        s.staged_round[0] = rx;
+        s.staged_round[1] = ry;
+    }
+    upd.unroll(Xi).unroll(s.r.x).unroll(s.r.y).unroll(ph);
+    s.round[1] = st;
+}
+
 void schedule_cpu_conv_transpose(codegen::ConvStages &s, const CpuTiles &t) {
+    if (s.phase_stride > 0) return schedule_conv_transpose_phases(s, t);
     if (s.gemm.defined()) {  // `--precision bf16`: the extern GEMM per task of output rows
         codegen::Dims d;
         Var co("co"), ci("ci"), yi("yi"), task("task");

@@ -53,6 +53,9 @@ codegen::PackingPolicy packing_policy_for(const std::vector<Halide::Target> &tar
 // Schedules every Func of `net` for `target` (CUDA schedule when the target has CUDA).
 void apply_schedule(codegen::LoweredNetwork &net, const Halide::Target &target);
 
+// How lower_network arranges the algorithm for `target` (CPU: transposed convs in phase form).
+codegen::LoweringChoices lowering_choices_for(const Halide::Target &target);
+
 void apply_cpu_schedule(codegen::LoweredNetwork &net, const CpuTiles &tiles);
 void apply_gpu_schedule(codegen::LoweredNetwork &net);
 

@@ -228,29 +228,38 @@ TEST_CASE("direct convs with the production packing and CPU schedule match the r
 
 namespace {
 
-void check_conv_transpose(int n, int cin, int cout, int h, int w, int want_o_block, uint32_t seed) {
-    const int k = 2, stride = 2;
+// Both forms of lower_conv_transpose: the gather form (GPU) and the phase form (CPU, what
+// schedules::lowering_choices_for picks there).
+void check_conv_transpose(int n, int cin, int cout, int h, int w, int want_o_block, uint32_t seed, int k = 2,
+                          int stride = 2, int pad = 0, int op_pad = 0) {
     Tensor4 in = random_tensor(n, cin, h, w, seed);
     std::vector<float> weight = random_vec(size_t(cout) * cin * k * k, seed + 1);
     std::vector<float> bias = random_vec(cout, seed + 2);
-    Tensor4 want = reference::conv_transpose2d(in, weight, bias, cout, k, stride, 0, 0);
+    Tensor4 want = reference::conv_transpose2d(in, weight, bias, cout, k, stride, pad, op_pad);
     LayerPacking p = production_packing(true, cin, cout, k, false);
     REQUIRE(p.transpose);
     REQUIRE(p.o_block == want_o_block);
     Halide::ImageParam weights(Halide::Float(32), 1, "weights");
     weights.set(pack(p, packed_end(p), weight, bias, {}, {}));
     Halide::Buffer<float> inbuf = to_buffer(in);
-    for (const Mode &m : modes()) {
-        codegen::ConvTransposeOp op;
-        op.name = "upconv";
-        op.kernel = k;
-        op.stride = stride;
-        codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
-        if (m.scheduled) schedules::schedule_cpu_conv_transpose(s, m.tiles);
-        std::ostringstream what;
-        what << "conv_transpose k2 s2 " << cin << "->" << cout << " " << w << "x" << h << " n" << n << " ohwi/"
-             << p.o_block << ", " << m.name;
-        require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+    for (bool phases : {false, true}) {
+        for (const Mode &m : modes()) {
+            codegen::ConvTransposeOp op;
+            op.name = "upconv";
+            op.kernel = k;
+            op.stride = stride;
+            op.pad = pad;
+            op.output_padding = op_pad;
+            op.phases = phases;
+            codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
+            REQUIRE((s.phase_stride > 0) == phases);
+            if (m.scheduled) schedules::schedule_cpu_conv_transpose(s, m.tiles);
+            std::ostringstream what;
+            what << "conv_transpose k" << k << " s" << stride << " p" << pad << " op" << op_pad << " " << cin << "->"
+                 << cout << " " << w << "x" << h << " n" << n << " ohwi/" << p.o_block << (phases ? " phases" : " gather")
+                 << ", " << m.name;
+            require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+        }
     }
 }
 
@@ -262,4 +271,14 @@ TEST_CASE("transposed k2s2 convs with the production packing and CPU schedule ma
     check_conv_transpose(1, 32, 16, 5, 7, 16, 3000);  // odd sizes
     check_conv_transpose(2, 16, 32, 4, 4, 16, 3010);  // even, batch 2, two o-blocks
     check_conv_transpose(1, 48, 24, 3, 5, 8, 3020);   // 24 outputs: o_block 8
+}
+
+// (d) MONAI's ConvTranspose(k3, s2, p1, op1): many outputs (vectors of channels), the classes
+// (vectors of pixels), odd sizes and batch 2; and a k4 s2 p1 and a k3 s3 for the phase algebra.
+TEST_CASE("transposed k3s2 convs (MONAI's UNet) in both forms match the reference", "[codegen][conv_transpose]") {
+    check_conv_transpose(1, 48, 32, 5, 7, 16, 3100, 3, 2, 1, 1);  // two o-blocks
+    check_conv_transpose(2, 32, 16, 4, 3, 16, 3110, 3, 2, 1, 1);  // batch 2
+    check_conv_transpose(1, 32, 2, 9, 6, 2, 3120, 3, 2, 1, 1);    // the 2-class top layer
+    check_conv_transpose(1, 16, 3, 3, 5, 0, 3130, 4, 2, 1, 0);    // k4 s2 p1
+    check_conv_transpose(1, 16, 16, 4, 5, 16, 3140, 3, 3, 0, 2);  // k3 s3, output_padding 2
 }

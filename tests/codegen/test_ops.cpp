@@ -167,18 +167,22 @@ void check_conv_transpose(int n, int cin, int cout, int h, int w, int k, int str
     weights.set(pack(p, weight, bias, {}, {}));
     Halide::Buffer<float> inbuf = to_buffer(in);
     for (Mode m : next_modes()) {
-        codegen::ConvTransposeOp op;
-        op.name = "upconv";
-        op.kernel = k;
-        op.stride = stride;
-        op.pad = pad;
-        op.output_padding = op_pad;
-        codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
-        if (m != Mode::Plain) schedules::schedule_cpu_conv_transpose(s, tiles_of(m));
-        std::ostringstream what;
-        what << "conv_transpose k" << k << " s" << stride << " p" << pad << " op" << op_pad << " " << cin << "->" << cout
-             << " " << w << "x" << h << " layout " << layout << "/" << o_block << ", " << mode_name(m);
-        require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+        for (bool phases : {false, true}) {
+            codegen::ConvTransposeOp op;
+            op.name = "upconv";
+            op.kernel = k;
+            op.stride = stride;
+            op.pad = pad;
+            op.output_padding = op_pad;
+            op.phases = phases;
+            codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
+            if (m != Mode::Plain) schedules::schedule_cpu_conv_transpose(s, tiles_of(m));
+            std::ostringstream what;
+            what << "conv_transpose k" << k << " s" << stride << " p" << pad << " op" << op_pad << " " << cin << "->"
+                 << cout << " " << w << "x" << h << " layout " << layout << "/" << o_block
+                 << (phases ? " phases" : " gather") << ", " << mode_name(m);
+            require_close(realize(s.result, want.n, want.c, want.h, want.w), want, what.str());
+        }
     }
 }
 
