@@ -27,7 +27,13 @@ ConvStages lower_phases(const Tensor &in, const ConvTransposeOp &op, const Layer
     ConvStages s(packing);
     const int st = op.stride, k = op.kernel, taps = (k + st - 1) / st;
     s.phase_stride = st;
-    s.staged = zero_exterior(in, op.name + "_in");
+    // k = s, no padding: every read lies inside the input, so the copy needs no zero border.
+    if (k == st && op.pad == 0 && op.output_padding == 0) {
+        s.staged = Func(op.name + "_in");
+        s.staged(d.x, d.y, d.c, d.n) = in.f(d.x, d.y, d.c, d.n);
+    } else {
+        s.staged = zero_exterior(in, op.name + "_in");
+    }
     s.staged_concat_at = in.concat_at;
     s.r = Halide::RDom(0, taps, 0, taps, 0, packing.in_channels, op.name + "_r");
     const Halide::RVar &jx = s.r.x, &jy = s.r.y, &ri = s.r.z;

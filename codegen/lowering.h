@@ -227,8 +227,7 @@ struct LoweredNetwork {
 // How the algorithm is arranged for a target (schedules::lowering_choices_for): the same sums in
 // another order of Funcs, picked because that target's loops run it faster.
 struct LoweringChoices {
-    // Transposed convs whose kernel is not a multiple of the stride in phase form (CPU); off:
-    // the gather form (GPU).
+    // Transposed convs with a stride above 1 in phase form (CPU); off: the gather form (GPU).
     bool transpose_phases = false;
 };
 

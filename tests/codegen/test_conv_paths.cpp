@@ -271,6 +271,7 @@ TEST_CASE("transposed k2s2 convs with the production packing and CPU schedule ma
     check_conv_transpose(1, 32, 16, 5, 7, 16, 3000);  // odd sizes
     check_conv_transpose(2, 16, 32, 4, 4, 16, 3010);  // even, batch 2, two o-blocks
     check_conv_transpose(1, 48, 24, 3, 5, 8, 3020);   // 24 outputs: o_block 8
+    check_conv_transpose(1, 192, 16, 3, 5, 16, 3030); // phase form: input channels in 3 blocks
 }
 
 // (d) MONAI's ConvTranspose(k3, s2, p1, op1): many outputs (vectors of channels), the classes
@@ -281,4 +282,5 @@ TEST_CASE("transposed k3s2 convs (MONAI's UNet) in both forms match the referenc
     check_conv_transpose(1, 32, 2, 9, 6, 2, 3120, 3, 2, 1, 1);    // the 2-class top layer
     check_conv_transpose(1, 16, 3, 3, 5, 0, 3130, 4, 2, 1, 0);    // k4 s2 p1
     check_conv_transpose(1, 16, 16, 4, 5, 16, 3140, 3, 3, 0, 2);  // k3 s3, output_padding 2
+    check_conv_transpose(1, 128, 16, 3, 4, 16, 3150, 3, 2, 1, 1); // input channels in 2 blocks
 }
