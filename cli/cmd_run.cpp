@@ -15,6 +15,7 @@
 #include "cli/npy_io.h"
 #include "cli/progress_line.h"
 #include "cli/tiff_io.h"
+#include "cli/wide_normaliser.h"
 #include "runtime/unetgen.hpp"
 
 #include <CLI/CLI.hpp>
@@ -149,25 +150,6 @@ void print_memory(const Library &lib, const unetgen_tile_plan &plan) {
     std::printf("memory: pipeline buffers peaked at %s (planned %s with the tile's own buffers)\n",
                 format_bytes(double(m.peak)).c_str(), format_bytes(double(plan.peak_bytes)).c_str());
 }
-
-// 16-bit samples as the network's float input: v / 65535, then the spec's mean / std (what the
-// runtime does to 8-bit samples with 1 / 255), in float32 and that order.
-struct WideNormaliser {
-    std::vector<float> mean, stdev;
-    explicit WideNormaliser(const Model &model) {
-        const nlohmann::json m = nlohmann::json::parse(unetgen_model_manifest(model.get()));
-        for (int k = 0; k < model.in_channels(); ++k) {
-            mean.push_back(float(m.at("mean").at(size_t(k)).get<double>()));
-            stdev.push_back(float(m.at("std").at(size_t(k)).get<double>()));
-        }
-    }
-    // Interleaved h x w x c -> planar c x h x w.
-    void operator()(const uint16_t *src, size_t n, int c, float *dst) const {
-        for (int k = 0; k < c; ++k)
-            for (size_t i = 0; i < n; ++i)
-                dst[size_t(k) * n + i] = (float(src[i * size_t(c) + size_t(k)]) / 65535.0f - mean[size_t(k)]) / stdev[size_t(k)];
-    }
-};
 
 void print_notices(const Image &img) {
     for (const std::string &n : img.notices) std::fprintf(stderr, "unetgen run: note: %s\n", n.c_str());

@@ -4,7 +4,11 @@ criterion is mask agreement (issue 11: >= 99.5% against fp32), not the fp32 pari
 Builds SPEC twice (fp32, bf16), checks the bf16 manifest really packs bf16 Winograd layers (else
 the comparison would compare fp32 with itself and could not fail), runs both on IMAGE with the
 trained WEIGHTS and prints the agreement of the masks and the largest difference of the
-probabilities. Exit 1 when the agreement is below --min-agreement."""
+probabilities. Exit 1 when the agreement is below --min-agreement.
+
+The bf16 build runs with `--calibrate IMAGE`: what it prints and records in build.json must be
+what this script measures itself, through `unetgen run` (an independent path: .npy files, masks
+from the probabilities here)."""
 import argparse
 import json
 import os
@@ -36,9 +40,18 @@ def main():
     probs = {}
     for precision in ("fp32", "bf16"):
         lib = os.path.join(work, precision)
-        run([args.unetgen, "build", args.spec, "-o", lib, "--precision", precision])
+        cmd = [args.unetgen, "build", args.spec, "-o", lib, "--precision", precision]
+        if precision == "bf16":
+            cmd += ["--weights", args.weights, "--calibrate", args.image]
+        log = run(cmd)
         with open(os.path.join(lib, "build.json")) as f:
             build = json.load(f)
+        if precision == "bf16":
+            calibration = build.get("calibration")
+            printed = [l for l in log.splitlines() if l.startswith("calibration: " + args.image + ": mask agreement")]
+            if not calibration or len(printed) != 1:
+                sys.exit(f"FAIL: the bf16 build with --calibrate printed {printed} and recorded {calibration}")
+            print(printed[0])
         with open(os.path.join(lib, build["manifest"])) as f:
             manifest = json.load(f)
         bf16_layers = [e["layer"] for e in manifest["packing"]
@@ -58,6 +71,12 @@ def main():
     agreement = float((ma == mb).mean())
     diff = float(np.abs(a.astype(np.float64) - b).max())
     ok = agreement >= args.min_agreement and np.all(np.isfinite(b))
+    [recorded] = calibration["images"]
+    same = (abs(recorded["agreement"] - agreement) <= 1e-12 and abs(recorded["max_diff"] - diff) <= 1e-6 * max(diff, 1e-6)
+            and recorded["pixels"] == ma.size and calibration["passed"] == (agreement >= calibration["floor"]))
+    print(f"{'ok  ' if same else 'FAIL'} the build's calibration record {recorded} against this measurement: "
+          f"agreement {agreement}, max|diff| {diff}, {ma.size} pixels")
+    ok = ok and same
     print(f"{'ok  ' if ok else 'FAIL'} bf16 vs fp32 on {os.path.basename(args.image)}: mask agreement "
           f"{100 * agreement:.3f}% (floor {100 * args.min_agreement:.1f}%), max|diff| of probabilities {diff:.3g}")
     return 0 if ok else 1
