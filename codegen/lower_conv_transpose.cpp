@@ -12,7 +12,9 @@
 // sums only its own taps (k3 s2: 4, 2, 2 and 1 of the 4 the gather form computes for every
 // output) and a vector of pixels reads one dense row of a zero-padded input copy. In the gather
 // form a vector of output pixels mixes phases: its lanes read taps and inputs by gather (MONAI's
-// UNet: its 2-class top ConvTranspose ran at 3 GFLOP/s on an Intel Xeon).
+// UNet: its 2-class top ConvTranspose ran at 3 GFLOP/s on an Intel Xeon). With k = s (UNet's
+// 2x2 up-convs) every tap is live in both forms; the phase form is then one GEMM of the input's
+// pixels by the phases' weights, which its schedule blocks for the cache.
 #include "codegen/lowering.h"
 
 namespace unetgen::codegen {

@@ -187,11 +187,13 @@ void schedule_cpu_conv(codegen::ConvStages &s, const CpuTiles &t) {
 }
 
 // Phase-form transposed conv (lower_conv_transpose.cpp): result is computed in tiles of
-// stride rows x stride * px columns, each from a tile of the phase accumulators (px input
-// columns x all stride^2 phases) computed just before it, with the phases, taps and pixels
-// unrolled so every tap test and weight offset is a constant. Many output channels: vectors of
-// channels, a register tile of cv vectors x px pixels x the phases (stored channels-innermost,
-// like the input copy). Few (the classes): vectors of pixels along a row of a planar input copy.
+// stride rows x stride * px columns, copied from the phase accumulators (px input columns x all
+// stride^2 phases: a register tile, computed just before the tile; or, with many input
+// channels, the task's whole input row, accumulated block of input channels by block), with
+// the phases, taps and pixels unrolled so every tap test and weight offset is a constant. Many
+// output channels: vectors of channels, a register tile of cv vectors x px pixels x the phases
+// (stored channels-innermost, like the input copy). Few (the classes): vectors of pixels along
+// a row of a planar input copy.
 static constexpr int kPhaseInBlock = 64;  // input channels per block of a phase-form reduction
 
 static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTiles &t) {
@@ -241,6 +243,9 @@ static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTile
                 .reorder(d.c, Xi, s.r.x, s.r.y, ph, rki, Xo, rko, d.y)
                 .vectorize(d.c, t.vector)
                 .unroll(d.c);
+            // Per task: that row, cv vectors x the phases per input column.
+            s.task_rows = st * pairs;
+            s.task_bytes_per_column = int64_t(cv) * t.vector * phases * 4 / st;
         } else {
             s.accum.reorder_storage(d.c, d.x, ph, d.y, d.n)
                 .compute_at(s.result, xo)
