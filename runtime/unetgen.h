@@ -72,7 +72,7 @@ typedef struct unetgen_library unetgen_library;
 unetgen_status unetgen_library_open(const char *path, unetgen_library **out);
 /* The library's network descriptor; valid until unetgen_library_close. */
 const unetgen_network_desc *unetgen_library_network(const unetgen_library *lib);
-/* Bytes in the library's pool of intermediate buffers (the buffers of Halide's pipeline, 16 KiB
+/* Bytes in the library's pool of intermediate buffers (the buffers of Halide's pipeline, 128 KiB
  * and up): live now, the most live at once since the last reset, and cached for reuse. What the
  * pool holds (live + cached) never passes the most ever live plus twice the largest block, or
  * the call's memory budget when that is more (unetgen_pool.h). reset_peak nonzero: restart the

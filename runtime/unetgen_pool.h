@@ -10,7 +10,7 @@
  * munmap (141 us each with 2 threads; an earlier pool that trimmed reused blocks to the request
  * made 79 of them per milesial_transposed call, 11 ms).
  *
- * How: a request of 16 KiB and up is rounded up to a size class (steps of 1/32 of its power of
+ * How: a request of 128 KiB and up is rounded up to a size class (steps of 1/32 of its power of
  * two, whole pages: at most ~3% more than asked) and mapped whole. A freed block is kept, and
  * handed out whole (never cut) to a request whose class it holds with at most as much again to
  * spare (the smallest such block), so a steady stream of calls maps and unmaps nothing. What the
@@ -25,10 +25,12 @@
  * each call's memory budget, unetgen_pool_set_limit). So the memory a call takes is the
  * pipeline's own peak of live bytes (what the tile planner's model, common/tile_geometry.h,
  * budgets for, and what `peak` reports) plus at most two buffers, or the budget when that is
- * more. Only blocks under 16 KiB go to malloc: with glibc, a stream of calls freeing blocks of
- * 16-256 KiB at the top of its heap trims and regrows it every call (UNet003Small 3x128x128 with
- * its checkpoint: 150 page faults and 3 brk calls a call, 1.77 against 1.50 ms pooled; whether
- * it happens depended on what else the process had allocated).
+ * more. Blocks under 128 KiB go to malloc. The pool used to start at 256 KiB, but glibc, given a
+ * stream of calls freeing blocks of 128-256 KiB at the top of its heap, trims and regrows it every
+ * call (UNet003Small 3x128x128 with its checkpoint: 150 page faults and 3 brk calls a call, 1.72
+ * against 1.51 ms pooled; whether it happens depended on what else the process had allocated).
+ * Smaller still is slower: the per-task scratch of small layers is thousands of allocations a
+ * call, and the pool's slot scan under its mutex cost MONAI's UNet 3% at 16 KiB.
  *
  * Definitions are weak: several networks linked into one program, or this header included by
  * several translation units, share one pool, as they share one copy of Halide's runtime. Plain C
@@ -47,7 +49,7 @@ extern "C" {
 #endif
 
 #define UNETGEN_POOL_SLOTS 256
-#define UNETGEN_POOL_MIN ((size_t)16 * 1024)
+#define UNETGEN_POOL_MIN ((size_t)128 * 1024)
 #define UNETGEN_POOL_HEADER ((size_t)128) /* keeps the data 128-byte aligned, as Halide wants */
 
 /* Byte counts: live now (requests, by class), the most live at once since the last reset,
