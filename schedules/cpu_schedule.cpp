@@ -203,7 +203,8 @@ static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTile
     const int st = s.phase_stride, phases = st * st;
     const int pairs = rows_per_task(s, t);  // input rows per task
     Halide::Stage upd = s.accum.update();
-    if (by_channels(s, t, s.o_block == 0)) {
+    const bool vector_of_channels = by_channels(s, t, s.o_block == 0);
+    if (vector_of_channels) {
         // One vector of channels: a step loads a weight vector per tap (9 for k3 s2) and
         // broadcasts (px + 1) x 2 inputs, for 9 px FMAs; more vectors of channels load more
         // weights per FMA (measured, MONAI's UNet up3, 384 -> 64 at 16x16: cv 4 x px 1 1.9 ms).
@@ -261,11 +262,6 @@ static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTile
                 .unroll(d.c);
         }
         s.round[0] = st * px;
-        // The input copy stays a buffer even of a materialised producer: left inline (read in
-        // place) it measured slower (UNet001 transposed 221 against 214 ms).
-        auto [rx, ry] = schedule_cpu_staged(s.staged, t, s.in_channels, s.staged_concat_at);
-        s.staged_round[0] = rx;
-        s.staged_round[1] = ry;
     } else {
         const int ot = pow2_divisor(s.out_channels, t.o_tile);
         s.result.bound(d.c, 0, s.out_channels)
@@ -292,10 +288,14 @@ static void schedule_conv_transpose_phases(codegen::ConvStages &s, const CpuTile
             .vectorize(Xi)
             .unroll(d.c);
         s.round[0] = st * t.vector;
-        auto [rx, ry] = schedule_cpu_staged(s.staged, t);  // planar: rows of pixels
-        s.staged_round[0] = rx;
-        s.staged_round[1] = ry;
     }
+    // The input copy, stored as the result is (channels-innermost, or planar rows of pixels). It
+    // stays a buffer even of a materialised producer: left inline (read in place) it measured
+    // slower (UNet001 transposed 221 against 214 ms).
+    auto [rx, ry] = vector_of_channels ? schedule_cpu_staged(s.staged, t, s.in_channels, s.staged_concat_at)
+                                       : schedule_cpu_staged(s.staged, t);
+    s.staged_round[0] = rx;
+    s.staged_round[1] = ry;
     upd.unroll(Xi).unroll(s.r.x).unroll(s.r.y).unroll(ph);
     s.round[1] = st;
 }

@@ -45,6 +45,19 @@ inline codegen::Tensor tensor_of(const Halide::Buffer<float> &b) {
                            b.dim(1).extent()};
 }
 
+// A ConvTranspose2d(k, stride, pad, output_padding) as the lowering takes it, in the gather or
+// the phase form.
+inline codegen::ConvTransposeOp conv_transpose_op(int k, int stride, int pad, int op_pad, bool phases) {
+    codegen::ConvTransposeOp op;
+    op.name = "upconv";
+    op.kernel = k;
+    op.stride = stride;
+    op.pad = pad;
+    op.output_padding = op_pad;
+    op.phases = phases;
+    return op;
+}
+
 // Realizes f over n x c x h x w through a plain wrapper (f keeps its own schedule).
 inline Tensor4 realize(const Halide::Func &f, int n, int c, int h, int w) {
     codegen::Dims d;

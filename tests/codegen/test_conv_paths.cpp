@@ -244,14 +244,8 @@ void check_conv_transpose(int n, int cin, int cout, int h, int w, int want_o_blo
     Halide::Buffer<float> inbuf = to_buffer(in);
     for (bool phases : {false, true}) {
         for (const Mode &m : modes()) {
-            codegen::ConvTransposeOp op;
-            op.name = "upconv";
-            op.kernel = k;
-            op.stride = stride;
-            op.pad = pad;
-            op.output_padding = op_pad;
-            op.phases = phases;
-            codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
+            codegen::ConvStages s = codegen::lower_conv_transpose(
+                tensor_of(inbuf), conv_transpose_op(k, stride, pad, op_pad, phases), p, weights);
             REQUIRE((s.phase_stride > 0) == phases);
             if (m.scheduled) schedules::schedule_cpu_conv_transpose(s, m.tiles);
             std::ostringstream what;

@@ -168,14 +168,8 @@ void check_conv_transpose(int n, int cin, int cout, int h, int w, int k, int str
     Halide::Buffer<float> inbuf = to_buffer(in);
     for (Mode m : next_modes()) {
         for (bool phases : {false, true}) {
-            codegen::ConvTransposeOp op;
-            op.name = "upconv";
-            op.kernel = k;
-            op.stride = stride;
-            op.pad = pad;
-            op.output_padding = op_pad;
-            op.phases = phases;
-            codegen::ConvStages s = codegen::lower_conv_transpose(tensor_of(inbuf), op, p, weights);
+            codegen::ConvStages s = codegen::lower_conv_transpose(
+                tensor_of(inbuf), conv_transpose_op(k, stride, pad, op_pad, phases), p, weights);
             if (m != Mode::Plain) schedules::schedule_cpu_conv_transpose(s, tiles_of(m));
             std::ostringstream what;
             what << "conv_transpose k" << k << " s" << stride << " p" << pad << " op" << op_pad << " " << cin << "->"
